@@ -60,7 +60,9 @@ def decode_pdu(data: bytes, *, max_command_length: int = DEFAULT_MAX_COMMAND_LEN
     """Decode exactly one whole PDU; raise ``DecodeError`` if ``data`` is not one."""
     n = len(data)
     if n < 16:
-        raise DecodeError(f"{n} octets cannot hold a PDU header", S.ESME_RINVCMDLEN, must_close=True)
+        raise DecodeError(
+            f"{n} octets cannot hold a PDU header", S.ESME_RINVCMDLEN, must_close=True
+        )
     if type(data) is not bytes:
         data = bytes(data)
     length, cid, status, seq = _HEADER.unpack_from(data)
@@ -112,7 +114,9 @@ class MalformedPdu:
 
     @classmethod
     def from_error(cls, error: DecodeError) -> MalformedPdu:
-        return cls(str(error), error.status, error.sequence_number, error.command_id, error.must_close)
+        return cls(
+            str(error), int(error.status), error.sequence_number, error.command_id, error.must_close
+        )
 
     def to_error(self) -> DecodeError:
         return DecodeError(

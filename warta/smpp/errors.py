@@ -36,7 +36,9 @@ class SmppError(Exception):
 class InvalidPduError(SmppError, ValueError):
     """A PDU field value is not allowed by SMPP 3.4 (too long, out of range, NUL in a string)."""
 
-    def __init__(self, message: str, status: int = CommandStatus.ESME_RSYSERR, field: str = "") -> None:
+    def __init__(
+        self, message: str, status: int = CommandStatus.ESME_RSYSERR, field: str = ""
+    ) -> None:
         super().__init__(message, status)
         self.field = field
 

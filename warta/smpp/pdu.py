@@ -26,9 +26,10 @@ Theory of operation
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from struct import Struct
-from typing import ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from .constants import INTERFACE_VERSION_34, RESPONSE_BIT, CommandId, Tag
 from .constants import CommandStatus as S
@@ -99,9 +100,13 @@ def _decode_tlvs(d: bytes, pos: int, end: int) -> Tlvs:
 # --------------------------------------------------------------------------- validation
 
 
-def _bad_cstring(cls_name: str, name: str, value: object, size: int, status: int) -> InvalidPduError:
+def _bad_cstring(
+    cls_name: str, name: str, value: object, size: int, status: int
+) -> InvalidPduError:
     if not isinstance(value, str):
-        return InvalidPduError(f"{cls_name}.{name} must be str, not {type(value).__name__}", status, name)
+        return InvalidPduError(
+            f"{cls_name}.{name} must be str, not {type(value).__name__}", status, name
+        )
     if len(value) >= size:
         return InvalidPduError(
             f"{cls_name}.{name} is {len(value)} characters; at most {size - 1} fit "
@@ -139,6 +144,9 @@ class Pdu:
     _octets: ClassVar[tuple[tuple[str, int], ...]] = ()
     #: False for PDUs that are a bare header (enquire_link, unbind, generic_nack, ...).
     _has_body: ClassVar[bool] = True
+    #: Builds an instance from all fields, positionally, *without* validation; for the decoder's
+    #: hot path once it has checked what validation would (set by ``_install_fast_new``).
+    _fast_new: ClassVar[Callable[..., Any]]
 
     sequence_number: int = 0
     command_status: int = 0
@@ -148,10 +156,16 @@ class Pdu:
         cls_name = type(self).__name__
         seq = self.sequence_number
         if not isinstance(seq, int) or not 0 <= seq <= 0xFFFFFFFF:
-            raise InvalidPduError(f"{cls_name}.sequence_number out of range: {seq!r}", S.ESME_RSYSERR, "sequence_number")
+            raise InvalidPduError(
+                f"{cls_name}.sequence_number out of range: {seq!r}",
+                S.ESME_RSYSERR,
+                "sequence_number",
+            )
         st = self.command_status
         if not isinstance(st, int) or not 0 <= st <= 0xFFFFFFFF:
-            raise InvalidPduError(f"{cls_name}.command_status out of range: {st!r}", S.ESME_RSYSERR, "command_status")
+            raise InvalidPduError(
+                f"{cls_name}.command_status out of range: {st!r}", S.ESME_RSYSERR, "command_status"
+            )
         for name, size, status in self._cstrings:
             v = getattr(self, name)
             if type(v) is not str or len(v) >= size or "\0" in v or not v.isascii():
@@ -165,7 +179,9 @@ class Pdu:
         for name, status in self._octets:
             v = getattr(self, name)
             if not isinstance(v, int) or not 0 <= v <= 0xFF:
-                raise InvalidPduError(f"{cls_name}.{name} must be an int 0..255, got {v!r}", status, name)
+                raise InvalidPduError(
+                    f"{cls_name}.{name} must be an int 0..255, got {v!r}", status, name
+                )
         tlvs = self.tlvs
         if tlvs:
             if not self._has_body:
@@ -174,7 +190,11 @@ class Pdu:
                 try:
                     tlvs = tuple((t, v) for t, v in tlvs)
                 except (TypeError, ValueError):
-                    raise InvalidPduError(f"{cls_name}.tlvs must be (tag, bytes) pairs", S.ESME_RINVOPTPARSTREAM, "tlvs") from None
+                    raise InvalidPduError(
+                        f"{cls_name}.tlvs must be (tag, bytes) pairs",
+                        S.ESME_RINVOPTPARSTREAM,
+                        "tlvs",
+                    ) from None
                 object.__setattr__(self, "tlvs", tlvs)
             for item in tlvs:
                 if (
@@ -205,12 +225,18 @@ class Pdu:
         body = self._body()
         if self.tlvs:
             body += _encode_tlvs(self.tlvs)
-        return _HEADER.pack(16 + len(body), self.command_id, self.command_status, self.sequence_number) + body
+        return (
+            _HEADER.pack(16 + len(body), self.command_id, self.command_status, self.sequence_number)
+            + body
+        )
 
     @classmethod
     def _decode(cls, d: bytes, status: int, seq: int) -> Pdu:
         if len(d) != 16:
-            raise DecodeError(f"{cls.__name__} has no body but {len(d) - 16} octets follow the header", S.ESME_RINVCMDLEN)
+            raise DecodeError(
+                f"{cls.__name__} has no body but {len(d) - 16} octets follow the header",
+                S.ESME_RINVCMDLEN,
+            )
         return cls(sequence_number=seq, command_status=status)
 
     # -- properties ------------------------------------------------------------------------
@@ -224,7 +250,17 @@ class Pdu:
         return CommandId(self.command_id).name.lower()
 
     def with_sequence_number(self: _P, sequence_number: int) -> _P:
-        return dataclasses.replace(self, sequence_number=sequence_number)
+        """A copy with another sequence_number (cheap: the other fields are already valid)."""
+        if not isinstance(sequence_number, int) or not 0 <= sequence_number <= 0xFFFFFFFF:
+            raise InvalidPduError(
+                f"sequence_number out of range: {sequence_number!r}",
+                S.ESME_RSYSERR,
+                "sequence_number",
+            )
+        values = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        values[0] = sequence_number
+        new: _P = self._fast_new(*values)
+        return new
 
     # -- responses -------------------------------------------------------------------------
 
@@ -461,9 +497,14 @@ class BindTransmitter(_Bind):
     command_id: ClassVar[int] = CommandId.BIND_TRANSMITTER
     response_class: ClassVar[type[Pdu] | None] = BindTransmitterResp
 
-    def response(self, *, system_id: str = "", command_status: int = 0, tlvs: Tlvs = ()) -> BindTransmitterResp:
+    def response(
+        self, *, system_id: str = "", command_status: int = 0, tlvs: Tlvs = ()
+    ) -> BindTransmitterResp:
         return BindTransmitterResp(
-            sequence_number=self.sequence_number, command_status=command_status, system_id=system_id, tlvs=tlvs
+            sequence_number=self.sequence_number,
+            command_status=command_status,
+            system_id=system_id,
+            tlvs=tlvs,
         )
 
 
@@ -472,9 +513,14 @@ class BindReceiver(_Bind):
     command_id: ClassVar[int] = CommandId.BIND_RECEIVER
     response_class: ClassVar[type[Pdu] | None] = BindReceiverResp
 
-    def response(self, *, system_id: str = "", command_status: int = 0, tlvs: Tlvs = ()) -> BindReceiverResp:
+    def response(
+        self, *, system_id: str = "", command_status: int = 0, tlvs: Tlvs = ()
+    ) -> BindReceiverResp:
         return BindReceiverResp(
-            sequence_number=self.sequence_number, command_status=command_status, system_id=system_id, tlvs=tlvs
+            sequence_number=self.sequence_number,
+            command_status=command_status,
+            system_id=system_id,
+            tlvs=tlvs,
         )
 
 
@@ -483,9 +529,14 @@ class BindTransceiver(_Bind):
     command_id: ClassVar[int] = CommandId.BIND_TRANSCEIVER
     response_class: ClassVar[type[Pdu] | None] = BindTransceiverResp
 
-    def response(self, *, system_id: str = "", command_status: int = 0, tlvs: Tlvs = ()) -> BindTransceiverResp:
+    def response(
+        self, *, system_id: str = "", command_status: int = 0, tlvs: Tlvs = ()
+    ) -> BindTransceiverResp:
         return BindTransceiverResp(
-            sequence_number=self.sequence_number, command_status=command_status, system_id=system_id, tlvs=tlvs
+            sequence_number=self.sequence_number,
+            command_status=command_status,
+            system_id=system_id,
+            tlvs=tlvs,
         )
 
 
@@ -531,7 +582,12 @@ class _MessageIdResp(Pdu):
     message_id: str = ""
 
     def _body(self) -> bytes:
-        if self._omit_body_on_error and self.command_status and not self.message_id and not self.tlvs:
+        if (
+            self._omit_body_on_error
+            and self.command_status
+            and not self.message_id
+            and not self.tlvs
+        ):
             return b""
         return self.message_id.encode("latin-1") + b"\0"
 
@@ -621,7 +677,9 @@ class _ShortMessage(Pdu):
         if type(sm) is not bytes:
             if not isinstance(sm, bytes | bytearray | memoryview):
                 raise InvalidPduError(
-                    f"{type(self).__name__}.short_message must be bytes", S.ESME_RINVMSGLEN, "short_message"
+                    f"{type(self).__name__}.short_message must be bytes",
+                    S.ESME_RINVMSGLEN,
+                    "short_message",
                 )
             sm = bytes(sm)
             object.__setattr__(self, "short_message", sm)
@@ -633,9 +691,16 @@ class _ShortMessage(Pdu):
                 "short_message",
             )
         if self.schedule_delivery_time:
-            _check_time(type(self).__name__, "schedule_delivery_time", self.schedule_delivery_time, S.ESME_RINVSCHED)
+            _check_time(
+                type(self).__name__,
+                "schedule_delivery_time",
+                self.schedule_delivery_time,
+                S.ESME_RINVSCHED,
+            )
         if self.validity_period:
-            _check_time(type(self).__name__, "validity_period", self.validity_period, S.ESME_RINVEXPIRY)
+            _check_time(
+                type(self).__name__, "validity_period", self.validity_period, S.ESME_RINVEXPIRY
+            )
 
     def _body(self) -> bytes:
         sm = self.short_message
@@ -692,7 +757,43 @@ class _ShortMessage(Pdu):
         p = i + 6
         q = p + sm_length
         if q > end:
-            raise DecodeError(f"sm_length {sm_length} runs past the end of the PDU", S.ESME_RINVMSGLEN)
+            raise DecodeError(
+                f"sm_length {sm_length} runs past the end of the PDU", S.ESME_RINVMSGLEN
+            )
+        tlvs = _decode_tlvs(d, q, end) if q < end else ()
+        if (
+            len(source_addr) < 21
+            and len(destination_addr) < 21
+            and len(service_type) < 6
+            and sm_length < 255
+            and not schedule_delivery_time
+            and not validity_period
+        ):
+            # Hot path: everything __post_init__ would check holds by construction (octets
+            # from Struct, Latin-1 strings without NUL, sizes checked above), so skip it.
+            fast: Pdu = cls._fast_new(
+                seq,
+                status,
+                tlvs,
+                service_type,
+                source_addr_ton,
+                source_addr_npi,
+                source_addr,
+                dest_addr_ton,
+                dest_addr_npi,
+                destination_addr,
+                esm_class,
+                protocol_id,
+                priority_flag,
+                schedule_delivery_time,
+                validity_period,
+                registered_delivery,
+                replace_if_present_flag,
+                data_coding,
+                sm_default_msg_id,
+                d[p:q],
+            )
+            return fast
         return cls(
             sequence_number=seq,
             command_status=status,
@@ -713,7 +814,7 @@ class _ShortMessage(Pdu):
             data_coding=data_coding,
             sm_default_msg_id=sm_default_msg_id,
             short_message=d[p:q],
-            tlvs=_decode_tlvs(d, q, end) if q < end else (),
+            tlvs=tlvs,
         )
 
     @property
@@ -728,9 +829,14 @@ class SubmitSm(_ShortMessage):
     command_id: ClassVar[int] = CommandId.SUBMIT_SM
     response_class: ClassVar[type[Pdu] | None] = SubmitSmResp
 
-    def response(self, *, message_id: str = "", command_status: int = 0, tlvs: Tlvs = ()) -> SubmitSmResp:
+    def response(
+        self, *, message_id: str = "", command_status: int = 0, tlvs: Tlvs = ()
+    ) -> SubmitSmResp:
         return SubmitSmResp(
-            sequence_number=self.sequence_number, command_status=command_status, message_id=message_id, tlvs=tlvs
+            sequence_number=self.sequence_number,
+            command_status=command_status,
+            message_id=message_id,
+            tlvs=tlvs,
         )
 
 
@@ -742,7 +848,9 @@ class DeliverSm(_ShortMessage):
     response_class: ClassVar[type[Pdu] | None] = DeliverSmResp
 
     def response(self, *, command_status: int = 0, tlvs: Tlvs = ()) -> DeliverSmResp:
-        return DeliverSmResp(sequence_number=self.sequence_number, command_status=command_status, tlvs=tlvs)
+        return DeliverSmResp(
+            sequence_number=self.sequence_number, command_status=command_status, tlvs=tlvs
+        )
 
     @property
     def is_receipt(self) -> bool:
@@ -830,9 +938,14 @@ class DataSm(Pdu):
             tlvs=_decode_tlvs(d, p, end) if p < end else (),
         )
 
-    def response(self, *, message_id: str = "", command_status: int = 0, tlvs: Tlvs = ()) -> DataSmResp:
+    def response(
+        self, *, message_id: str = "", command_status: int = 0, tlvs: Tlvs = ()
+    ) -> DataSmResp:
         return DataSmResp(
-            sequence_number=self.sequence_number, command_status=command_status, message_id=message_id, tlvs=tlvs
+            sequence_number=self.sequence_number,
+            command_status=command_status,
+            message_id=message_id,
+            tlvs=tlvs,
         )
 
 
@@ -920,5 +1033,22 @@ PDU_CLASSES: dict[int, type[Pdu]] = {
     )
 }
 
-#: Requests whose senders wait for a response (everything but outbind and alert_notification).
+
+def _install_fast_new(cls: type[Pdu]) -> None:
+    # Like the __init__ dataclasses generates, minus __post_init__; generated the same way.
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert names[:3] == ["sequence_number", "command_status", "tlvs"]
+    args = ", ".join(names)
+    sets = "".join(f"    setattr_(o, {n!r}, {n})\n" for n in names)
+    src = f"def _fast_new({args}):\n    o = new_(cls)\n{sets}    return o\n"
+    namespace: dict[str, Any] = {"new_": object.__new__, "setattr_": object.__setattr__, "cls": cls}
+    exec(src, namespace)  # noqa: S102 - source built from our own field names only
+    cls._fast_new = namespace["_fast_new"]
+
+
+for _cls in PDU_CLASSES.values():
+    _install_fast_new(_cls)
+
+
+#: The three bind requests.
 BIND_CLASSES: tuple[type[Pdu], ...] = (BindTransmitter, BindReceiver, BindTransceiver)

@@ -22,8 +22,16 @@ from warta.sms.numbers import (
 
 @pytest.mark.parametrize(
     "raw",
-    ["0812 3456 7890", "+62 812-3456-7890", "6281234567890", "81234567890", "0062 812 3456 7890",
-     "+62 (0) 812 3456 7890", "0812.3456.7890", "\u00a00812 3456 7890 "],
+    [
+        "0812 3456 7890",
+        "+62 812-3456-7890",
+        "6281234567890",
+        "81234567890",
+        "0062 812 3456 7890",
+        "+62 (0) 812 3456 7890",
+        "0812.3456.7890",
+        "\u00a00812 3456 7890 ",
+    ],
 )
 def test_written_forms_of_one_mobile_number_normalise_to_the_same_e164(raw: str) -> None:
     info = parse_number(raw)
@@ -69,8 +77,15 @@ def test_valid_mobile_prefix_without_carrier_data_is_unknown_not_guessed() -> No
 
 @pytest.mark.parametrize(
     ("name", "operator"),
-    [("XL", Operator.XL), ("AXIS", Operator.XL), ("3", Operator.TRI), ("Tri", Operator.TRI),
-     (" telkomsel ", Operator.TELKOMSEL), ("Byru", Operator.UNKNOWN), ("", Operator.UNKNOWN)],
+    [
+        ("XL", Operator.XL),
+        ("AXIS", Operator.XL),
+        ("3", Operator.TRI),
+        ("Tri", Operator.TRI),
+        (" telkomsel ", Operator.TELKOMSEL),
+        ("Byru", Operator.UNKNOWN),
+        ("", Operator.UNKNOWN),
+    ],
 )
 def test_carrier_names_normalise_to_stable_codes(name: str, operator: Operator) -> None:
     assert normalise_operator(name) is operator

@@ -132,8 +132,8 @@ def test_multipart_payload_starts_with_8_bit_concat_udh() -> None:
     p = plan("a" * 161, reference=0x42)
     assert p.reference == 0x42
     assert [s.payload[:6] for s in p.segments] == [
-        bytes.fromhex("0500034202" "01"),
-        bytes.fromhex("0500034202" "02"),
+        bytes.fromhex("050003420201"),
+        bytes.fromhex("050003420202"),
     ]
     assert [len(s.payload) for s in p.segments] == [6 + 153, 6 + 8]
     assert all(s.has_udh for s in p.segments)
@@ -199,7 +199,7 @@ def test_parse_udh_with_16_bit_reference() -> None:
 
 def test_parse_udh_keeps_other_elements_and_finds_concat_after_them() -> None:
     # Application port addressing (IEI 05) first, then 8-bit concatenation.
-    data = bytes.fromhex("0B" "05040B8423F0" "0003010201") + b"body"
+    data = bytes.fromhex("0B05040B8423F00003010201") + b"body"
     udh, body = parse_udh(data)
     assert udh.elements[0] == InformationElement(0x05, bytes.fromhex("0B8423F0"))
     assert udh.concat == Concat(1, 2, 1, 8)

@@ -1,0 +1,95 @@
+"""Shared test fixtures: named actors and ``create_*`` helpers whose defaults keep invariants.
+
+The actors are the people of the SOP: an administrator, an operator, a verifier, an approver, a
+unit liaison of BPBD, a liaison of another unit (Dinas Kesehatan) and an analyst.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+PASSWORD = "Sandi-Uji-2026!"
+_counter = itertools.count(1)
+
+
+def create_unit(code: str | None = None, name: str | None = None, kind: str = "skpd", parent: Any = None) -> Any:
+    from warta.accounts.models import Unit
+
+    n = next(_counter)
+    return Unit.objects.create(code=code or f"unit-{n}", name=name or f"Unit {n}", kind=kind, parent=parent)
+
+
+def create_user(role: str = "operator", unit: Any = None, username: str | None = None, **extra: Any) -> Any:
+    from warta.accounts.models import User
+
+    if unit is None:
+        unit = create_unit()
+    user = User(username=username or f"{role}-{next(_counter)}", role=role, unit=unit,
+                email=extra.pop("email", f"{role}{next(_counter)}@example.invalid"), **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def confirm_totp(user: Any) -> Any:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="uji", confirmed=True)
+
+
+def totp_now(device: Any, offset: int = 0) -> str:
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = totp.time + offset * device.step
+    return f"{totp.token():06d}"
+
+
+def login(client: Any, user: Any) -> Any:
+    """Log ``user`` in on the test client, second factor included when the role requires it."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client.force_login(user)
+    if user.requires_two_factor:
+        device = user.totpdevice_set.filter(confirmed=True).first() or confirm_totp(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def units(db: Any) -> dict[str, Any]:
+    kominfo = create_unit("diskominfotik", "Diskominfotik", kind="dinas")
+    bpbd = create_unit("bpbd", "BPBD")
+    dinkes = create_unit("dinkes", "Dinas Kesehatan")
+    pusdatin = create_unit("pusdatin", "Pusdatin BPBD", kind="ukpd", parent=bpbd)
+    return {"kominfo": kominfo, "bpbd": bpbd, "dinkes": dinkes, "pusdatin": pusdatin}
+
+
+@pytest.fixture
+def actors(units: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "admin": create_user("admin", units["kominfo"], "admin"),
+        "operator": create_user("operator", units["kominfo"], "operator"),
+        "verifier": create_user("verifier", units["kominfo"], "verifikator"),
+        "approver": create_user("approver", units["kominfo"], "penyetuju"),
+        "liaison": create_user("liaison", units["bpbd"], "penghubung"),
+        "other_liaison": create_user("liaison", units["dinkes"], "penghubung-dinkes"),
+        "analyst": create_user("analyst", units["kominfo"], "analis"),
+    }
+
+
+def pytest_configure(config: Any) -> None:
+    from django.conf import settings
+
+    # Tests render pages without running collectstatic first.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.WHITENOISE_USE_FINDERS = True
+    # A fast hasher: the production one is slow on purpose, and tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.WHITENOISE_AUTOREFRESH = True
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)

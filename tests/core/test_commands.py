@@ -1,0 +1,77 @@
+"""The `warta` command: seeding, deploy checks, and `warta run` started twice in a row."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+
+from warta.accounts.models import Unit, User
+from warta.blasts.models import SenderID
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_seed_demo_is_idempotent(db: Any) -> None:
+    call_command("seed-demo")
+    counts = (Unit.objects.count(), User.objects.count(), SenderID.objects.count())
+    call_command("seed-demo")
+    assert (Unit.objects.count(), User.objects.count(), SenderID.objects.count()) == counts
+    assert set(SenderID.objects.values_list("name", flat=True)) == {"GubDKI", "WagubDKI", "SekdaDKI", "HumasDKI"}
+    assert set(User.objects.values_list("role", flat=True)) == {"admin", "operator", "verifier", "approver", "liaison", "analyst"}
+    assert Unit.objects.get(code="rsud-tarakan").parent == Unit.objects.get(code="dinkes")
+
+
+def test_check_deploy_passes_with_production_settings(tmp_path: Path) -> None:
+    env = {**os.environ, "WARTA_DATA_DIR": str(tmp_path), "WARTA_SECRET_KEY": "x" * 60 + "-Prod-Key-For-Check",
+           "WARTA_HTTPS": "1", "WARTA_DEBUG": "0", "WARTA_ALLOWED_HOSTS": "sms.jakarta.go.id"}
+    result = subprocess.run([sys.executable, "-m", "warta", "check", "--deploy", "--fail-level", "WARNING"],
+                            env=env, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_once(data_dir: Path) -> str:
+    port = free_port()
+    env = {**os.environ, "WARTA_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "warta", "run", "--bind", f"127.0.0.1:{port}"],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/akun/masuk/", timeout=2) as r:
+                    page = r.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError("warta run did not serve the login page") from None
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/warta.css", timeout=2) as r:
+            assert r.status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Warta berjalan di http://127.0.0.1" in out and "penyetuju" in out
+    return page
+
+
+def test_warta_run_serves_the_login_page_twice_in_a_row(tmp_path: Path) -> None:
+    assert "Masuk ke Warta" in run_once(tmp_path)
+    assert "Masuk ke Warta" in run_once(tmp_path)

@@ -1,0 +1,81 @@
+"""Who may open which area: the role × area matrix, in one table.
+
+Theory of operation: navigation, views and tests all read ``AREAS_BY_ROLE``; nothing else decides
+whether a role may enter an area. Inside an area, unit liaisons are further narrowed to their own
+unit's rows (``Unit.visible_to`` and ``scope_to_unit``). Permissions are always checked on the
+server; hiding a menu entry is only a courtesy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from .models import Role
+
+# Areas in menu order: key, label, URL name.
+AREAS: list[tuple[str, Any, str]] = [
+    ("materi", _("Materi"), "blasts:materi"),
+    ("blasts", _("Naskah & Blast"), "blasts:index"),
+    ("contacts", _("Kontak"), "contacts:index"),
+    ("inbox", _("Kotak Masuk"), "inbox:index"),
+    ("insights", _("Analisis"), "insights:index"),
+    ("reports", _("Laporan"), "reports:index"),
+    ("settings", _("Pengaturan"), "core:settings"),
+]
+AREA_KEYS = [key for key, _label, _url in AREAS]
+
+ALL = frozenset(AREA_KEYS)
+AREAS_BY_ROLE: dict[str, frozenset[str]] = {
+    Role.ADMIN: ALL,
+    Role.OPERATOR: frozenset({"materi", "blasts", "contacts", "inbox", "insights", "reports"}),
+    Role.VERIFIER: frozenset({"materi", "blasts", "inbox", "insights", "reports"}),
+    Role.APPROVER: frozenset({"materi", "blasts", "insights", "reports"}),
+    # A liaison hands in materi and works the citizens' messages routed to the unit.
+    Role.LIAISON: frozenset({"materi", "inbox"}),
+    Role.ANALYST: frozenset({"inbox", "insights", "reports"}),
+}
+
+
+def can_open(user: Any, area: str) -> bool:
+    if area not in ALL:
+        raise ValueError(f"unknown area {area!r}")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return area in AREAS_BY_ROLE.get(user.role, frozenset())
+
+
+V = TypeVar("V", bound=Callable[..., HttpResponse])
+
+
+def area_required(area: str) -> Callable[[V], V]:
+    """View decorator: anonymous users go to the login page, others without the area get 403."""
+
+    def decorator(view: V) -> V:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not can_open(request.user, area):
+                raise PermissionDenied(_("Peran Anda tidak membuka area ini."))
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def scope_to_unit(queryset: QuerySet[Any], user: Any, field: str = "unit") -> QuerySet[Any]:
+    """Narrow ``queryset`` to rows of units ``user`` may see (liaisons: their own subtree)."""
+    if user.sees_all_units:
+        return queryset
+    if user.unit is None:
+        return queryset.none()
+    return queryset.filter(**{f"{field}__in": user.unit.descendant_ids()})

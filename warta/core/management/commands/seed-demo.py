@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from warta.core import demo
+
+
+class Command(BaseCommand):
+    help = "Isi data demo (unit, satu pengguna per peran, sender ID). Aman dijalankan berulang."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = demo.seed()
+        self.stdout.write(
+            f"Data demo: {result.created_units} unit, {result.created_users} pengguna, "
+            f"{result.created_sender_ids} sender ID baru."
+        )

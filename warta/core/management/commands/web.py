@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Jalankan server web Warta (gunicorn)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--bind", default=os.environ.get("WARTA_BIND", "127.0.0.1:8000"))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WARTA_WEB_WORKERS", "2")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WARTA_WEB_THREADS", "4")))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        argv = [
+            sys.executable, "-m", "gunicorn", "warta.wsgi:application",
+            "--bind", options["bind"], "--workers", str(options["workers"]),
+            "--threads", str(options["threads"]), "--graceful-timeout", "10",
+            "--access-logfile", "-", "--forwarded-allow-ips", os.environ.get("WARTA_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        ]
+        # exec, so that signals reach gunicorn directly and `warta run` can stop it cleanly.
+        os.execv(sys.executable, argv)

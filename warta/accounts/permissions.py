@@ -79,3 +79,41 @@ def scope_to_unit(queryset: QuerySet[Any], user: Any, field: str = "unit") -> Qu
     if user.unit is None:
         return queryset.none()
     return queryset.filter(**{f"{field}__in": user.unit.descendant_ids()})
+
+
+# Finer rights inside an area, by role. Each later issue adds its capabilities here, in one table.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    # See a contact's or citizen's full number; everyone else sees 0812****5678.
+    "numbers.view_full": frozenset({Role.ADMIN, Role.OPERATOR}),
+    # Export personal data (contacts, data-subject requests).
+    "contacts.export": frozenset({Role.ADMIN, Role.OPERATOR}),
+    "contacts.manage": frozenset({Role.ADMIN, Role.OPERATOR}),
+    "privacy.handle_requests": frozenset({Role.ADMIN}),
+    "gateway.manage": frozenset({Role.ADMIN}),
+    "outbox.test_send": frozenset({Role.ADMIN}),
+}
+
+
+def has_capability(user: Any, capability: str) -> bool:
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.role in CAPABILITIES[capability]
+
+
+def capability_required(capability: str) -> Callable[[V], V]:
+    """View decorator like ``area_required`` for a capability."""
+
+    def decorator(view: V) -> V:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_capability(request.user, capability):
+                raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

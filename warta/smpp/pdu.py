@@ -1043,7 +1043,7 @@ def _install_fast_new(cls: type[Pdu]) -> None:
     src = f"def _fast_new({args}):\n    o = new_(cls)\n{sets}    return o\n"
     namespace: dict[str, Any] = {"new_": object.__new__, "setattr_": object.__setattr__, "cls": cls}
     exec(src, namespace)  # noqa: S102 - source built from our own field names only
-    cls._fast_new = staticmethod(namespace["_fast_new"])  # type: ignore[assignment]
+    cls._fast_new = staticmethod(namespace["_fast_new"])
 
 
 for _cls in PDU_CLASSES.values():

@@ -33,6 +33,7 @@ def test_seed_demo_is_idempotent(db: Any) -> None:
 def test_check_deploy_passes_with_production_settings(tmp_path: Path) -> None:
     env = {**os.environ, "WARTA_DATA_DIR": str(tmp_path), "WARTA_SECRET_KEY": "x" * 60 + "-Prod-Key-For-Check",
            "WARTA_HTTPS": "1", "WARTA_DEBUG": "0", "WARTA_ALLOWED_HOSTS": "sms.jakarta.go.id"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for their own process
     result = subprocess.run([sys.executable, "-m", "warta", "check", "--deploy", "--fail-level", "WARNING"],
                             env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

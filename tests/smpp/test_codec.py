@@ -81,7 +81,10 @@ def test_it_reports_unsupported_known_commands_as_invalid_command_id() -> None:
         (pdu(CommandId.SUBMIT_SM, b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x05ab"), S.ESME_RINVMSGLEN),
         (pdu(CommandId.SUBMIT_SM_RESP, b"id\0\x02\x04"), S.ESME_RINVOPTPARSTREAM),
         (pdu(CommandId.SUBMIT_SM_RESP, b"id\0\x02\x04\x00\x09ab"), S.ESME_RINVPARLEN),
-        (pdu(CommandId.SUBMIT_SM, b"\0\x01\x01" + b"6" * 30 + b"\0" + b"\0" * 13), S.ESME_RINVSRCADR),
+        (
+            pdu(CommandId.SUBMIT_SM, b"\0\x01\x01" + b"6" * 30 + b"\0" + b"\0" * 13),
+            S.ESME_RINVSRCADR,
+        ),
         (pdu(CommandId.BIND_TRANSCEIVER, b"s" * 20 + b"\0pw\0\0\x34\0\0\0"), S.ESME_RINVSYSID),
         (truncated(SubmitSm(sequence_number=7, destination_addr="1").encode()), S.ESME_RINVCMDLEN),
     ],
@@ -137,5 +140,13 @@ def test_a_c_string_never_borrows_a_nul_from_the_next_pdu() -> None:
 
 
 def test_responses_with_an_error_status_may_omit_their_body() -> None:
-    assert decode_pdu(header(16, CommandId.SUBMIT_SM_RESP, status=S.ESME_RTHROTTLED)).command_status == 0x58
-    assert decode_pdu(header(16, CommandId.BIND_TRANSCEIVER_RESP, status=S.ESME_RBINDFAIL)).command_status == 0x0D
+    assert (
+        decode_pdu(header(16, CommandId.SUBMIT_SM_RESP, status=S.ESME_RTHROTTLED)).command_status
+        == 0x58
+    )
+    assert (
+        decode_pdu(
+            header(16, CommandId.BIND_TRANSCEIVER_RESP, status=S.ESME_RBINDFAIL)
+        ).command_status
+        == 0x0D
+    )

@@ -162,7 +162,9 @@ def test_the_decoder_takes_a_pdu_byte_by_byte(name: str, pdu: Pdu, wire: bytes) 
 
 
 @pytest.mark.parametrize(("name", "pdu", "wire"), GOLDEN, ids=IDS)
-def test_the_decoder_keeps_trailing_bytes_for_the_next_pdu(name: str, pdu: Pdu, wire: bytes) -> None:
+def test_the_decoder_keeps_trailing_bytes_for_the_next_pdu(
+    name: str, pdu: Pdu, wire: bytes
+) -> None:
     decoder = Decoder()
     assert decoder.feed(wire + wire[:7]) == [pdu]
     assert decoder.buffered == 7

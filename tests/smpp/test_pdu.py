@@ -66,7 +66,11 @@ def test_c_octet_sizes_include_the_nul() -> None:
 
 
 def test_it_accepts_latin1_text_and_valid_times() -> None:
-    pdu = SubmitSm(source_addr="Café", validity_period="250101120000000+", schedule_delivery_time="000001000000000R")
+    pdu = SubmitSm(
+        source_addr="Café",
+        validity_period="250101120000000+",
+        schedule_delivery_time="000001000000000R",
+    )
     assert pdu.encode()
 
 
@@ -94,12 +98,16 @@ def test_password_never_appears_in_repr() -> None:
 def test_response_helpers_copy_the_sequence_number() -> None:
     submit = SubmitSm(sequence_number=9, destination_addr="62812")
     assert submit.response(message_id="m1") == SubmitSmResp(sequence_number=9, message_id="m1")
-    assert submit.nack(S.ESME_RSYSERR) == GenericNack(sequence_number=9, command_status=S.ESME_RSYSERR)
+    assert submit.nack(S.ESME_RSYSERR) == GenericNack(
+        sequence_number=9, command_status=S.ESME_RSYSERR
+    )
     assert submit.error_response(S.ESME_RTHROTTLED) == SubmitSmResp(
         sequence_number=9, command_status=S.ESME_RTHROTTLED
     )
     bind = BindTransceiver(sequence_number=1, system_id="u")
-    assert bind.response(system_id="SMSC") == BindTransceiverResp(sequence_number=1, system_id="SMSC")
+    assert bind.response(system_id="SMSC") == BindTransceiverResp(
+        sequence_number=1, system_id="SMSC"
+    )
     assert Unbind(sequence_number=4).response().sequence_number == 4
     assert DeliverSm(sequence_number=3).response().encode().endswith(b"\x00")
 

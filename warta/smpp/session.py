@@ -447,8 +447,9 @@ class Session:
     def _on_malformed(self, bad: MalformedPdu, events: list[Event]) -> None:
         events.append(ProtocolErrorEvent(bad.to_error()))
         cid, seq = bad.command_id, bad.sequence_number
-        if seq is not None and (cid is None or not cid & RESPONSE_BIT):
-            # Answer a request with its own *_resp when we know it, else with generic_nack.
+        if seq is not None and (bad.must_close or cid is None or not cid & RESPONSE_BIT):
+            # Answer a request with its own *_resp when we know it, else with generic_nack;
+            # a broken length gets a generic_nack whatever the header claims, then we close.
             from .pdu import PDU_CLASSES  # local: only on the error path
 
             cls = PDU_CLASSES.get(cid) if cid is not None else None

@@ -225,7 +225,9 @@ class ClientConfig:
         if self.bind_mode not in ("trx", "tx+rx", "tx", "rx"):
             raise ValueError(f"bind_mode must be trx, tx+rx, tx or rx, not {self.bind_mode!r}")
         if self.long_message_mode not in ("udh", "payload"):
-            raise ValueError(f"long_message_mode must be udh or payload, not {self.long_message_mode!r}")
+            raise ValueError(
+                f"long_message_mode must be udh or payload, not {self.long_message_mode!r}"
+            )
         if self.window < 1:
             raise ValueError("window must be at least 1")
         if self.reconnect_min <= 0 or self.reconnect_max < self.reconnect_min:
@@ -326,7 +328,9 @@ class Backoff:
     lost the same SMSC from reconnecting in lock-step.
     """
 
-    def __init__(self, minimum: float, maximum: float, *, rng: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self, minimum: float, maximum: float, *, rng: Callable[[], float] = random.random
+    ) -> None:
         self.minimum = minimum
         self.maximum = maximum
         self._rng = rng
@@ -370,7 +374,9 @@ def source_address(sender: str) -> tuple[int, int, str]:
             return Ton.INTERNATIONAL, Npi.ISDN, "62" + digits[1:]
         return Ton.INTERNATIONAL, Npi.ISDN, digits
     if len(s) > 11:
-        raise SmppClientError(f"alphanumeric sender {s!r} is longer than 11 characters", permanent=True)
+        raise SmppClientError(
+            f"alphanumeric sender {s!r} is longer than 11 characters", permanent=True
+        )
     if not s.isascii() or not s.isprintable():
         raise SmppClientError(f"alphanumeric sender {s!r} must be printable ASCII", permanent=True)
     return Ton.ALPHANUMERIC, Npi.UNKNOWN, s
@@ -541,7 +547,9 @@ class _Link(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state = LinkState.CLOSED
-        reason = self.close_reason or (f"connection lost: {exc}" if exc else "connection closed by the SMSC")
+        reason = self.close_reason or (
+            f"connection lost: {exc}" if exc else "connection closed by the SMSC"
+        )
         self.close_reason = reason
         if self._timer is not None:
             self._timer.cancel()
@@ -621,7 +629,9 @@ class _Link(asyncio.Protocol):
         try:
             item = parse_deliver_sm(pdu)
         except (ValueError, SmppError) as exc:
-            log.warning("smpp %s: unparseable deliver_sm seq %d: %s", self.kind, pdu.sequence_number, exc)
+            log.warning(
+                "smpp %s: unparseable deliver_sm seq %d: %s", self.kind, pdu.sequence_number, exc
+            )
             self.send_response(pdu.response(command_status=CommandStatus.ESME_RSYSERR))
             return
         self.client.stats["receipts" if type(item) is DeliveryReceipt else "mo"] += 1
@@ -754,7 +764,9 @@ class SmppClient:
         self._rng = rng
         self._window = asyncio.Semaphore(config.window)
         self._bucket = TokenBucket(config.tps, now=clock()) if config.tps > 0 else None
-        kinds = {"trx": ["trx"], "tx+rx": ["tx", "rx"], "tx": ["tx"], "rx": ["rx"]}[config.bind_mode]
+        kinds = {"trx": ["trx"], "tx+rx": ["tx", "rx"], "tx": ["tx"], "rx": ["rx"]}[
+            config.bind_mode
+        ]
         self._kinds = kinds
         self._links: dict[str, _Link | None] = dict.fromkeys(kinds)
         self._bound: dict[str, asyncio.Event] = {k: asyncio.Event() for k in kinds}
@@ -826,14 +838,20 @@ class SmppClient:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(cfg.connect_timeout):
-                _, link = await loop.create_connection(lambda: _Link(self, kind), cfg.host, cfg.port)
+                _, link = await loop.create_connection(
+                    lambda: _Link(self, kind), cfg.host, cfg.port
+                )
         except (TimeoutError, OSError) as exc:
-            err = SmppClientError(f"cannot connect to {cfg.host}:{cfg.port}: {exc or 'timeout'}", permanent=False)
+            err = SmppClientError(
+                f"cannot connect to {cfg.host}:{cfg.port}: {exc or 'timeout'}", permanent=False
+            )
             self.last_error = err
             raise err from None
         link.state = LinkState.BINDING
         bind_class = _BIND_CLASSES[kind]
-        bind = bind_class(system_id=cfg.system_id, password=cfg.password, system_type=cfg.system_type)
+        bind = bind_class(
+            system_id=cfg.system_id, password=cfg.password, system_type=cfg.system_type
+        )
         try:
             fut = link.send_request(bind)
             resp = await fut
@@ -904,7 +922,11 @@ class SmppClient:
         tx_kind = "trx" if "trx" in self._bound else "tx"
         if tx_kind not in self._bound:
             raise SmppClientError("this connection is bound as receiver only", permanent=True)
-        wait = self.config.bind_wait if self.config.bind_wait is not None else self.config.response_timeout
+        wait = (
+            self.config.bind_wait
+            if self.config.bind_wait is not None
+            else self.config.response_timeout
+        )
         try:
             async with asyncio.timeout(wait):
                 while True:
@@ -915,7 +937,9 @@ class SmppClient:
                     await asyncio.sleep(0)
         except TimeoutError:
             reason = self.last_error or "no bound link"
-            raise SmppClientError(f"not bound to the SMSC after {wait:g}s: {reason}", permanent=False) from None
+            raise SmppClientError(
+                f"not bound to the SMSC after {wait:g}s: {reason}", permanent=False
+            ) from None
 
     async def request(self, pdu: Pdu) -> Pdu:
         """Send any request within the window and TPS limit; return its response PDU.
@@ -931,7 +955,9 @@ class SmppClient:
             try:
                 fut = link.send_request(pdu)
             except SmppError as exc:
-                raise SmppClientError(f"cannot send {pdu.command_name}: {exc}", permanent=False) from exc
+                raise SmppClientError(
+                    f"cannot send {pdu.command_name}: {exc}", permanent=False
+                ) from exc
             return await fut
 
     async def submit_pdu(self, pdu: SubmitSm, *, part: int = 1, parts: int = 1) -> SubmitResult:
@@ -966,7 +992,12 @@ class SmppClient:
         )
         stats["retry_later" if transient else "rejected"] += 1
         return SubmitResult(
-            part, parts, None, status, permanent=not transient, error=f"{what} {info.name}: {info.en}"
+            part,
+            parts,
+            None,
+            status,
+            permanent=not transient,
+            error=f"{what} {info.name}: {info.en}",
         )
 
     def build_submits(
@@ -1011,11 +1042,15 @@ class SmppClient:
                 whole = _whole_payload(segments)
                 return [SubmitSm(**common, tlvs=(tlv_bytes(Tag.MESSAGE_PAYLOAD, whole),))]  # type: ignore[arg-type]
             return [
-                SubmitSm(**common, esm_class=EsmClass.UDHI if seg.udh else 0, short_message=seg.payload)  # type: ignore[arg-type]
+                SubmitSm(
+                    **common, esm_class=EsmClass.UDHI if seg.udh else 0, short_message=seg.payload
+                )  # type: ignore[arg-type]
                 for seg in segments.segments
             ]
         except InvalidPduError as exc:
-            raise SmppClientError(f"cannot build submit_sm: {exc}", permanent=True, status=exc.status) from None
+            raise SmppClientError(
+                f"cannot build submit_sm: {exc}", permanent=True, status=exc.status
+            ) from None
 
     async def submit(
         self,
@@ -1047,7 +1082,9 @@ class SmppClient:
         if n == 1:
             return [await self.submit_pdu(pdus[0])]
         return list(
-            await asyncio.gather(*(self.submit_pdu(p, part=i, parts=n) for i, p in enumerate(pdus, start=1)))
+            await asyncio.gather(
+                *(self.submit_pdu(p, part=i, parts=n) for i, p in enumerate(pdus, start=1))
+            )
         )
 
 

@@ -48,7 +48,9 @@ async def _post_mo(request: web.Request) -> web.Response:
             return web.json_response({"error": "body must be a JSON object"}, status=400)
     else:
         data = dict(await request.post())
-    missing = [k for k in ("from", "to", "text") if not isinstance(data.get(k), str) or not data.get(k)]
+    missing = [
+        k for k in ("from", "to", "text") if not isinstance(data.get(k), str) or not data.get(k)
+    ]
     if missing:
         return web.json_response({"error": f"missing or empty: {', '.join(missing)}"}, status=400)
     system_id = data.get("system_id") or None

@@ -50,7 +50,9 @@ def pdu_fields(pdu: Pdu) -> Record:
             payload = pdu.tlv(Tag.MESSAGE_PAYLOAD)
             if payload is not None:
                 rec["message_payload"] = payload.hex()
-            rec["tlvs"] = {f"0x{tag:04x}": value.hex() for tag, value in pdu.tlvs if tag != Tag.MESSAGE_PAYLOAD}
+            rec["tlvs"] = {
+                f"0x{tag:04x}": value.hex() for tag, value in pdu.tlvs if tag != Tag.MESSAGE_PAYLOAD
+            }
         return rec
     system_id = getattr(pdu, "system_id", None)
     if system_id is not None:

@@ -33,6 +33,7 @@ import enum
 import itertools
 import logging
 import random
+import struct
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -154,7 +155,9 @@ class _SmscConnection(asyncio.Protocol):
         self.system_id: str | None = None
         self.kind = ""  # tx | rx | trx once bound
         self.submits = 0
-        self.bucket = TokenBucket(cfg.tps, burst=cfg.tps, now=time.monotonic()) if cfg.tps > 0 else None
+        self.bucket = (
+            TokenBucket(cfg.tps, burst=cfg.tps, now=time.monotonic()) if cfg.tps > 0 else None
+        )
         self.closed = False
         self._out: list[bytes] = []
         self._flush_scheduled = False
@@ -184,6 +187,11 @@ class _SmscConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
         events = self.session.receive_data(data, now=now)
+        # The session answers enquire_link by itself; find those answers to log (and, for the
+        # no-enquire-link fault, drop) them before anything of ours joins the buffer.
+        auto = self.session.data_to_send()
+        if auto:
+            self._auto_answers(auto)
         if events:
             sim = self.sim
             wall = time.time()
@@ -202,11 +210,32 @@ class _SmscConnection(asyncio.Protocol):
 
     # -- output -----------------------------------------------------------------------
 
+    def _auto_answers(self, data: bytes) -> None:
+        sim = self.sim
+        keep = Fault.NO_ENQUIRE_LINK not in sim.config.faults
+        kept: list[bytes] = []
+        wall = time.time()
+        for cid, seq, pdu in _split_pdus(data):
+            if cid == _ENQUIRE_LINK_RESP:
+                sim.counters["enquire_link"] += 1
+                if sim.log.enabled:
+                    sim.log.append(
+                        {"t": round(wall, 6), "conn": self.conn_id, "bind": self.label,
+                         "command": "enquire_link", "seq": seq, "status": 0,
+                         "answered": keep}  # fmt: skip
+                    )
+                if not keep:
+                    continue
+            kept.append(pdu)
+        self._queue_bytes(b"".join(kept))
+
     def _drain(self) -> None:
         data = self.session.data_to_send()
         if data:
-            if Fault.NO_ENQUIRE_LINK in self.sim.config.faults:
-                data = _strip_command(data, _ENQUIRE_LINK_RESP)
+            self._queue_bytes(data)
+
+    def _queue_bytes(self, data: bytes) -> None:
+        if data:
             self._out.append(data)
             if not self._flush_scheduled:
                 self._flush_scheduled = True
@@ -351,8 +380,12 @@ class _SmscConnection(asyncio.Protocol):
         if type(event) is Unbound:
             if logging_on:
                 self.sim.log.append(
-                    {"t": round(wall, 6), "conn": self.conn_id, "bind": self.label,
-                     "command": "unbind" if event.by_peer else "unbind_resp"}  # fmt: skip
+                    {
+                        "t": round(wall, 6),
+                        "conn": self.conn_id,
+                        "bind": self.label,
+                        "command": "unbind" if event.by_peer else "unbind_resp",
+                    }  # fmt: skip
                 )
             self._flush_now_and_close()
         elif type(event) is ConnectionMustClose:
@@ -361,8 +394,13 @@ class _SmscConnection(asyncio.Protocol):
             self.sim.counters["protocol_errors"] += 1
             if logging_on:
                 self.sim.log.append(
-                    {"t": round(wall, 6), "conn": self.conn_id, "bind": self.label,
-                     "command": "protocol_error", "error": str(event.error)}  # fmt: skip
+                    {
+                        "t": round(wall, 6),
+                        "conn": self.conn_id,
+                        "bind": self.label,
+                        "command": "protocol_error",
+                        "error": str(event.error),
+                    }  # fmt: skip
                 )
 
     def _flush_now_and_close(self, *, abort: bool = False) -> None:
@@ -390,18 +428,21 @@ class _SmscConnection(asyncio.Protocol):
             self.transport.close()
 
 
-def _strip_command(data: bytes, command_id: int) -> bytes:
-    """``data`` (whole PDUs back to back) without the PDUs of ``command_id``."""
+_HEADER = struct.Struct(">III")
+
+
+def _split_pdus(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(command_id, sequence_number, bytes) of each PDU in ``data`` (whole PDUs back to back)."""
     out = []
     pos = 0
     n = len(data)
+    unpack = _HEADER.unpack_from
     while pos + 16 <= n:
-        length = int.from_bytes(data[pos : pos + 4], "big")
-        cid = int.from_bytes(data[pos + 4 : pos + 8], "big")
-        if cid != command_id:
-            out.append(data[pos : pos + length])
+        length, cid, _status = unpack(data, pos)
+        seq = int.from_bytes(data[pos + 12 : pos + 16], "big")
+        out.append((cid, seq, data[pos : pos + length]))
         pos += length
-    return b"".join(out)
+    return out
 
 
 class Simulator:
@@ -420,9 +461,22 @@ class Simulator:
         cfg = self.config
         self.counters: dict[str, int] = dict.fromkeys(
             (
-                "connections", "binds", "bind_failures", "submit_sm", "accepted", "throttled",
-                "nacks", "receipts_sent", "mo_sent", "deliver_sm_resp", "deliver_timeouts",
-                "fault_unbinds", "fault_disconnects", "protocol_errors", "unsupported",
+                "connections",
+                "binds",
+                "bind_failures",
+                "enquire_link",
+                "submit_sm",
+                "accepted",
+                "throttled",
+                "nacks",
+                "receipts_sent",
+                "mo_sent",
+                "deliver_sm_resp",
+                "deliver_timeouts",
+                "fault_unbinds",
+                "fault_disconnects",
+                "protocol_errors",
+                "unsupported",
             ),  # fmt: skip
             0,
         )
@@ -456,7 +510,10 @@ class Simulator:
         loop = asyncio.get_running_loop()
         cfg = self.config
         self._server = await loop.create_server(
-            lambda: _SmscConnection(self, next(self._conn_ids)), cfg.host, cfg.port, reuse_address=True
+            lambda: _SmscConnection(self, next(self._conn_ids)),
+            cfg.host,
+            cfg.port,
+            reuse_address=True,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._pump_event = asyncio.Event()
@@ -506,7 +563,9 @@ class Simulator:
     def pending_deliveries(self) -> int:
         return len(self._queue) + len(self._waiting)
 
-    def set_faults(self, *faults: Fault | str, fault_after: int | None = None, slow_ms: int | None = None) -> None:
+    def set_faults(
+        self, *faults: Fault | str, fault_after: int | None = None, slow_ms: int | None = None
+    ) -> None:
         """Change the fault modes of a running simulator (tests use this between phases)."""
         changes: dict[str, Any] = {"faults": frozenset(Fault(f) for f in faults)}
         if fault_after is not None:
@@ -544,16 +603,24 @@ class Simulator:
         if pdu.registered_delivery & 0x03 == 2 and state is MessageState.DELIVERED:
             return  # receipt on failure only
         due = time.monotonic() + self.config.receipt_delay
-        self._queue.append(_Outgoing(due, conn.system_id, conn, _ReceiptSpec(pdu, message_id, state), "receipt"))
+        self._queue.append(
+            _Outgoing(due, conn.system_id, conn, _ReceiptSpec(pdu, message_id, state), "receipt")
+        )
 
-    def inject_mo(self, source: str, destination: str, text: str, *, system_id: str | None = None) -> int:
+    def inject_mo(
+        self, source: str, destination: str, text: str, *, system_id: str | None = None
+    ) -> int:
         """Queue a mobile-originated message for a bound receiver; return the number of parts.
 
         A text longer than one SMS goes as concatenated parts (UDH, esm_class 0x40).
         """
         self._mo_ref = (self._mo_ref + 1) & 0xFF
         segments = plan(text, self._mo_ref)
-        s_ton = Ton.INTERNATIONAL if source.lstrip("+").isdigit() and len(source.lstrip("+")) > 8 else Ton.UNKNOWN
+        s_ton = (
+            Ton.INTERNATIONAL
+            if source.lstrip("+").isdigit() and len(source.lstrip("+")) > 8
+            else Ton.UNKNOWN
+        )
         src = source.lstrip("+")
         if src.startswith("0") and src.isdigit() and len(src) > 8:
             src = "62" + src[1:]
@@ -582,7 +649,9 @@ class Simulator:
             spec.state,
             submit_date=spec.submitted,
             done_date=now,
-            err=0 if spec.state is MessageState.DELIVERED else (1 if spec.state is MessageState.UNDELIVERABLE else 2),
+            err=0
+            if spec.state is MessageState.DELIVERED
+            else (1 if spec.state is MessageState.UNDELIVERABLE else 2),
             text=_receipt_text(submit),
         )
         return DeliverSm(
@@ -605,7 +674,11 @@ class Simulator:
         conn = item.conn
         if conn is not None and conn.can_receive:
             return conn
-        receivers = [c for c in self._conns if c.can_receive and (item.system_id is None or c.system_id == item.system_id)]
+        receivers = [
+            c
+            for c in self._conns
+            if c.can_receive and (item.system_id is None or c.system_id == item.system_id)
+        ]
         if not receivers:
             return None
         self._rr += 1

@@ -30,3 +30,276 @@ class SenderID(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --------------------------------------------------------------------------------------------
+# Blasts and the outbox (issue 4: the delivery engine). Materi, drafts and approvals come later;
+# ``Blast`` holds only what the engine needs to send, pause, cancel and account.
+# --------------------------------------------------------------------------------------------
+
+
+class Blast(models.Model):
+    """One text from one sender ID to many recipients, sent through the outbox.
+
+    Lifecycle::
+
+        active ──pause──▶ paused ──resume──▶ active ──(all final)──▶ done
+          │                  │
+          └──────cancel──────┴──▶ cancelled   (queued messages become ``cancelled``)
+
+    Engines claim only messages of ``active`` blasts, and re-check the blast's state in the same
+    statement that marks a message ``sending``; pause and cancel therefore take effect on the next
+    engine loop (well under a second), without engines having to be told.
+    """
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, _("normal")  # queued behind earlier blasts
+        EMERGENCY = 10, _("darurat")  # overtakes every normal blast in every engine's claim
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("berjalan")  # engines claim its queued messages
+        PAUSED = "paused", _("dijeda")  # nothing new leaves; in-flight messages finish
+        CANCELLED = "cancelled", _("dibatalkan")  # queued messages were cancelled
+        DONE = "done", _("selesai")  # every message reached a final state
+
+    name = models.CharField(_("nama"), max_length=200)
+    sender = models.ForeignKey(SenderID, on_delete=models.PROTECT, related_name="blasts", verbose_name=_("sender ID"))
+    text = models.TextField(_("teks"))
+    priority = models.SmallIntegerField(_("prioritas"), choices=Priority.choices, default=Priority.NORMAL)
+    state = models.CharField(_("status"), max_length=12, choices=State.choices, default=State.ACTIVE)
+    valid_until = models.DateTimeField(
+        _("berlaku sampai"), null=True, blank=True,
+        help_text=_("Pesan yang belum terkirim saat waktu ini lewat menjadi kedaluwarsa, tidak dikirim terlambat."),
+    )
+    resend_unknown = models.BooleanField(
+        _("kirim ulang pesan tak pasti"), default=True,
+        help_text=_("Pesan yang nasibnya tidak pasti (mesin mati setelah PDU keluar) dikirim ulang: "
+                    "mungkin ganda, tidak hilang. Matikan bila lebih baik hilang daripada ganda."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    control_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("blast")
+        verbose_name_plural = _("blast")
+        indexes = [
+            # used by the engine's claim: the few active blasts, emergency first
+            models.Index(fields=["-priority", "id"], name="blast_claim_active",
+                         condition=models.Q(state="active")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sender})"
+
+    def counts(self) -> dict[str, int]:
+        """Messages per state, from the squashed counter table (cheap at a million messages)."""
+        return OutboxCount.totals(blast_id=self.pk)
+
+
+_OUTBOX_STATES = ["queued", "sending", "submitted", "delivered", "undelivered", "expired", "rejected",
+                  "failed", "cancelled", "suppressed", "unknown"]
+
+
+class OutboundMessage(models.Model):
+    """One SMS to one recipient: a row of the outbox, which is the send queue.
+
+    Lifecycle (DESIGN.md, "Outbound message states")::
+
+        queued ──claim+mark──▶ sending ──submit_sm_resp OK──▶ submitted ──receipt──▶ delivered
+          │  ▲                   │  │                                      ├──────▶ undelivered
+          │  └──transient error──┘  │ (engine died: lease reaped)          ├──────▶ expired
+          │     (back-off)          ▼                                      └──────▶ rejected
+          │                      unknown ──(blast.resend_unknown)──▶ queued
+          ├──▶ failed      permanent error before the SMSC took it (status + meaning kept)
+          ├──▶ cancelled   the blast was cancelled
+          ├──▶ suppressed  the number opted out (checked again at send time)
+          └──▶ expired     validity ended before it could be sent
+
+    ``engine_id`` is the lease: the engine that claimed the row (queued) or sent it (sending).
+    An engine whose lease row in ``gateway.EngineLease`` expired is dead; its queued rows are
+    released and its sending rows become ``unknown`` (at most one window per bind). A multipart
+    message's state is the worst of its parts (``MessagePart``).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("antre")  # waiting (or claimed by an engine, not yet sent)
+        SENDING = "sending", _("dikirim")  # committed just before its PDU(s) left
+        SUBMITTED = "submitted", _("diterima SMSC")  # SMSC answered with message id(s)
+        DELIVERED = "delivered", _("terkirim")  # receipt: on the handset
+        UNDELIVERED = "undelivered", _("tidak terkirim")  # receipt: the network gave up
+        EXPIRED = "expired", _("kedaluwarsa")  # validity ended (before sending, or at the SMSC)
+        REJECTED = "rejected", _("ditolak")  # receipt: the SMSC or network refused it
+        FAILED = "failed", _("gagal")  # permanent error before acceptance; see status
+        CANCELLED = "cancelled", _("dibatalkan")  # blast cancelled while queued
+        SUPPRESSED = "suppressed", _("diblokir")  # number opted out (BERHENTI) at send time
+        UNKNOWN = "unknown", _("tak pasti")  # engine died between PDU out and response saved
+
+    FINAL = frozenset({State.DELIVERED, State.UNDELIVERED, State.EXPIRED, State.REJECTED,
+                       State.FAILED, State.CANCELLED, State.SUPPRESSED})
+    # How bad a part's state is, for "a multipart message's state is the worst of its parts".
+    SEVERITY = {State.DELIVERED: 0, State.SUBMITTED: 1, State.EXPIRED: 2, State.UNDELIVERED: 3,
+                State.REJECTED: 4}
+
+    blast = models.ForeignKey(Blast, on_delete=models.CASCADE, related_name="messages")
+    to = models.CharField(_("nomor tujuan"), max_length=16)  # E.164
+    operator = models.CharField(_("operator"), max_length=12, blank=True)  # for routing
+    text = models.TextField(blank=True)  # empty: the blast's text (the common case, saves space)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    engine_id = models.CharField(max_length=64, null=True, blank=True)
+    connection = models.ForeignKey("gateway.Connection", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    attempts = models.SmallIntegerField(default=0)
+    unknown_count = models.SmallIntegerField(default=0)  # times its fate was unknown after a crash
+    next_attempt_at = models.DateTimeField()  # not before: back-off after transient errors
+    valid_until = models.DateTimeField(null=True, blank=True)  # copied from the blast
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)  # last time marked sending
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)  # reached a final state
+    status = models.IntegerField(null=True, blank=True)  # SMPP command_status of the last error
+    error = models.CharField(max_length=300, blank=True)  # receipt stat/err or transport error
+
+    class Meta:
+        verbose_name = _("pesan keluar")
+        verbose_name_plural = _("pesan keluar")
+        indexes = [
+            # used by the engine's claim: due, unclaimed messages of one blast, oldest first
+            models.Index(fields=["blast", "next_attempt_at", "id"], name="outbox_claim",
+                         condition=models.Q(state="queued", engine_id__isnull=True)),
+            # used by the lease reaper and engine start: rows held by an engine
+            models.Index(fields=["engine_id"], name="outbox_engine_held",
+                         condition=models.Q(engine_id__isnull=False)),
+            # used by the validity sweep: queued messages with an end of validity
+            models.Index(fields=["valid_until"], name="outbox_validity_sweep",
+                         condition=models.Q(state="queued", valid_until__isnull=False)),
+            # used by the blast page and `warta outbox status --blast`
+            models.Index(fields=["blast", "state"], name="outbox_blast_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(state__in=_OUTBOX_STATES),
+                                   name="outbox_state_valid"),
+            models.CheckConstraint(
+                condition=~models.Q(state="sending") | models.Q(sent_at__isnull=False, engine_id__isnull=False),
+                name="outbox_sending_has_engine_and_time"),
+            models.CheckConstraint(
+                condition=~models.Q(state__in=["submitted", "delivered", "undelivered", "rejected"])
+                | models.Q(submitted_at__isnull=False),
+                name="outbox_accepted_has_submitted_at"),
+            models.CheckConstraint(
+                condition=~models.Q(state__in=["delivered", "undelivered", "expired", "rejected", "failed",
+                                               "cancelled", "suppressed"]) | models.Q(done_at__isnull=False),
+                name="outbox_final_has_done_at"),
+            models.CheckConstraint(condition=~models.Q(state="failed") | ~models.Q(error=""),
+                                   name="outbox_failed_has_error"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} → {self.to} [{self.state}]"
+
+    @property
+    def status_meaning(self) -> dict[str, str] | None:
+        """The SMPP status of the last error in Indonesian and English, or None."""
+        if self.status is None:
+            return None
+        from warta.smpp.constants import describe_status
+
+        info = describe_status(self.status)
+        return {"code": f"0x{self.status:08X}", "name": info.name, "id": info.id, "en": info.en}
+
+
+class MessagePart(models.Model):
+    """One submit_sm the SMSC accepted: its message id, by which receipts find the message.
+
+    The database enforces unique (connection, smsc_message_id): a receipt matches at most one part,
+    and an SMSC that repeats an id is noticed, not silently mis-attributed.
+    """
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="parts")
+    connection = models.ForeignKey("gateway.Connection", on_delete=models.CASCADE, related_name="+")
+    smsc_message_id = models.CharField(max_length=65)
+    part = models.SmallIntegerField(default=1)
+    parts = models.SmallIntegerField(default=1)
+    state = models.CharField(max_length=12, choices=OutboundMessage.State.choices,
+                             default=OutboundMessage.State.SUBMITTED)
+    submitted_at = models.DateTimeField()
+    receipt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "smsc_message_id"], name="part_unique_smsc_id"),
+        ]
+
+
+class Receipt(models.Model):
+    """A delivery receipt not (yet) matched to a part: it came before the submit_sm_resp was saved
+    (another engine's bind, or the same flush), or names an id we never saved. Matched later by the
+    engine's ``match_pending_receipts``; kept forever when never matched (for the audit)."""
+
+    connection = models.ForeignKey("gateway.Connection", on_delete=models.CASCADE, related_name="+")
+    smsc_message_id = models.CharField(max_length=65)
+    stat = models.CharField(max_length=12)  # DELIVRD, UNDELIV, EXPIRED, REJECTD, …
+    error = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField()
+    matched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # used by the engine's receipt matcher: only receipts still waiting for their part
+            models.Index(fields=["connection", "smsc_message_id"], name="receipt_pending",
+                         condition=models.Q(matched_at__isnull=True)),
+        ]
+
+
+class OutboxCount(models.Model):
+    """Messages per (blast, state), as insert-only deltas squashed now and then.
+
+    Theory of operation: every state change the engine (or a service) makes inserts ``(blast,
+    state, ±n)`` rows in the same transaction; nobody updates a shared counter row, so engines
+    never contend. ``squash`` folds the rows into one per key (``DELETE … RETURNING`` makes each
+    row folded by exactly one squasher). Readers sum a handful of rows: /metrics and ``outbox
+    status`` never run ``COUNT(*)`` over millions of messages (rapidpro's squashed counts).
+    """
+
+    blast = models.ForeignKey(Blast, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=12)
+    count = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["blast", "state"], name="outboxcount_key")]
+
+    @classmethod
+    def add(cls, deltas: dict[tuple[int, str], int]) -> None:
+        rows = [cls(blast_id=b, state=s, count=n) for (b, s), n in deltas.items() if n]
+        if rows:
+            cls.objects.bulk_create(rows)
+
+    @classmethod
+    def totals(cls, blast_id: int | None = None) -> dict[str, int]:
+        qs = cls.objects.all()
+        if blast_id is not None:
+            qs = qs.filter(blast_id=blast_id)
+        out: dict[str, int] = {}
+        for state, n in qs.values_list("state").annotate(n=models.Sum("count")).values_list("state", "n"):
+            if n:
+                out[state] = int(n)
+        return out
+
+    @classmethod
+    def squash(cls) -> int:
+        """Fold the delta rows into one row per (blast, state); returns rows removed."""
+        from django.db import connection, transaction
+
+        table = cls._meta.db_table
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute(f"DELETE FROM {table} RETURNING blast_id, state, count")  # noqa: S608
+                rows = cur.fetchall()
+            sums: dict[tuple[int, str], int] = {}
+            for blast_id, state, n in rows:
+                sums[(blast_id, state)] = sums.get((blast_id, state), 0) + n
+            cls.objects.bulk_create([cls(blast_id=b, state=s, count=n) for (b, s), n in sums.items() if n])
+        return len(rows) - sum(1 for n in sums.values() if n)

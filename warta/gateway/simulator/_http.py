@@ -19,11 +19,12 @@ if TYPE_CHECKING:
     from warta.gateway.simulator._server import Simulator
 
 HOST = "127.0.0.1"
+SIM_KEY: web.AppKey[Simulator] = web.AppKey("sim")
 
 
 async def start_http(sim: Simulator, port: int) -> tuple[web.AppRunner, int]:
     app = web.Application()
-    app["sim"] = sim
+    app[SIM_KEY] = sim
     app.router.add_post("/mo", _post_mo)
     app.router.add_get("/stats", _get_stats)
     runner = web.AppRunner(app, access_log=None)
@@ -37,7 +38,7 @@ async def start_http(sim: Simulator, port: int) -> tuple[web.AppRunner, int]:
 
 
 async def _post_mo(request: web.Request) -> web.Response:
-    sim: Simulator = request.app["sim"]
+    sim: Simulator = request.app[SIM_KEY]
     data: dict[str, Any]
     if request.content_type == "application/json":
         try:
@@ -64,7 +65,7 @@ async def _post_mo(request: web.Request) -> web.Response:
 
 
 async def _get_stats(request: web.Request) -> web.Response:
-    sim: Simulator = request.app["sim"]
+    sim: Simulator = request.app[SIM_KEY]
     return web.json_response(
         {
             "counters": sim.counters,

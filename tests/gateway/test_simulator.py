@@ -1,0 +1,191 @@
+"""The SMSC simulator on its own: log, ids, outcomes, MO endpoint, command line.
+
+Client-side behaviour against the simulator is in test_smppclient.py; the simulator against
+an independent client (smpplib) is in tests/interop/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from warta.gateway.simulator import Fault, Simulator, SimulatorConfig, parse_faults
+from warta.gateway.simulator.cli import main as cli_main
+from warta.gateway.smppclient import ClientConfig, DeliveryReceipt, SmppClient
+from warta.smpp.constants import MessageState
+
+
+def run(coro: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
+    async def bounded() -> Any:
+        async with asyncio.timeout(timeout):
+            return await coro
+
+    return asyncio.run(bounded())
+
+
+def client_for(sim: Simulator, **overrides: Any) -> ClientConfig:
+    return ClientConfig(port=sim.port, system_id="warta", password="secret", tick_interval=0.01, **overrides)
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
+def test_simulator_writes_every_received_pdu_as_a_json_line(tmp_path: Path) -> None:
+    log_file = tmp_path / "pdus.jsonl"
+
+    async def scenario() -> None:
+        cfg = SimulatorConfig(log_path=log_file, log_keep=0, receipt_delay=0.01, flush_interval=0.02)
+        async with Simulator(cfg) as sim:
+            async with SmppClient(client_for(sim, enquire_link_interval=0.05)) as client:
+                (result,) = await client.submit("GubDKI", "6281234567890", "Halo")
+                await eventually(lambda: sim.counters["deliver_sm_resp"] == 1 and sim.counters["enquire_link"] >= 1)
+            await eventually(lambda: not sim.connections)
+
+    run(scenario())
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    commands = [r["command"] for r in lines]
+    assert commands[0] == "bind_transceiver"
+    assert {"submit_sm", "deliver_sm_resp", "enquire_link", "unbind"} <= set(commands)
+    bind = lines[0]
+    assert bind["password"] == "***" and "secret" not in log_file.read_text()
+    submit = next(r for r in lines if r["command"] == "submit_sm")
+    assert submit["destination_addr"] == "6281234567890" and submit["short_message"] == b"Halo".hex()
+    assert submit["message_id"] and submit["bind"] == "trx:warta" and submit["seq"] > 0
+    assert all({"t", "conn", "bind", "command"} <= r.keys() for r in lines)
+
+
+def test_simulator_issues_unique_decimal_or_hex_message_ids() -> None:
+    async def scenario(fmt: str) -> list[str]:
+        async with Simulator(SimulatorConfig(message_id_format=fmt)) as sim:
+            async with SmppClient(client_for(sim)) as client:
+                batch = await asyncio.gather(*(client.submit("1500", "6281234567890", "x") for _ in range(30)))
+        return [rs[0].message_id or "" for rs in batch]
+
+    decimal = run(scenario("decimal"))
+    assert len(set(decimal)) == 30 and all(i.isdigit() for i in decimal)
+    hexa = run(scenario("hex"))
+    assert len(set(hexa)) == 30 and all(int(i, 16) >= 0 for i in hexa)
+
+
+def test_simulator_outcomes_are_deterministic_for_a_seed() -> None:
+    async def outcomes(seed: int) -> list[MessageState]:
+        received: list[Any] = []
+        cfg = SimulatorConfig(receipt_delay=0.0, undeliv_share=0.25, reject_share=0.25, seed=seed)
+        async with Simulator(cfg) as sim:
+            async with SmppClient(client_for(sim, window=1), on_deliver=received.append) as client:
+                for i in range(40):
+                    await client.submit("GubDKI", "6281234567890", f"m{i}")
+                await eventually(lambda: len(received) == 40)
+        by_id = {r.message_id: r.state for r in received if isinstance(r, DeliveryReceipt)}
+        return [by_id[k] for k in sorted(by_id)]
+
+    first, again, other = run(outcomes(3)), run(outcomes(3)), run(outcomes(4))
+    assert first == again and first != other
+    assert 5 <= first.count(MessageState.UNDELIVERABLE) <= 15 and 5 <= first.count(MessageState.REJECTED) <= 15
+
+
+def test_receipt_on_failure_only_is_not_sent_for_delivered_messages() -> None:
+    async def scenario() -> None:
+        received: list[Any] = []
+        async with Simulator(SimulatorConfig(receipt_delay=0.0)) as sim:
+            async with SmppClient(client_for(sim, registered_delivery=2), on_deliver=received.append) as client:
+                await client.submit("GubDKI", "6281234567890", "x")
+                await asyncio.sleep(0.1)
+            assert received == [] and sim.counters["receipts_sent"] == 0
+
+    run(scenario())
+
+
+def test_mo_waits_for_a_receiver_to_bind() -> None:
+    async def scenario() -> None:
+        received: list[Any] = []
+        async with Simulator() as sim:
+            assert sim.inject_mo("081234567890", "02132881818", "BERHENTI") == 1
+            assert sim.pending_deliveries == 1
+            async with SmppClient(client_for(sim), on_deliver=received.append):
+                await eventually(lambda: len(received) == 1)
+            assert received[0].text == "BERHENTI" and received[0].concat is None
+
+    run(scenario())
+
+
+def test_mo_endpoint_rejects_incomplete_requests() -> None:
+    async def scenario() -> None:
+        async with Simulator(SimulatorConfig(http_port=0)) as sim:
+            loop = asyncio.get_running_loop()
+
+            def post(body: bytes, ctype: str) -> int:
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{sim.http_port}/mo", data=body, headers={"Content-Type": ctype}
+                )
+                try:
+                    with urllib.request.urlopen(req, timeout=5) as resp:
+                        return int(resp.status)
+                except urllib.error.HTTPError as exc:
+                    return exc.code
+
+            assert await loop.run_in_executor(None, post, b'{"from": "0812"}', "application/json") == 400
+            assert await loop.run_in_executor(None, post, b"not json", "application/json") == 400
+            form = b"from=081234567890&to=02132881818&text=halo"
+            assert await loop.run_in_executor(None, post, form, "application/x-www-form-urlencoded") == 202
+            assert sim.pending_deliveries == 1
+
+    run(scenario())
+
+
+def test_cli_inject_posts_to_a_running_simulator(capsys: pytest.CaptureFixture[str]) -> None:
+    async def scenario() -> None:
+        received: list[Any] = []
+        async with Simulator(SimulatorConfig(http_port=0)) as sim:
+            async with SmppClient(client_for(sim), on_deliver=received.append):
+                argv = ["inject", "--http-port", str(sim.http_port), "--from", "081234567890", "--to", "02132881818", "Halo", "admin"]
+                code = await asyncio.get_running_loop().run_in_executor(None, cli_main, argv)
+                assert code == 0
+                await eventually(lambda: len(received) == 1)
+            assert received[0].text == "Halo admin"
+
+    run(scenario())
+    assert json.loads(capsys.readouterr().out.strip())["parts"] == 1
+
+
+def test_cli_inject_without_a_simulator_says_so(capsys: pytest.CaptureFixture[str], unused_port: int) -> None:
+    assert cli_main(["inject", "--http-port", str(unused_port), "--from", "0812", "--to", "021", "x"]) == 1
+    assert "no simulator" in capsys.readouterr().err
+
+
+def test_fault_modes_parse_from_repeated_and_comma_separated_options() -> None:
+    assert parse_faults(["slow,unbind", "blackhole"]) == {Fault.SLOW, Fault.UNBIND, Fault.BLACKHOLE}
+    with pytest.raises(ValueError):
+        parse_faults(["explode"])
+
+
+def test_slow_fault_delays_answers() -> None:
+    async def scenario() -> None:
+        async with Simulator(SimulatorConfig(faults=frozenset({Fault.SLOW}), slow_ms=150)) as sim:
+            async with SmppClient(client_for(sim)) as client:
+                loop = asyncio.get_running_loop()
+                start = loop.time()
+                (result,) = await client.submit("GubDKI", "6281234567890", "x")
+                assert result.ok and loop.time() - start >= 0.14
+
+    run(scenario())
+
+
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

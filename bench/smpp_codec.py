@@ -66,7 +66,8 @@ def bench_warta(seconds: float) -> None:
         wire = pdu.encode()
         enc = rate(pdu.encode, seconds)
         fields = {f.name: getattr(pdu, f.name) for f in dataclasses.fields(pdu)}
-        build = rate(lambda cls=type(pdu), fields=fields: cls(**fields).encode(), seconds)
+        cls = type(pdu)
+        build = rate(lambda cls=cls, fields=fields: cls(**fields).encode(), seconds)
         dec = rate(lambda wire=wire: decode_pdu(wire), seconds)
         both = rate(lambda wire=wire: decode_pdu(wire).encode(), seconds)
         print(f"{name:<24}{enc:>12,.0f}{dec:>12,.0f}{both:>12,.0f}{build:>13,.0f}")

@@ -31,7 +31,9 @@ def run(coro: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
 
 
 def client_for(sim: Simulator, **overrides: Any) -> ClientConfig:
-    return ClientConfig(port=sim.port, system_id="warta", password="secret", tick_interval=0.01, **overrides)
+    return ClientConfig(
+        port=sim.port, system_id="warta", password="secret", tick_interval=0.01, **overrides
+    )
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
@@ -44,11 +46,17 @@ def test_simulator_writes_every_received_pdu_as_a_json_line(tmp_path: Path) -> N
     log_file = tmp_path / "pdus.jsonl"
 
     async def scenario() -> None:
-        cfg = SimulatorConfig(log_path=log_file, log_keep=0, receipt_delay=0.01, flush_interval=0.02)
+        cfg = SimulatorConfig(
+            log_path=log_file, log_keep=0, receipt_delay=0.01, flush_interval=0.02
+        )
         async with Simulator(cfg) as sim:
             async with SmppClient(client_for(sim, enquire_link_interval=0.05)) as client:
                 (result,) = await client.submit("GubDKI", "6281234567890", "Halo")
-                await eventually(lambda: sim.counters["deliver_sm_resp"] == 1 and sim.counters["enquire_link"] >= 1)
+                await eventually(
+                    lambda: (
+                        sim.counters["deliver_sm_resp"] == 1 and sim.counters["enquire_link"] >= 1
+                    )
+                )
             await eventually(lambda: not sim.connections)
 
     run(scenario())
@@ -59,7 +67,9 @@ def test_simulator_writes_every_received_pdu_as_a_json_line(tmp_path: Path) -> N
     bind = lines[0]
     assert bind["password"] == "***" and "secret" not in log_file.read_text()
     submit = next(r for r in lines if r["command"] == "submit_sm")
-    assert submit["destination_addr"] == "6281234567890" and submit["short_message"] == b"Halo".hex()
+    assert (
+        submit["destination_addr"] == "6281234567890" and submit["short_message"] == b"Halo".hex()
+    )
     assert submit["message_id"] and submit["bind"] == "trx:warta" and submit["seq"] > 0
     assert all({"t", "conn", "bind", "command"} <= r.keys() for r in lines)
 
@@ -68,7 +78,9 @@ def test_simulator_issues_unique_decimal_or_hex_message_ids() -> None:
     async def scenario(fmt: str) -> list[str]:
         async with Simulator(SimulatorConfig(message_id_format=fmt)) as sim:
             async with SmppClient(client_for(sim)) as client:
-                batch = await asyncio.gather(*(client.submit("1500", "6281234567890", "x") for _ in range(30)))
+                batch = await asyncio.gather(
+                    *(client.submit("1500", "6281234567890", "x") for _ in range(30))
+                )
         return [rs[0].message_id or "" for rs in batch]
 
     decimal = run(scenario("decimal"))
@@ -91,14 +103,19 @@ def test_simulator_outcomes_are_deterministic_for_a_seed() -> None:
 
     first, again, other = run(outcomes(3)), run(outcomes(3)), run(outcomes(4))
     assert first == again and first != other
-    assert 5 <= first.count(MessageState.UNDELIVERABLE) <= 15 and 5 <= first.count(MessageState.REJECTED) <= 15
+    assert (
+        5 <= first.count(MessageState.UNDELIVERABLE) <= 15
+        and 5 <= first.count(MessageState.REJECTED) <= 15
+    )
 
 
 def test_receipt_on_failure_only_is_not_sent_for_delivered_messages() -> None:
     async def scenario() -> None:
         received: list[Any] = []
         async with Simulator(SimulatorConfig(receipt_delay=0.0)) as sim:
-            async with SmppClient(client_for(sim, registered_delivery=2), on_deliver=received.append) as client:
+            async with SmppClient(
+                client_for(sim, registered_delivery=2), on_deliver=received.append
+            ) as client:
                 await client.submit("GubDKI", "6281234567890", "x")
                 await asyncio.sleep(0.1)
             assert received == [] and sim.counters["receipts_sent"] == 0
@@ -126,7 +143,9 @@ def test_mo_endpoint_rejects_incomplete_requests() -> None:
 
             def post(body: bytes, ctype: str) -> int:
                 req = urllib.request.Request(
-                    f"http://127.0.0.1:{sim.http_port}/mo", data=body, headers={"Content-Type": ctype}
+                    f"http://127.0.0.1:{sim.http_port}/mo",
+                    data=body,
+                    headers={"Content-Type": ctype},
                 )
                 try:
                     with urllib.request.urlopen(req, timeout=5) as resp:
@@ -134,10 +153,16 @@ def test_mo_endpoint_rejects_incomplete_requests() -> None:
                 except urllib.error.HTTPError as exc:
                     return exc.code
 
-            assert await loop.run_in_executor(None, post, b'{"from": "0812"}', "application/json") == 400
+            assert (
+                await loop.run_in_executor(None, post, b'{"from": "0812"}', "application/json")
+                == 400
+            )
             assert await loop.run_in_executor(None, post, b"not json", "application/json") == 400
             form = b"from=081234567890&to=02132881818&text=halo"
-            assert await loop.run_in_executor(None, post, form, "application/x-www-form-urlencoded") == 202
+            assert (
+                await loop.run_in_executor(None, post, form, "application/x-www-form-urlencoded")
+                == 202
+            )
             assert sim.pending_deliveries == 1
 
     run(scenario())
@@ -148,7 +173,17 @@ def test_cli_inject_posts_to_a_running_simulator(capsys: pytest.CaptureFixture[s
         received: list[Any] = []
         async with Simulator(SimulatorConfig(http_port=0)) as sim:
             async with SmppClient(client_for(sim), on_deliver=received.append):
-                argv = ["inject", "--http-port", str(sim.http_port), "--from", "081234567890", "--to", "02132881818", "Halo", "admin"]
+                argv = [
+                    "inject",
+                    "--http-port",
+                    str(sim.http_port),
+                    "--from",
+                    "081234567890",
+                    "--to",
+                    "02132881818",
+                    "Halo",
+                    "admin",
+                ]
                 code = await asyncio.get_running_loop().run_in_executor(None, cli_main, argv)
                 assert code == 0
                 await eventually(lambda: len(received) == 1)
@@ -158,8 +193,13 @@ def test_cli_inject_posts_to_a_running_simulator(capsys: pytest.CaptureFixture[s
     assert json.loads(capsys.readouterr().out.strip())["parts"] == 1
 
 
-def test_cli_inject_without_a_simulator_says_so(capsys: pytest.CaptureFixture[str], unused_port: int) -> None:
-    assert cli_main(["inject", "--http-port", str(unused_port), "--from", "0812", "--to", "021", "x"]) == 1
+def test_cli_inject_without_a_simulator_says_so(
+    capsys: pytest.CaptureFixture[str], unused_port: int
+) -> None:
+    assert (
+        cli_main(["inject", "--http-port", str(unused_port), "--from", "0812", "--to", "021", "x"])
+        == 1
+    )
     assert "no simulator" in capsys.readouterr().err
 
 

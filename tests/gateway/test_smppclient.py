@@ -73,7 +73,11 @@ def test_client_binds_as_transceiver_and_gets_message_id() -> None:
             assert submit["message_id"] == results[0].message_id
             assert submit["destination_addr"] == "6281234567890"
             assert (submit["dest_addr_ton"], submit["dest_addr_npi"]) == (1, 1)
-            assert (submit["source_addr"], submit["source_addr_ton"], submit["source_addr_npi"]) == (SENDER, 5, 0)
+            assert (
+                submit["source_addr"],
+                submit["source_addr_ton"],
+                submit["source_addr_npi"],
+            ) == (SENDER, 5, 0)
             assert submit["registered_delivery"] == 1 and submit["data_coding"] == 0
             assert bytes.fromhex(submit["short_message"]) == b"Halo Jakarta"
 
@@ -119,7 +123,9 @@ def test_client_binds_transmitter_and_receiver_pair() -> None:
                 "bind_receiver",
             }
             (receipt,) = received
-            assert isinstance(receipt, DeliveryReceipt) and receipt.message_id == results[0].message_id
+            assert (
+                isinstance(receipt, DeliveryReceipt) and receipt.message_id == results[0].message_id
+            )
             # The receipt travelled on the receiver link: the one that answered it.
             (resp,) = sim.log.find(command="deliver_sm_resp")
             assert resp["bind"] == "rx:warta"
@@ -146,7 +152,9 @@ def test_client_keeps_at_most_window_requests_outstanding() -> None:
         cfg = SimulatorConfig(faults=frozenset({Fault.BLACKHOLE}))
         async with Simulator(cfg) as sim:
             async with SmppClient(config_for(sim, window=3, response_timeout=0.3)) as client:
-                tasks = [asyncio.create_task(client.submit(SENDER, CITIZEN, f"m{i}")) for i in range(10)]
+                tasks = [
+                    asyncio.create_task(client.submit(SENDER, CITIZEN, f"m{i}")) for i in range(10)
+                ]
                 await eventually(lambda: sim.counters["submit_sm"] == 3)
                 await asyncio.sleep(0.1)
                 assert sim.counters["submit_sm"] == 3  # the other seven wait for a slot
@@ -163,7 +171,13 @@ def test_client_reports_throttling_as_retry_later() -> None:
     async def scenario() -> None:
         async with Simulator(SimulatorConfig(tps=5)) as sim:
             async with SmppClient(config_for(sim, throttle_retry_after=2.5)) as client:
-                results = [r for rs in await asyncio.gather(*(client.submit(SENDER, CITIZEN, "x") for _ in range(20))) for r in rs]
+                results = [
+                    r
+                    for rs in await asyncio.gather(
+                        *(client.submit(SENDER, CITIZEN, "x") for _ in range(20))
+                    )
+                    for r in rs
+                ]
             throttled = [r for r in results if r.command_status == CommandStatus.ESME_RTHROTTLED]
             assert throttled and sim.counters["throttled"] == len(throttled)
             assert all(not r.ok and not r.permanent and r.retry_after == 2.5 for r in throttled)
@@ -176,7 +190,9 @@ def test_client_tps_limit_keeps_under_the_smsc_throttle() -> None:
     async def scenario() -> None:
         async with Simulator(SimulatorConfig(tps=40)) as sim:
             async with SmppClient(config_for(sim, tps=40)) as client:
-                results = await asyncio.gather(*(client.submit(SENDER, CITIZEN, "x") for _ in range(20)))
+                results = await asyncio.gather(
+                    *(client.submit(SENDER, CITIZEN, "x") for _ in range(20))
+                )
             assert all(r.ok for rs in results for r in rs)
             assert sim.counters["throttled"] == 0
 
@@ -272,7 +288,9 @@ def test_client_survives_unbind_mid_window() -> None:
         cfg = SimulatorConfig(faults=frozenset({Fault.UNBIND}), fault_after=3)
         async with Simulator(cfg) as sim:
             async with SmppClient(config_for(sim, window=10)) as client:
-                batch = await asyncio.gather(*(client.submit(SENDER, CITIZEN, f"m{i}") for i in range(10)))
+                batch = await asyncio.gather(
+                    *(client.submit(SENDER, CITIZEN, f"m{i}") for i in range(10))
+                )
                 results = [r for rs in batch for r in rs]
                 assert sum(r.ok for r in results) == 3
                 assert all(not r.permanent for r in results if not r.ok)
@@ -293,7 +311,9 @@ def test_client_receives_parsed_receipts_with_configured_outcomes() -> None:
         cfg = SimulatorConfig(receipt_delay=0.01, undeliv_share=0.3, reject_share=0.2, seed=7)
         async with Simulator(cfg) as sim:
             async with SmppClient(config_for(sim), on_deliver=received.append) as client:
-                batch = await asyncio.gather(*(client.submit(SENDER, CITIZEN, f"m{i}") for i in range(50)))
+                batch = await asyncio.gather(
+                    *(client.submit(SENDER, CITIZEN, f"m{i}") for i in range(50))
+                )
                 await eventually(lambda: len(received) == 50)
         ids = {rs[0].message_id for rs in batch}
         assert {r.message_id for r in received} == ids
@@ -340,7 +360,10 @@ def test_failing_callback_answers_temporary_application_error() -> None:
             async with SmppClient(config_for(sim), on_deliver=broken) as client:
                 await client.submit(SENDER, CITIZEN, "Halo")
                 await eventually(lambda: sim.counters["deliver_sm_resp"] == 1)
-                assert sim.log.find(command="deliver_sm_resp")[0]["status"] == CommandStatus.ESME_RX_T_APPN
+                assert (
+                    sim.log.find(command="deliver_sm_resp")[0]["status"]
+                    == CommandStatus.ESME_RX_T_APPN
+                )
                 assert client.bound
 
     run(scenario())
@@ -360,13 +383,19 @@ def _post_mo(port: int, body: dict[str, str]) -> dict[str, Any]:
 def test_mo_injected_over_http_reaches_the_client_with_udh_info() -> None:
     async def scenario() -> None:
         received: list[Any] = []
-        text = "Lapor: banjir setinggi lutut di Jl. Jatinegara Barat sejak pukul 05.00, mohon bantuan. " * 3
+        text = (
+            "Lapor: banjir setinggi lutut di Jl. Jatinegara Barat sejak pukul 05.00, mohon bantuan. "
+            * 3
+        )
         async with Simulator(SimulatorConfig(http_port=0)) as sim:
             assert sim.http_port
             async with SmppClient(config_for(sim), on_deliver=received.append):
                 loop = asyncio.get_running_loop()
                 answer = await loop.run_in_executor(
-                    None, _post_mo, sim.http_port, {"from": "081234567890", "to": "02132881818", "text": text}
+                    None,
+                    _post_mo,
+                    sim.http_port,
+                    {"from": "081234567890", "to": "02132881818", "text": text},
                 )
                 assert answer["parts"] == 2
                 await eventually(lambda: len(received) == 2)
@@ -375,7 +404,9 @@ def test_mo_injected_over_http_reaches_the_client_with_udh_info() -> None:
         assert [m.concat.total for m in parts] == [2, 2]
         assert parts[0].concat.reference == parts[1].concat.reference
         assert "".join(m.text for m in parts) == text
-        assert parts[0].source_addr == "6281234567890" and parts[0].destination_addr == "02132881818"
+        assert (
+            parts[0].source_addr == "6281234567890" and parts[0].destination_addr == "02132881818"
+        )
 
     run(scenario())
 
@@ -388,7 +419,9 @@ def test_long_message_is_sent_as_udh_parts() -> None:
         text = "Informasi vaksinasi gratis di puskesmas kecamatan. " * 5  # 255 characters
         async with Simulator() as sim, SmppClient(config_for(sim)) as client:
             results = await client.submit(SENDER, CITIZEN, text, reference=0x42)
-            assert [(r.part, r.parts) for r in results] == [(1, 2), (2, 2)] and all(r.ok for r in results)
+            assert [(r.part, r.parts) for r in results] == [(1, 2), (2, 2)] and all(
+                r.ok for r in results
+            )
             submits = sim.log.find(command="submit_sm")
             assert all(s["esm_class"] == 0x40 for s in submits)
             bodies = [bytes.fromhex(s["short_message"]) for s in submits]
@@ -402,7 +435,10 @@ def test_long_message_is_sent_as_udh_parts() -> None:
 def test_long_message_is_sent_in_message_payload() -> None:
     async def scenario() -> None:
         text = "Informasi vaksinasi gratis di puskesmas kecamatan. " * 5
-        async with Simulator() as sim, SmppClient(config_for(sim, long_message_mode="payload")) as client:
+        async with (
+            Simulator() as sim,
+            SmppClient(config_for(sim, long_message_mode="payload")) as client,
+        ):
             (result,) = await client.submit(SENDER, CITIZEN, text)
             assert result.ok
             (submit,) = sim.log.find(command="submit_sm")
@@ -455,26 +491,49 @@ def test_client_refuses_input_the_smsc_could_never_take() -> None:
         ("99876", (0, 1, "99876")),
     ],
 )
-def test_sender_type_of_number_is_chosen_from_the_sender_string(sender: str, expected: tuple[int, int, str]) -> None:
+def test_sender_type_of_number_is_chosen_from_the_sender_string(
+    sender: str, expected: tuple[int, int, str]
+) -> None:
     assert source_address(sender) == expected
 
 
 def test_destination_accepts_e164_with_or_without_plus() -> None:
-    assert destination_address("+6281234567890") == destination_address("6281234567890") == (1, 1, "6281234567890")
+    assert (
+        destination_address("+6281234567890")
+        == destination_address("6281234567890")
+        == (1, 1, "6281234567890")
+    )
     assert destination_address("081234567890") == (1, 1, "6281234567890")
 
 
 def test_token_bucket_reserves_in_order_and_refills_at_rate() -> None:
     bucket = TokenBucket(10, burst=2, now=0.0)
-    assert [bucket.reserve(0.0) for _ in range(4)] == [0.0, 0.0, pytest.approx(0.1), pytest.approx(0.2)]
+    assert [bucket.reserve(0.0) for _ in range(4)] == [
+        0.0,
+        0.0,
+        pytest.approx(0.1),
+        pytest.approx(0.2),
+    ]
     strict = TokenBucket(10, burst=1, now=0.0)
     assert strict.try_take(0.0) and not strict.try_take(0.05) and strict.try_take(0.1)
 
 
 def test_config_from_url_and_repr_never_shows_the_password() -> None:
-    cfg = ClientConfig.from_url("smpp://warta:s3cr%40t@smsc.example:2775?bind=tx%2Brx&window=32&tps=200&long=payload")
-    assert (cfg.host, cfg.port, cfg.system_id, cfg.password) == ("smsc.example", 2775, "warta", "s3cr@t")
-    assert (cfg.bind_mode, cfg.window, cfg.tps, cfg.long_message_mode) == ("tx+rx", 32, 200.0, "payload")
+    cfg = ClientConfig.from_url(
+        "smpp://warta:s3cr%40t@smsc.example:2775?bind=tx%2Brx&window=32&tps=200&long=payload"
+    )
+    assert (cfg.host, cfg.port, cfg.system_id, cfg.password) == (
+        "smsc.example",
+        2775,
+        "warta",
+        "s3cr@t",
+    )
+    assert (cfg.bind_mode, cfg.window, cfg.tps, cfg.long_message_mode) == (
+        "tx+rx",
+        32,
+        200.0,
+        "payload",
+    )
     assert "s3cr" not in repr(cfg) and "s3cr" not in repr(SmppClient.__new__(SmppClient).__class__)
     with pytest.raises(ValueError):
         ClientConfig.from_url("smpp://a:b@h:1?colour=blue")

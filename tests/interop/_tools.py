@@ -16,7 +16,9 @@ import pytest
 
 def missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the interop dependencies must be installed)", pytrace=False)
+        pytest.fail(
+            f"{reason} (CI=true: the interop dependencies must be installed)", pytrace=False
+        )
     print(f"SKIP: {reason}")
     pytest.skip(reason)
 

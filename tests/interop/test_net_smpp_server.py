@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from tests.interop._tools import require_binary, require_perl_module
-from warta.gateway.smppclient import ClientConfig, DeliveryReceipt, MobileOriginated, SmppClient, SmppClientError
+from warta.gateway.smppclient import (
+    ClientConfig,
+    DeliveryReceipt,
+    MobileOriginated,
+    SmppClient,
+    SmppClientError,
+)
 from warta.smpp.constants import MessageState
 
 pytestmark = pytest.mark.interop
@@ -27,7 +33,12 @@ async def _start_fixture(system_id: str, password: str) -> tuple[asyncio.subproc
     perl = require_binary("perl", "perl")
     require_perl_module("Net::SMPP", "libnet-smpp-perl")
     proc = await asyncio.create_subprocess_exec(
-        perl, str(FIXTURE), system_id, password, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        perl,
+        str(FIXTURE),
+        system_id,
+        password,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
@@ -60,7 +71,11 @@ def test_client_interoperates_with_a_net_smpp_smsc() -> None:
         assert commands[0] == "bind" and records[0]["ok"] and records[0]["command_id"] == 9
         submit = next(r for r in records if r["command"] == "submit_sm")
         assert bytes.fromhex(submit["short_message_hex"]) == b"Halo dari Warta"
-        assert (submit["source_addr"], submit["source_addr_ton"], submit["source_addr_npi"]) == ("GubDKI", 5, 0)
+        assert (submit["source_addr"], submit["source_addr_ton"], submit["source_addr_npi"]) == (
+            "GubDKI",
+            5,
+            0,
+        )
         assert (submit["destination_addr"], submit["dest_addr_ton"]) == ("6281234567890", 1)
         assert submit["registered_delivery"] == 1 and submit["data_coding"] == 0
         # Both deliver_sm were answered OK, and we unbound cleanly.
@@ -79,7 +94,9 @@ def test_client_bind_is_refused_by_a_net_smpp_smsc_with_wrong_password() -> None
         proc, port = await _start_fixture("warta", "rahasia")
         try:
             with pytest.raises(SmppClientError) as caught:
-                await SmppClient(ClientConfig(port=port, system_id="warta", password="salah")).start()
+                await SmppClient(
+                    ClientConfig(port=port, system_id="warta", password="salah")
+                ).start()
             assert caught.value.permanent and caught.value.status == 0x0E
         finally:
             records = await _finish(proc)

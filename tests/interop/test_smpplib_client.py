@@ -32,7 +32,9 @@ def _session(port: int, password: str) -> dict[str, Any]:
     smpplib = _smpplib()
     out: dict[str, Any] = {"received": []}
     client = smpplib.client.Client("127.0.0.1", port, timeout=5, allow_unknown_opt_params=True)
-    client.set_message_sent_handler(lambda pdu, **kw: out.setdefault("message_id", pdu.message_id.decode()))
+    client.set_message_sent_handler(
+        lambda pdu, **kw: out.setdefault("message_id", pdu.message_id.decode())
+    )
     client.set_message_received_handler(lambda pdu, **kw: out["received"].append(pdu))
     client.connect()
     try:
@@ -65,7 +67,9 @@ def test_simulator_serves_smpplib_submit_and_receipt() -> None:
 
     async def scenario() -> None:
         async with Simulator(SimulatorConfig(receipt_delay=0.05)) as sim:
-            out = await asyncio.get_running_loop().run_in_executor(None, _session, sim.port, "secret")
+            out = await asyncio.get_running_loop().run_in_executor(
+                None, _session, sim.port, "secret"
+            )
             (submit,) = sim.log.find(command="submit_sm")
             assert bytes.fromhex(submit["short_message"]) == b"Halo dari smpplib"
             assert submit["destination_addr"] == "6281234567890" and submit["source_addr_ton"] == 5
@@ -83,7 +87,9 @@ def test_simulator_refuses_smpplib_bind_with_wrong_password() -> None:
 
     async def scenario() -> None:
         async with Simulator() as sim:
-            out = await asyncio.get_running_loop().run_in_executor(None, _session, sim.port, "wrong")
+            out = await asyncio.get_running_loop().run_in_executor(
+                None, _session, sim.port, "wrong"
+            )
             assert out["bind_error"] == 0x0E  # ESME_RINVPASWD
 
     asyncio.run(asyncio.wait_for(scenario(), 15))

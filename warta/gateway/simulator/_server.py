@@ -220,9 +220,15 @@ class _SmscConnection(asyncio.Protocol):
                 sim.counters["enquire_link"] += 1
                 if sim.log.enabled:
                     sim.log.append(
-                        {"t": round(wall, 6), "conn": self.conn_id, "bind": self.label,
-                         "command": "enquire_link", "seq": seq, "status": 0,
-                         "answered": keep}  # fmt: skip
+                        {
+                            "t": round(wall, 6),
+                            "conn": self.conn_id,
+                            "bind": self.label,
+                            "command": "enquire_link",
+                            "seq": seq,
+                            "status": 0,
+                            "answered": keep,
+                        }  # fmt: skip
                     )
                 if not keep:
                     continue

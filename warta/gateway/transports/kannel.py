@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from . import ConnectionSpec, TransportError, host_and_port, int_option, float_option, split_options
+from . import ConnectionSpec, TransportError, float_option, host_and_port, int_option, split_options
 
 KNOWN = {"secret": "rahasia callback", "window": "pesan tanpa jawaban", "tps": "pesan per detik",
          "binds": "jumlah koneksi", "smsc": "smsc-id Kannel"}

@@ -25,7 +25,14 @@ from warta.gateway.smppclient import (
 )
 from warta.sms.segments import MessageTooLong, plan
 
-from . import ConnectionSpec, ConnectionURLError, float_option, host_and_port, int_option, split_options
+from . import (
+    ConnectionSpec,
+    ConnectionURLError,
+    float_option,
+    host_and_port,
+    int_option,
+    split_options,
+)
 
 KNOWN = {
     "bind": "trx | tx+rx | tx",
@@ -123,11 +130,12 @@ class SmppBind:
         except SmppClientError as exc:  # input the SMSC could never accept
             return [SubmitResult.from_error(1, 1, exc)]
 
-    async def _on_deliver(self, item: Any) -> None:
+    def _on_deliver(self, item: Any) -> Awaitable[None]:
+        # Returns the engine's future (resolved after its commit); the client answers the
+        # deliver_sm when it completes.
         if isinstance(item, DeliveryReceipt):
-            await self._on_receipt(item.message_id, item.stat, item.error or "")
-        else:
-            await self._on_mo(item)
+            return self._on_receipt(item.message_id, item.stat, item.error or "")
+        return self._on_mo(item)
 
 
 def open_bind(spec: ConnectionSpec, *, on_receipt: OnReceipt, on_mo: OnMo) -> SmppBind:

@@ -1,0 +1,1049 @@
+"""The delivery engine: claims messages from the outbox, sends them, and accounts for every one.
+
+Theory of operation
+-------------------
+The outbox table is the queue (DESIGN.md). An engine is one asyncio process with one database
+thread; every database step is a plain method (``claim_batch``, ``mark_sending``,
+``apply_responses``, ``apply_receipts``, ``match_pending_receipts``, ``reap_expired_leases``, …)
+that a test can call alone, and ``flush`` runs the steps of one loop turn in ONE transaction.
+
+* **Leases.** The engine holds an ``EngineLease`` row renewed every ``heartbeat`` seconds. Rows it
+  claimed carry its ``engine_id``. Another engine that finds the lease expired reaps it: claimed
+  rows go back to the queue; rows in ``sending`` (their PDU may have left) become ``unknown`` — or
+  are queued again when the blast's ``resend_unknown`` says so. Binds are leased too
+  (``BindLease``, one row per slot), so N engines never open more binds than a connection allows.
+* **Claim.** Active blasts, emergency first, then oldest; per blast one statement: PostgreSQL
+  ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``, SQLite the same conditional UPDATE
+  without the lock clause (one engine; SQLite serialises writers). ``RETURNING`` gives the rows;
+  numbers opted out meanwhile are ``suppressed`` on the spot.
+* **At most one window in doubt.** A claimed row stays ``queued`` (with our engine_id) in an
+  in-memory buffer. Only when a bind has a free window slot is it marked ``sending`` — in a
+  conditional UPDATE that also re-checks the blast is still active and the message still valid,
+  which is how pause, cancel and validity reach every engine within one loop — and only after that
+  commit does its PDU leave. So a ``kill -9`` leaves at most ``window`` rows per bind in ``sending``.
+* **Batched writes.** Responses, receipts, citizens' messages, the next ``sending`` marks and the
+  next claim of one loop turn are one transaction of a few set-based statements (``UPDATE … WHERE
+  id IN (…)`` grouped by outcome, ``bulk_create`` for parts), never a round-trip per message.
+  Receipts and MOs are acknowledged to the SMSC only after that commit.
+* **Receipts before responses.** Responses are applied before receipts in the same flush; a
+  receipt whose part is not saved yet (another engine's bind, or its response still in flight) is
+  stored in ``Receipt`` and matched by ``match_pending_receipts``.
+* **Errors.** Each part's outcome carries ``permanent`` (``SubmitResult``): permanent → ``failed``
+  with the SMPP status (its meaning in Indonesian and English comes from
+  ``warta.smpp.constants.describe_status``); transient (throttled, queue full, no bind) → queued
+  again with back-off; no response (time-out, link lost after the write) → like ``unknown``: resent
+  when the blast allows, else ``unknown``.
+* **Counts** are written as deltas (``OutboxCount``, ``GatewayCount``) in the same transaction as
+  the change they count.
+
+Signals: SIGTERM/SIGINT stop claiming, let the window drain (``drain_timeout``), release claimed
+rows and leases, unbind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import signal
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from warta.blasts.models import Blast, MessagePart, OutboundMessage, OutboxCount, Receipt
+from warta.blasts.outbox import RECEIPT_STATES, suppressed_numbers
+
+from .models import BindLease, Connection, EngineLease, GatewayCount, InboundMessage, Route
+from .transports import ConnectionURLError, TransportError, parse_url, transport_for
+
+log = logging.getLogger("warta.gateway.engine")
+
+S = OutboundMessage.State
+M = OutboundMessage._meta.db_table
+B = Blast._meta.db_table
+P = MessagePart._meta.db_table
+R = Receipt._meta.db_table
+
+MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
+IN_CHUNK = 500  # ids per IN (…) list
+T = TypeVar("T")
+
+
+# ------------------------------------------------------------------------------------ data
+
+
+@dataclass(slots=True)
+class Item:
+    """A claimed message, in memory until it is sent."""
+
+    id: int
+    blast_id: int
+    to: str
+    operator: str
+    text: str
+    sender: str
+    attempts: int
+    resend_unknown: bool
+    parts: int = 1
+    claimed_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the transport said about one message (one result per part)."""
+
+    item: Item
+    conn_id: int
+    results: Sequence[Any]  # SubmitResult-like: ok, message_id, command_status, permanent, …
+
+
+@dataclass(slots=True)
+class InReceipt:
+    conn_id: int
+    smsc_id: str
+    stat: str
+    error: str
+    at: datetime
+    ack: asyncio.Future[None] | None = None
+
+
+@dataclass(slots=True)
+class InMo:
+    conn_id: int
+    item: Any  # MobileOriginated
+    at: datetime
+    ack: asyncio.Future[None] | None = None
+
+
+@dataclass(slots=True)
+class BindSlot:
+    """One bind this engine holds (a leased slot of a connection)."""
+
+    conn_id: int
+    conn_name: str
+    slot: int
+    window: int
+    bind: Any  # the transport's bind object
+    inflight: int = 0
+    lost: bool = False
+
+    @property
+    def free(self) -> int:
+        return self.window - self.inflight if self.bind.bound and not self.lost else 0
+
+
+@dataclass
+class FlushResult:
+    marked: set[int] = field(default_factory=set)
+    claimed: list[Item] = field(default_factory=list)
+    dropped: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRow:
+    conn_id: int
+    sender: str | None
+    operator: str
+    prefix: str
+
+
+class Router:
+    """Which connections may carry a message, best first. Pure: built from route rows."""
+
+    def __init__(self, rows: Iterable[RouteRow]) -> None:
+        self.rows = list(rows)  # already ordered by (connection priority, route priority)
+        self._cache: dict[tuple[str, str, str], list[int]] = {}
+        self._uses_prefix = any(r.prefix for r in self.rows)
+
+    def candidates(self, sender: str, to: str, operator: str) -> list[int]:
+        key = (sender, operator, to if self._uses_prefix else "")
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        out: list[int] = []
+        for r in self.rows:
+            if r.sender is not None and r.sender != sender:
+                continue
+            if r.operator and r.operator != operator:
+                continue
+            if r.prefix and not to.startswith(r.prefix):
+                continue
+            if r.conn_id not in out:
+                out.append(r.conn_id)
+        if len(self._cache) < 10000:
+            self._cache[key] = out
+        return out
+
+    def senders(self, conn_ids: set[int]) -> set[str] | None:
+        """Sender IDs the given connections may carry; None means any."""
+        names: set[str] = set()
+        for r in self.rows:
+            if r.conn_id in conn_ids:
+                if r.sender is None:
+                    return None
+                names.add(r.sender)
+        return names
+
+
+def backoff_delay(attempts: int, retry_after: float | None) -> float:
+    if retry_after:
+        return retry_after
+    return min(60.0, 0.5 * 2 ** max(0, attempts - 1))
+
+
+def _chunks(seq: Sequence[T], n: int = IN_CHUNK) -> Iterable[Sequence[T]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _in(n: int) -> str:
+    return ",".join(["%s"] * n)
+
+
+class LeaseLost(Exception):
+    """Our engine lease was reaped by another engine (we stalled longer than the lease): stop."""
+
+    permanent = True
+
+
+# ------------------------------------------------------------------------------------ engine
+
+
+class Engine:
+    """One delivery engine. ``await engine.run()`` until ``engine.stop()`` (or SIGTERM)."""
+
+    def __init__(
+        self,
+        *,
+        connections: Sequence[str] | None = None,
+        engine_id: str | None = None,
+        lease_seconds: float = 15.0,
+        heartbeat_seconds: float = 2.0,
+        idle_poll: float = 0.1,
+        drain_timeout: float = 10.0,
+        suppression: Callable[[Iterable[str]], set[str]] = suppressed_numbers,
+        clock: Callable[[], datetime] = timezone.now,
+    ) -> None:
+        host = socket.gethostname()
+        self.engine_id = engine_id or f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.hostname = host
+        self.connection_names = list(connections or [])
+        self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.idle_poll = idle_poll
+        self.drain_timeout = drain_timeout
+        self.suppression = suppression
+        self.now = clock
+        self.is_postgres = connection.vendor == "postgresql"
+        self.router = Router([])
+        self.binds: dict[tuple[int, int], BindSlot] = {}
+        self.buffer: list[Item] = []
+        self._outcomes: list[Outcome] = []
+        self._receipts: list[InReceipt] = []
+        self._mos: list[InMo] = []
+        self._deltas: dict[tuple[int, str], int] = defaultdict(int)
+        self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
+        self._blasts: dict[int, Blast] = {}
+        self._parts_cache: dict[str, int] = {}
+        self._stopping = False
+        self._wake: asyncio.Event | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._next_housekeeping = 0.0
+        self._next_claim = 0.0
+        self._next_pending_match = 0.0
+        self._next_squash = 0.0
+        self._pending_hint = False
+        self.stats: dict[str, int] = defaultdict(int)
+
+    def __repr__(self) -> str:
+        return f"<Engine {self.engine_id} binds={len(self.binds)} buffered={len(self.buffer)}>"
+
+    # ---------------------------------------------------------------- leases (DB steps)
+
+    def register(self) -> None:
+        now = self.now()
+        EngineLease.objects.update_or_create(
+            engine_id=self.engine_id,
+            defaults={"hostname": self.hostname[:100], "pid": os.getpid(), "started_at": now,
+                      "heartbeat_at": now, "expires_at": now + timedelta(seconds=self.lease_seconds)},
+        )
+
+    def heartbeat(self) -> set[tuple[int, int]]:
+        """Renew our engine and bind leases; returns the bind slots we no longer hold."""
+        now = self.now()
+        expires = now + timedelta(seconds=self.lease_seconds)
+        with transaction.atomic():
+            if not EngineLease.objects.filter(engine_id=self.engine_id).update(heartbeat_at=now, expires_at=expires):
+                raise LeaseLost(f"engine lease {self.engine_id} was reaped")
+            held = set(BindLease.objects.filter(engine_id=self.engine_id).values_list("connection_id", "slot"))
+            for (conn_id, slot), bs in self.binds.items():
+                if (conn_id, slot) in held:
+                    state = BindLease.State.BOUND if bs.bind.bound else BindLease.State.DOWN
+                    BindLease.objects.filter(connection_id=conn_id, slot=slot, engine_id=self.engine_id).update(
+                        expires_at=expires, state=state, inflight=bs.inflight,
+                        last_error="" if bs.bind.bound else str(getattr(bs.bind, "last_error", ""))[:300])
+        return set(self.binds) - held
+
+    def reap_expired_leases(self) -> dict[str, int]:
+        """Take over engines whose lease expired: their claimed rows are queued again, their
+        ``sending`` rows become ``unknown`` (or queued when the blast resends unknowns)."""
+        now = self.now()
+        totals = {"engines": 0, "released": 0, "unknown": 0, "requeued_unknown": 0}
+        with transaction.atomic():
+            dead = EngineLease.objects.filter(expires_at__lt=now).exclude(engine_id=self.engine_id)
+            if self.is_postgres:
+                dead = dead.select_for_update(skip_locked=True)
+            for lease in list(dead):
+                totals["engines"] += 1
+                with connection.cursor() as cur:
+                    _execute(cur,
+                        f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, unknown_count=unknown_count+1 "
+                        f"WHERE engine_id=%s AND state=%s AND blast_id IN (SELECT id FROM {B} WHERE resend_unknown) "
+                        f"RETURNING blast_id", [S.QUEUED, now, lease.engine_id, S.SENDING])
+                    for (blast_id,) in cur.fetchall():
+                        self._deltas[(blast_id, S.SENDING)] -= 1
+                        self._deltas[(blast_id, S.QUEUED)] += 1
+                        totals["requeued_unknown"] += 1
+                    _execute(cur,
+                        f"UPDATE {M} SET state=%s, engine_id=NULL, unknown_count=unknown_count+1, "
+                        f"error=%s WHERE engine_id=%s AND state=%s RETURNING blast_id",
+                        [S.UNKNOWN, "mesin mati setelah PDU dikirim, sebelum jawaban tersimpan", lease.engine_id, S.SENDING])
+                    for (blast_id,) in cur.fetchall():
+                        self._deltas[(blast_id, S.SENDING)] -= 1
+                        self._deltas[(blast_id, S.UNKNOWN)] += 1
+                        totals["unknown"] += 1
+                    _execute(cur, f"UPDATE {M} SET engine_id=NULL WHERE engine_id=%s AND state=%s",
+                                [lease.engine_id, S.QUEUED])
+                    totals["released"] += cur.rowcount
+                BindLease.objects.filter(engine_id=lease.engine_id).update(
+                    engine_id=None, expires_at=None, state=BindLease.State.FREE, inflight=0)
+                lease.delete()
+                log.warning("reaped dead engine %s: %s", lease.engine_id, totals)
+            self._write_deltas()
+        return totals
+
+    def load_connections(self) -> list[Connection]:
+        qs = Connection.objects.filter(is_active=True)
+        if self.connection_names:
+            qs = qs.filter(name__in=self.connection_names)
+        return list(qs)
+
+    def load_routes(self) -> None:
+        rows = Route.objects.filter(connection__is_active=True).select_related("sender", "connection").order_by(
+            "connection__priority", "priority", "id")
+        self.router = Router(RouteRow(r.connection_id, r.sender.name if r.sender else None, r.operator, r.prefix)
+                             for r in rows)
+
+    def acquire_binds(self) -> list[tuple[Connection, int]]:
+        """Lease free (or expired) bind slots up to this engine's fair share of each connection."""
+        now = self.now()
+        got: list[tuple[Connection, int]] = []
+        live = max(1, EngineLease.objects.filter(expires_at__gte=now).count())
+        for conn in self.load_connections():
+            try:
+                spec = parse_url(conn.url)
+            except ConnectionURLError as exc:
+                log.error("connection %s has an invalid URL: %s", conn.name, exc)
+                continue
+            for slot in range(spec.binds):
+                BindLease.objects.get_or_create(connection=conn, slot=slot)
+            share = math.ceil(spec.binds / live)
+            held = sum(1 for (c, _s) in self.binds if c == conn.pk)
+            for slot in range(spec.binds):
+                if held >= share:
+                    break
+                if (conn.pk, slot) in self.binds:
+                    continue
+                taken = BindLease.objects.filter(connection=conn, slot=slot).filter(
+                    models_q_free(now)).update(engine_id=self.engine_id, state=BindLease.State.CONNECTING,
+                                               expires_at=now + timedelta(seconds=self.lease_seconds), last_error="")
+                if taken:
+                    held += 1
+                    got.append((conn, slot))
+        return got
+
+    def release_all(self) -> None:
+        """On shutdown: give back claimed rows and bind leases, drop our engine lease."""
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                _execute(cur, f"UPDATE {M} SET engine_id=NULL WHERE engine_id=%s AND state=%s", [self.engine_id, S.QUEUED])
+            BindLease.objects.filter(engine_id=self.engine_id).update(
+                engine_id=None, expires_at=None, state=BindLease.State.FREE, inflight=0)
+            # Rows still in ``sending`` (the drain timed out) stay ours; the lease expiring makes
+            # another engine (or our successor) mark them unknown. Keep the lease row for that.
+            if not OutboundMessage.objects.filter(engine_id=self.engine_id, state=S.SENDING).exists():
+                EngineLease.objects.filter(engine_id=self.engine_id).delete()
+            else:
+                EngineLease.objects.filter(engine_id=self.engine_id).update(expires_at=self.now())
+
+    # ---------------------------------------------------------------- queue (DB steps)
+
+    def active_blasts(self) -> list[Blast]:
+        blasts = list(Blast.objects.filter(state=Blast.State.ACTIVE).select_related("sender").order_by("-priority", "id"))
+        self._blasts.update({b.pk: b for b in blasts})
+        return blasts
+
+    def claim_batch(self, limit: int, senders: set[str] | None = None) -> list[Item]:
+        """Claim up to ``limit`` due messages, emergency blasts first. Opted-out numbers among
+        them are ``suppressed`` at once and not returned."""
+        if limit <= 0:
+            return []
+        now = self.now()
+        lock = " FOR UPDATE SKIP LOCKED" if self.is_postgres else ""
+        items: list[Item] = []
+        for blast in self.active_blasts():
+            if len(items) >= limit:
+                break
+            if senders is not None and blast.sender.name not in senders:
+                continue
+            with connection.cursor() as cur:
+                _execute(cur,
+                    f'UPDATE {M} SET engine_id=%s WHERE id IN ('
+                    f'SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL '
+                    f'AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s) '
+                    f'ORDER BY next_attempt_at, id LIMIT %s{lock}) '
+                    f'AND state=%s AND engine_id IS NULL RETURNING id, "to", operator, text, attempts',
+                    [self.engine_id, blast.pk, S.QUEUED, now, now, limit - len(items), S.QUEUED])
+                rows = cur.fetchall()
+            mono = time.monotonic()
+            blast_parts = self._parts_needed(blast.text)
+            for id_, to, operator, text, attempts in rows:
+                items.append(Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
+                                  blast.resend_unknown, self._parts_needed(text) if text else blast_parts,
+                                  claimed_at=mono))
+        if items:
+            items = self._suppress(items)
+        items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
+        return items
+
+    def _parts_needed(self, text: str) -> int:
+        """Window slots a text takes (its segment count), cached: a blast has one text."""
+        n = self._parts_cache.get(text)
+        if n is None:
+            from warta.gateway.transports.smpp import SmppBind
+
+            n = SmppBind.parts_needed(text)
+            if len(self._parts_cache) > 1000:
+                self._parts_cache.clear()
+            self._parts_cache[text] = n
+        return n
+
+    def _suppress(self, items: list[Item]) -> list[Item]:
+        blocked = self.suppression([i.to for i in items])
+        if not blocked:
+            return items
+        now = self.now()
+        hit = [i for i in items if i.to in blocked]
+        done = self._update_returning(
+            f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE id IN ({{ids}}) "
+            f"AND state=%s AND engine_id=%s RETURNING id, blast_id",
+            [S.SUPPRESSED, now, "nomor menolak pesan (BERHENTI)"], [i.id for i in hit], [S.QUEUED, self.engine_id])
+        for _id, blast_id in done:
+            self._deltas[(blast_id, S.QUEUED)] -= 1
+            self._deltas[(blast_id, S.SUPPRESSED)] += 1
+        self.stats["suppressed"] += len(done)
+        return [i for i in items if i.to not in blocked]
+
+    def mark_sending(self, plan: dict[int, list[Item]]) -> tuple[set[int], set[int]]:
+        """Mark planned messages ``sending`` (per connection), if still queued, ours, valid and of
+        an active blast. Returns (marked ids, dropped ids); dropped rows were cancelled, paused
+        (released) or expired here."""
+        now = self.now()
+        marked: set[int] = set()
+        planned: dict[int, Item] = {}
+        for conn_id, items in plan.items():
+            for i in items:
+                planned[i.id] = i
+            rows = self._update_returning(
+                f"UPDATE {M} SET state=%s, sent_at=%s, connection_id=%s, attempts=attempts+1 "
+                f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s AND (valid_until IS NULL OR valid_until > %s) "
+                f"AND blast_id IN (SELECT id FROM {B} WHERE state=%s) RETURNING id, blast_id",
+                [S.SENDING, now, conn_id], [i.id for i in items], [S.QUEUED, self.engine_id, now, Blast.State.ACTIVE])
+            for id_, blast_id in rows:
+                marked.add(id_)
+                self._deltas[(blast_id, S.QUEUED)] -= 1
+                self._deltas[(blast_id, S.SENDING)] += 1
+        rest = [i for i in planned if i not in marked]
+        if rest:
+            self._expire_or_release(rest, now)
+        return marked, set(rest)
+
+    def _expire_or_release(self, ids: list[int], now: datetime) -> None:
+        rows = self._update_returning(
+            f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE id IN ({{ids}}) "
+            f"AND state=%s AND engine_id=%s AND valid_until <= %s RETURNING id, blast_id",
+            [S.EXPIRED, now, "masa berlaku habis sebelum terkirim"], ids, [S.QUEUED, self.engine_id, now])
+        for _id, blast_id in rows:
+            self._deltas[(blast_id, S.QUEUED)] -= 1
+            self._deltas[(blast_id, S.EXPIRED)] += 1
+        self.stats["expired"] += len(rows)
+        # What is left and still ours belongs to a paused blast (or one we cannot route): give it back.
+        self._update_returning(f"UPDATE {M} SET engine_id=NULL WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s "
+                               f"RETURNING id", [], ids, [S.QUEUED, self.engine_id])
+
+    def release(self, items: Sequence[Item], delay: float = 0.0) -> None:
+        """Give claimed messages back to the queue (unroutable here, or shutting down)."""
+        if not items:
+            return
+        when = self.now() + timedelta(seconds=delay)
+        self._update_returning(
+            f"UPDATE {M} SET engine_id=NULL, next_attempt_at=%s WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s "
+            f"RETURNING id", [when], [i.id for i in items], [S.QUEUED, self.engine_id])
+
+    def expire_overdue(self) -> int:
+        """Queued messages whose validity ended, claimed by nobody (or us): ``expired``."""
+        now = self.now()
+        with connection.cursor() as cur:
+            _execute(cur,
+                f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE state=%s "
+                f"AND valid_until IS NOT NULL AND valid_until <= %s AND (engine_id IS NULL OR engine_id=%s) "
+                f"RETURNING blast_id",
+                [S.EXPIRED, now, "masa berlaku habis sebelum terkirim", S.QUEUED, now, self.engine_id])
+            rows = cur.fetchall()
+        for (blast_id,) in rows:
+            self._deltas[(blast_id, S.QUEUED)] -= 1
+            self._deltas[(blast_id, S.EXPIRED)] += 1
+        return len(rows)
+
+    # ---------------------------------------------------------------- results (DB steps)
+
+    def apply_responses(self, outcomes: Sequence[Outcome]) -> None:
+        """Submit results → submitted (+ parts), failed, queued again (back-off) or unknown."""
+        if not outcomes:
+            return
+        now = self.now()
+        ok: dict[int, list[Outcome]] = defaultdict(list)
+        groups: dict[tuple[str, int | None, str, float], list[Outcome]] = defaultdict(list)
+        for oc in outcomes:
+            results = list(oc.results)
+            accepted = [r for r in results if r.ok]
+            failed = [r for r in results if not r.ok]
+            if not failed:
+                ok[oc.conn_id].append(oc)
+                continue
+            first = next((r for r in failed if r.permanent), failed[0])
+            status = first.command_status
+            error = (first.error or "kesalahan transport")[:300]
+            self._gdeltas[(oc.conn_id, "errors", _status_label(status))] += 1
+            if accepted or first.permanent:
+                groups[(S.FAILED, status, error, 0.0)].append(oc)
+            elif first.maybe_sent and not oc.item.resend_unknown:
+                groups[(S.UNKNOWN, status, error, 0.0)].append(oc)
+            elif oc.item.attempts + 1 >= MAX_ATTEMPTS:
+                groups[(S.FAILED, status, f"gagal setelah {MAX_ATTEMPTS} percobaan: {error}"[:300], 0.0)].append(oc)
+            else:
+                delay = backoff_delay(oc.item.attempts + 1, first.retry_after)
+                groups[(S.QUEUED, status, error, delay)].append(oc)
+        parts: list[MessagePart] = []
+        for conn_id, ocs in ok.items():
+            by_id = {oc.item.id: oc for oc in ocs}
+            rows = self._update_returning(
+                f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s WHERE id IN ({{ids}}) "
+                f"AND state=%s AND engine_id=%s RETURNING id, blast_id",
+                [S.SUBMITTED, now, conn_id], list(by_id), [S.SENDING, self.engine_id])
+            for id_, blast_id in rows:
+                self._deltas[(blast_id, S.SENDING)] -= 1
+                self._deltas[(blast_id, S.SUBMITTED)] += 1
+                for r in by_id[id_].results:
+                    parts.append(MessagePart(message_id=id_, connection_id=conn_id, smsc_message_id=r.message_id,
+                                             part=r.part, parts=r.parts, submitted_at=now))
+            self._gdeltas[(conn_id, "submits", "")] += len(rows)
+            self.stats["submitted"] += len(rows)
+        for (state, status, error, delay), ocs in groups.items():
+            ids = [oc.item.id for oc in ocs]
+            if state == S.QUEUED:
+                rows = self._update_returning(
+                    f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, status=%s, error=%s "
+                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
+                    [S.QUEUED, now + timedelta(seconds=delay), status, error], ids, [S.SENDING, self.engine_id])
+                self.stats["retried"] += len(rows)
+            elif state == S.UNKNOWN:
+                rows = self._update_returning(
+                    f"UPDATE {M} SET state=%s, engine_id=NULL, unknown_count=unknown_count+1, status=%s, error=%s "
+                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
+                    [S.UNKNOWN, status, error], ids, [S.SENDING, self.engine_id])
+            else:
+                rows = self._update_returning(
+                    f"UPDATE {M} SET state=%s, engine_id=NULL, done_at=%s, status=%s, error=%s "
+                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
+                    [S.FAILED, now, status, error], ids, [S.SENDING, self.engine_id])
+                self.stats["failed"] += len(rows)
+                # Parts the SMSC did accept of a message that failed as a whole still get receipts.
+                done = {r[0] for r in rows}
+                for oc in ocs:
+                    if oc.item.id in done:
+                        parts.extend(MessagePart(message_id=oc.item.id, connection_id=oc.conn_id,
+                                                 smsc_message_id=r.message_id, part=r.part, parts=r.parts,
+                                                 submitted_at=now) for r in oc.results if r.ok)
+            for _id, blast_id in rows:
+                self._deltas[(blast_id, S.SENDING)] -= 1
+                self._deltas[(blast_id, state)] += 1
+        if parts:
+            # ignore_conflicts: an SMSC that repeats a message id must not abort the whole batch;
+            # the unique constraint keeps the first, and the repeat is logged by its count.
+            created = MessagePart.objects.bulk_create(parts, batch_size=2000, ignore_conflicts=True)
+            if self._pending_hint:
+                self.match_pending_receipts()
+            del created
+
+    def apply_receipts(self, receipts: Sequence[InReceipt], *, store_unmatched: bool = True) -> list[InReceipt]:
+        """Receipts → final states (single-part messages directly, multipart by their worst part).
+        Returns the receipts that matched no part (stored in ``Receipt`` when ``store_unmatched``)."""
+        if not receipts:
+            return []
+        now = self.now()
+        by_conn: dict[int, dict[str, InReceipt]] = defaultdict(dict)
+        for rc in receipts:
+            by_conn[rc.conn_id][rc.smsc_id] = rc
+        unmatched: list[InReceipt] = []
+        single: dict[str, list[int]] = defaultdict(list)
+        multi: list[tuple[int, int, str, datetime]] = []  # part id, message id, state, at
+        latency = 0.0
+        for conn_id, rcs in by_conn.items():
+            found: dict[str, tuple[int, int, int, datetime]] = {}
+            keys = list(rcs)
+            for chunk in _chunks(keys):
+                with connection.cursor() as cur:
+                    _execute(cur, f"SELECT smsc_message_id, id, message_id, parts, submitted_at FROM {P} "
+                                f"WHERE connection_id=%s AND smsc_message_id IN ({_in(len(chunk))})",
+                                [conn_id, *chunk])
+                    for smsc_id, pid, mid, nparts, sub_at in cur.fetchall():
+                        found[smsc_id] = (pid, mid, nparts, sub_at)
+            for smsc_id, rc in rcs.items():
+                hit = found.get(smsc_id)
+                if hit is None:
+                    unmatched.append(rc)
+                    continue
+                state = RECEIPT_STATES.get(rc.stat.upper())
+                self._gdeltas[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
+                if state is None:
+                    continue  # ENROUTE / ACCEPTD: not final; wait for the next one
+                pid, mid, nparts, sub_at = hit
+                if isinstance(sub_at, str):  # SQLite through a raw cursor
+                    sub_at = datetime.fromisoformat(sub_at)
+                if timezone.is_naive(sub_at):
+                    sub_at = timezone.make_aware(sub_at, timezone.utc)
+                lag = max(0.0, (rc.at - sub_at).total_seconds())
+                latency += lag
+                self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
+                self._gdeltas[(conn_id, "receipt_latency_count", "")] += 1
+                if nparts == 1:
+                    single[state].append(mid)
+                else:
+                    multi.append((pid, mid, state, rc.at))
+        for state, mids in single.items():
+            rows = self._update_returning(
+                f"UPDATE {M} SET state=%s, done_at=%s WHERE id IN ({{ids}}) AND state=%s RETURNING id, blast_id",
+                [state, now], mids, [S.SUBMITTED])
+            for _id, blast_id in rows:
+                self._deltas[(blast_id, S.SUBMITTED)] -= 1
+                self._deltas[(blast_id, state)] += 1
+            self.stats["final"] += len(rows)
+        if multi:
+            self._apply_multipart(multi, now)
+        if unmatched and store_unmatched:
+            Receipt.objects.bulk_create([Receipt(connection_id=rc.conn_id, smsc_message_id=rc.smsc_id[:65],
+                                                 stat=rc.stat[:12], error=(rc.error or "")[:16], received_at=rc.at)
+                                         for rc in unmatched])
+            self._pending_hint = True
+            self.stats["receipts_pending"] += len(unmatched)
+        return unmatched
+
+    def _apply_multipart(self, multi: list[tuple[int, int, str, datetime]], now: datetime) -> None:
+        by_state: dict[str, list[int]] = defaultdict(list)
+        for pid, _mid, state, _at in multi:
+            by_state[state].append(pid)
+        for state, pids in by_state.items():
+            self._update_returning(f"UPDATE {P} SET state=%s, receipt_at=%s WHERE id IN ({{ids}}) RETURNING id",
+                                   [state, now], pids, [])
+        mids = sorted({m for _p, m, _s, _a in multi})
+        parts_of: dict[int, list[str]] = defaultdict(list)
+        for chunk in _chunks(mids):
+            with connection.cursor() as cur:
+                _execute(cur, f"SELECT message_id, state, receipt_at FROM {P} WHERE message_id IN ({_in(len(chunk))})",
+                            list(chunk))
+                for mid, state, receipt_at in cur.fetchall():
+                    parts_of[mid].append(state if receipt_at is not None else S.SUBMITTED)
+        final: dict[str, list[int]] = defaultdict(list)
+        sev = OutboundMessage.SEVERITY
+        for mid, states in parts_of.items():
+            if S.SUBMITTED in states:
+                continue  # a part still waits for its receipt
+            final[max(states, key=lambda s: sev.get(s, 0))].append(mid)
+        for state, ids in final.items():
+            rows = self._update_returning(
+                f"UPDATE {M} SET state=%s, done_at=%s WHERE id IN ({{ids}}) AND state=%s RETURNING id, blast_id",
+                [state, now], ids, [S.SUBMITTED])
+            for _id, blast_id in rows:
+                self._deltas[(blast_id, S.SUBMITTED)] -= 1
+                self._deltas[(blast_id, state)] += 1
+
+    def match_pending_receipts(self, limit: int = 5000) -> int:
+        """Apply stored receipts whose part has since been saved; mark them matched."""
+        with connection.cursor() as cur:
+            _execute(cur,
+                f"SELECT r.id, r.connection_id, r.smsc_message_id, r.stat, r.error, r.received_at FROM {R} r "
+                f"JOIN {P} p ON p.connection_id=r.connection_id AND p.smsc_message_id=r.smsc_message_id "
+                f"WHERE r.matched_at IS NULL LIMIT %s", [limit])
+            rows = cur.fetchall()
+            if not rows:
+                _execute(cur, f"SELECT 1 FROM {R} WHERE matched_at IS NULL LIMIT 1")
+                self._pending_hint = cur.fetchone() is not None
+                return 0
+        receipts = []
+        for _rid, conn_id, smsc_id, stat, error, at in rows:
+            if isinstance(at, str):
+                at = datetime.fromisoformat(at)
+            if timezone.is_naive(at):
+                at = timezone.make_aware(at, timezone.utc)
+            receipts.append(InReceipt(conn_id, smsc_id, stat, error, at))
+        self.apply_receipts(receipts, store_unmatched=False)
+        self._update_returning(f"UPDATE {R} SET matched_at=%s WHERE id IN ({{ids}}) RETURNING id",
+                               [self.now()], [r[0] for r in rows], [])
+        self.stats["receipts_matched_late"] += len(rows)
+        return len(rows)
+
+    def store_mos(self, mos: Sequence[InMo]) -> None:
+        """Citizens' messages → ``InboundMessage`` rows (the inbox issue takes them from there)."""
+        if not mos:
+            return
+        rows = []
+        for mo in mos:
+            item = mo.item
+            concat = getattr(item, "concat", None)
+            rows.append(InboundMessage(
+                connection_id=mo.conn_id, source=item.source_addr[:21], destination=item.destination_addr[:21],
+                text=item.text, received_at=mo.at,
+                concat_ref=getattr(concat, "reference", None), concat_total=getattr(concat, "total", None),
+                concat_seq=getattr(concat, "sequence", None)))
+        InboundMessage.objects.bulk_create(rows)
+        self._gdeltas[(None, "mo", "")] += len(rows)
+
+    def flush(self, outcomes: Sequence[Outcome], receipts: Sequence[InReceipt], mos: Sequence[InMo],
+              plan: dict[int, list[Item]], claim: int, senders: set[str] | None) -> FlushResult:
+        """One loop turn's writes in one transaction: results first (so a receipt in the same turn
+        finds its part), then the ``sending`` marks, then the next claim."""
+        result = FlushResult()
+        with transaction.atomic():
+            self.apply_responses(outcomes)
+            self.apply_receipts(receipts)
+            self.store_mos(mos)
+            if plan:
+                result.marked, result.dropped = self.mark_sending(plan)
+            if claim:
+                result.claimed = self.claim_batch(claim, senders)
+            self._write_deltas()
+        return result
+
+    def _write_deltas(self) -> None:
+        if self._deltas:
+            OutboxCount.add(dict(self._deltas))
+            self._deltas.clear()
+        if self._gdeltas:
+            GatewayCount.add(dict(self._gdeltas))
+            self._gdeltas.clear()
+
+    def _update_returning(self, sql: str, head: list[Any], ids: Sequence[int], tail: list[Any]) -> list[tuple[Any, ...]]:
+        """Run ``sql`` (with ``{ids}`` for the IN list) over ``ids`` in chunks; all rows returned."""
+        out: list[tuple[Any, ...]] = []
+        with connection.cursor() as cur:
+            for chunk in _chunks(list(ids)):
+                _execute(cur, sql.format(ids=_in(len(chunk))), [*head, *chunk, *tail])
+                out.extend(cur.fetchall())
+        return out
+
+    def housekeeping(self) -> tuple[set[tuple[int, int]], list[tuple[Connection, int]]]:
+        """Heartbeat, reap dead engines, expire overdue messages, take bind slots, reload routes."""
+        lost = self.heartbeat()
+        self.reap_expired_leases()
+        with transaction.atomic():
+            self.expire_overdue()
+            self._write_deltas()
+        got = self.acquire_binds()
+        self.load_routes()
+        return lost, got
+
+    # ---------------------------------------------------------------- async loop
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._executor is not None
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _with_connection, fn, *args)
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def _on_receipt_for(self, conn_id: int) -> Callable[[str, str, str], asyncio.Future[None]]:
+        def on_receipt(smsc_id: str, stat: str, error: str) -> asyncio.Future[None]:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut))
+            if self._wake is not None:
+                self._wake.set()
+            return fut
+        return on_receipt
+
+    def _on_mo_for(self, conn_id: int) -> Callable[[Any], asyncio.Future[None]]:
+        def on_mo(item: Any) -> asyncio.Future[None]:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._mos.append(InMo(conn_id, item, self.now(), fut))
+            if self._wake is not None:
+                self._wake.set()
+            return fut
+        return on_mo
+
+    async def _open_binds(self, got: list[tuple[Connection, int]]) -> None:
+        for conn, slot in got:
+            try:
+                spec = parse_url(conn.url)
+                module = transport_for(spec.kind)
+                bind = module.open_bind(spec, on_receipt=self._on_receipt_for(conn.pk), on_mo=self._on_mo_for(conn.pk))
+                await bind.start()
+            except (TransportError, ConnectionURLError, OSError) as exc:
+                log.error("connection %s bind %d cannot start: %s", conn.name, slot, exc)
+                await self.db(_release_bind, conn.pk, slot, self.engine_id, str(exc))
+                continue
+            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind)
+            log.info("connection %s bind %d started (%s)", conn.name, slot, conn.safe_url)
+
+    async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:
+        for key in list(keys):
+            bs = self.binds.pop(key, None)
+            if bs is not None:
+                bs.lost = True
+                log.warning("connection %s bind %d: lease lost, closing", bs.conn_name, bs.slot)
+                await bs.bind.close()
+
+    def _plan(self) -> tuple[dict[int, list[Item]], list[tuple[Item, BindSlot]], list[Item]]:
+        """Assign buffered items to binds with free window slots. Returns (plan by connection,
+        assignments, unroutable items)."""
+        by_conn: dict[int, list[BindSlot]] = defaultdict(list)
+        for bs in self.binds.values():
+            if bs.bind.bound and not bs.lost:
+                by_conn[bs.conn_id].append(bs)
+        plan: dict[int, list[Item]] = defaultdict(list)
+        assigned: list[tuple[Item, BindSlot]] = []
+        unroutable: list[Item] = []
+        keep: list[Item] = []
+        free_total = sum(bs.free for slots in by_conn.values() for bs in slots)
+        for item in self.buffer:
+            if free_total <= 0:
+                keep.append(item)
+                continue
+            cands = [c for c in self.router.candidates(item.sender, item.to, item.operator) if c in by_conn]
+            if not cands:
+                unroutable.append(item)
+                continue
+            slots = by_conn[cands[0]]  # the best connection that is up; busy ≠ down, so wait for it
+            best = max(slots, key=lambda b: b.free)
+            if best.free < item.parts:
+                keep.append(item)
+                continue
+            best.inflight += item.parts
+            free_total -= item.parts
+            plan[best.conn_id].append(item)
+            assigned.append((item, best))
+        self.buffer = keep
+        return plan, assigned, unroutable
+
+    async def _send(self, item: Item, bs: BindSlot) -> None:
+        try:
+            results = await bs.bind.submit(item.sender, item.to, item.text)
+        except TransportError as exc:
+            results = [_ErrorResult(str(exc), exc.permanent, exc.status)]
+        finally:
+            bs.inflight -= item.parts
+        self._outcomes.append(Outcome(item, bs.conn_id, results))
+        if self._wake is not None:
+            self._wake.set()
+
+    async def step(self) -> bool:
+        """One loop turn. Returns True when it did something (so the loop does not sleep)."""
+        mono = time.monotonic()
+        if mono >= self._next_housekeeping:
+            self._next_housekeeping = mono + self.heartbeat_seconds
+            lost, got = await self.db(self.housekeeping)
+            await self._close_binds(lost)
+            await self._open_binds(got)
+            if mono >= self._next_squash:
+                self._next_squash = mono + 30
+                await self.db(_squash)
+        if self._pending_hint and mono >= self._next_pending_match:
+            self._next_pending_match = mono + 0.5
+            await self.db(_atomic_then_deltas, self, self.match_pending_receipts)
+
+        plan, assigned, unroutable = self._plan() if not self._stopping else ({}, [], [])
+        free = sum(bs.free for bs in self.binds.values())
+        claim = 0
+        senders: set[str] | None = None
+        if not self._stopping and free > 0 and mono >= self._next_claim:
+            want = max(2 * sum(bs.window for bs in self.binds.values() if bs.bind.bound), 100)
+            claim = max(0, want - len(self.buffer) - sum(len(v) for v in plan.values()))
+            senders = self.router.senders({bs.conn_id for bs in self.binds.values() if bs.bind.bound})
+        outcomes, self._outcomes = self._outcomes, []
+        receipts, self._receipts = self._receipts, []
+        mos, self._mos = self._mos, []
+        if not (plan or claim or outcomes or receipts or mos or unroutable):
+            return False
+        if unroutable:
+            await self.db(self.release, unroutable, 2.0)
+        try:
+            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders)
+        except Exception:
+            # The transaction rolled back: nothing was marked, so nothing may be sent; receipts and
+            # MOs are answered "temporary error" by the client and come again. Give the claimed
+            # slots back and keep going after a pause (the database may be restarting).
+            for item, bs in assigned:
+                bs.inflight -= item.parts
+                self.buffer.append(item)
+            self._outcomes[:0] = outcomes
+            for rc in receipts:
+                if rc.ack is not None and not rc.ack.done():
+                    rc.ack.set_exception(TransportError("database write failed", permanent=False))
+            for mo in mos:
+                if mo.ack is not None and not mo.ack.done():
+                    mo.ack.set_exception(TransportError("database write failed", permanent=False))
+            log.exception("engine flush failed; retrying in 1 s")
+            await self.db(connection.close)
+            await asyncio.sleep(1.0)
+            return True
+        for rc in receipts:
+            if rc.ack is not None and not rc.ack.done():
+                rc.ack.set_result(None)
+        for mo in mos:
+            if mo.ack is not None and not mo.ack.done():
+                mo.ack.set_result(None)
+        loop = asyncio.get_running_loop()
+        for item, bs in assigned:
+            if item.id in res.marked:
+                task = loop.create_task(self._send(item, bs))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                bs.inflight -= item.parts
+        if claim:
+            if res.claimed:
+                self.buffer.extend(res.claimed)
+                self.stats["claimed"] += len(res.claimed)
+            else:
+                self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
+        return True
+
+    async def run(self, *, install_signals: bool = True) -> None:
+        self._wake = asyncio.Event()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="warta-db")
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+        await self.db(self.register)
+        log.info("engine %s started (%s)", self.engine_id, connection.vendor)
+        try:
+            while not self._stopping:
+                if not await self.step():
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+                    except TimeoutError:
+                        pass
+        except LeaseLost:
+            log.error("engine %s lost its lease (stalled too long); stopping so nothing is sent twice",
+                      self.engine_id)
+            self._stopping = True
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.drain_timeout
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        # Final flush of what the drain produced (responses, receipts), then give everything back.
+        try:
+            outcomes, self._outcomes = self._outcomes, []
+            receipts, self._receipts = self._receipts, []
+            mos, self._mos = self._mos, []
+            await self.db(self.flush, outcomes, receipts, mos, {}, 0, None)
+            for rc in receipts:
+                if rc.ack is not None and not rc.ack.done():
+                    rc.ack.set_result(None)
+            for mo in mos:
+                if mo.ack is not None and not mo.ack.done():
+                    mo.ack.set_result(None)
+            self.buffer.clear()
+            await self.db(self.release_all)
+        finally:
+            for bs in list(self.binds.values()):
+                await bs.bind.close()
+            self.binds.clear()
+            if self._executor is not None:
+                self._executor.submit(connection.close).result()
+                self._executor.shutdown(wait=True)
+            log.info("engine %s stopped: %s", self.engine_id, dict(self.stats))
+
+
+@dataclass(frozen=True, slots=True)
+class _ErrorResult:
+    """A SubmitResult-shaped failure for a transport that raised."""
+
+    error: str
+    permanent: bool
+    command_status: int | None = None
+    ok: bool = False
+    message_id: str | None = None
+    retry_after: float | None = None
+    maybe_sent: bool = False
+    part: int = 1
+    parts: int = 1
+
+
+def _status_label(status: int | None) -> str:
+    if status is None:
+        return "no_response"
+    from warta.smpp.constants import describe_status
+
+    return describe_status(status).name[:40]
+
+
+def models_q_free(now: datetime) -> Any:
+    from django.db.models import Q
+
+    return Q(engine_id__isnull=True) | Q(expires_at__lt=now)
+
+
+def _release_bind(conn_id: int, slot: int, engine_id: str, error: str) -> None:
+    BindLease.objects.filter(connection_id=conn_id, slot=slot, engine_id=engine_id).update(
+        engine_id=None, expires_at=None, state=BindLease.State.FREE, last_error=error[:300])
+
+
+def _squash() -> None:
+    OutboxCount.squash()
+    GatewayCount.squash()
+
+
+def _atomic_then_deltas(engine: Engine, fn: Callable[[], T]) -> T:
+    with transaction.atomic():
+        out = fn()
+        engine._write_deltas()
+    return out
+
+
+def _with_connection(fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)
+
+
+def _execute(cur: Any, sql: str, params: Sequence[Any] = ()) -> None:
+    """``cur.execute`` with datetimes adapted as the ORM would (SQLite stores naive UTC text; a
+    raw aware datetime would compare wrongly as a string)."""
+    ops = connection.ops
+    cur.execute(sql, [ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in params])

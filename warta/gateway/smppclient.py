@@ -48,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import inspect
 import logging
 import random
@@ -80,7 +81,7 @@ from warta.smpp.pdu import (
     Unbind,
     tlv_bytes,
 )
-from warta.smpp.receipts import SHORT_STAT, Receipt, parse_receipt
+from warta.smpp.receipts import FINAL_STATES, SHORT_STAT, Receipt, normalise_stat, parse_receipt
 from warta.smpp.session import (
     ConnectionMustClose,
     Event,
@@ -93,7 +94,15 @@ from warta.smpp.session import (
     Unbound,
 )
 from warta.sms.gsm import decode_gsm7, decode_ucs2
-from warta.sms.segments import Concat, MessageTooLong, UdhError, UserDataHeader, parse_udh, plan
+from warta.sms.segments import (
+    Concat,
+    MessageTooLong,
+    SegmentPlan,
+    UdhError,
+    UserDataHeader,
+    parse_udh,
+    plan,
+)
 
 __all__ = [
     "Backoff",
@@ -398,18 +407,28 @@ def destination_address(destination: str) -> tuple[int, int, str]:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReceipt:
-    """A delivery receipt from the SMSC, parsed by ``warta.smpp.receipts``.
+    """A delivery receipt from the SMSC.
 
     ``message_id`` and ``state`` come from the receipted_message_id / message_state TLVs when
-    present (they are typed), else from the appendix-B text; ``receipt`` keeps both sources.
+    the SMSC sent both (they are typed, and ``warta.smpp.receipts`` lets them win anyway);
+    only then is the appendix-B text left unparsed until someone asks (``receipt``, ``error``):
+    parsing it costs more than the rest of the deliver_sm. Without the TLVs the text is parsed
+    at once.
     """
 
     message_id: str
     state: MessageState
-    receipt: Receipt
     source_addr: str  # the handset the message went to
     destination_addr: str  # our sender
     pdu: DeliverSm
+
+    @property
+    def receipt(self) -> Receipt:
+        """Everything ``warta.smpp.receipts`` reads from the PDU (text and TLVs)."""
+        parsed = parse_receipt(self.pdu)
+        return (
+            parsed if parsed is not None else Receipt(message_id=self.message_id, stat=self.state)
+        )
 
     @property
     def stat(self) -> str:
@@ -418,10 +437,11 @@ class DeliveryReceipt:
 
     @property
     def is_final(self) -> bool:
-        return self.receipt.is_final
+        return self.state in FINAL_STATES
 
     @property
     def error(self) -> str | None:
+        """The ``err:`` field of the text (network/SMSC error code), if any."""
         return self.receipt.err
 
 
@@ -444,6 +464,7 @@ class MobileOriginated:
 
 
 Inbound = DeliveryReceipt | MobileOriginated
+_RECEIPT_TYPES = EsmClass.TYPE_DELIVERY_RECEIPT | EsmClass.TYPE_INTERMEDIATE_NOTIFICATION
 OnDeliver = Callable[[Inbound], Awaitable[None] | None]
 
 
@@ -461,12 +482,18 @@ def _decode_text(data: bytes, data_coding: int) -> str:
 
 def parse_deliver_sm(pdu: DeliverSm) -> Inbound:
     """A deliver_sm as the caller wants it: a receipt, or an MO message with its UDH."""
+    if pdu.esm_class & _RECEIPT_TYPES and pdu.tlvs:
+        tlv_id = pdu.receipted_message_id
+        tlv_state = pdu.message_state
+        if tlv_id and tlv_state is not None:
+            return DeliveryReceipt(
+                tlv_id, normalise_stat(tlv_state), pdu.source_addr, pdu.destination_addr, pdu
+            )
     receipt = parse_receipt(pdu)
     if receipt is not None:
         return DeliveryReceipt(
             message_id=receipt.message_id or "",
             state=receipt.stat,
-            receipt=receipt,
             source_addr=pdu.source_addr,
             destination_addr=pdu.destination_addr,
             pdu=pdu,
@@ -1022,7 +1049,7 @@ class SmppClient:
             self._concat_ref = (self._concat_ref + 1) & 0xFF
             reference = self._concat_ref
         try:
-            segments = plan(text, reference)
+            segments = _plan_single(text) or _plan_multi(text, reference)
         except MessageTooLong as exc:
             raise SmppClientError(str(exc), permanent=True) from None
         common = {
@@ -1088,6 +1115,21 @@ class SmppClient:
         )
 
 
-def _whole_payload(segments: Any) -> bytes:
+# A blast sends one text to many numbers: plan it once. Single-part plans do not depend on the
+# concatenation reference; multipart ones are cached per (text, reference), 256 at most.
+@functools.lru_cache(maxsize=256)
+def _plan_single(text: str) -> SegmentPlan | None:
+    try:
+        return plan(text)
+    except ValueError:  # multipart (needs a reference) or too long: _plan_multi decides
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan_multi(text: str, reference: int) -> SegmentPlan:
+    return plan(text, reference)
+
+
+def _whole_payload(segments: SegmentPlan) -> bytes:
     """The whole text, encoded once, without UDH: what message_payload carries."""
     return b"".join(seg.payload[len(seg.udh) :] for seg in segments.segments)

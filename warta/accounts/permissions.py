@@ -91,6 +91,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "privacy.handle_requests": frozenset({Role.ADMIN}),
     "gateway.manage": frozenset({Role.ADMIN}),
     "outbox.test_send": frozenset({Role.ADMIN}),
+    # Citizen inbox: reply/note/status (liaisons only on their unit's tickets), forward and bulk
+    # actions, the keyword/routing/holiday/canned-reply tables, the blocklist.
+    "inbox.work": frozenset({Role.ADMIN, Role.OPERATOR, Role.VERIFIER, Role.LIAISON}),
+    "inbox.dispatch": frozenset({Role.ADMIN, Role.OPERATOR, Role.VERIFIER}),
+    "inbox.configure": frozenset({Role.ADMIN}),
+    "inbox.block": frozenset({Role.ADMIN, Role.OPERATOR}),
 }
 
 

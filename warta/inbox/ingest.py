@@ -1,0 +1,644 @@
+"""Ingest: citizens' SMS from every transport become messages, tickets and acknowledgements.
+
+Theory of operation
+-------------------
+Transports call ``receive_mo_batch`` (or ``receive_mo`` for one) with ``MO`` values: the raw
+short_message with its UDH, or the decoded text plus concatenation info for transports that
+decode (Kannel, Gammu). One batch is one transaction and a fixed number of queries whatever its
+size, which is what makes 2,000 messages/s on SQLite possible:
+
+1. **Once only.** Each MO gets a ``dedup_key``: the SMSC's message id when the transport has one,
+   else a fingerprint of (source, destination, coding, octets) and a time bucket of
+   ``INBOX_DEDUP_WINDOW`` seconds. The previous bucket is checked too, so a redelivery less than
+   one window later is always caught; ``unique(connection, dedup_key)`` makes it true under races.
+   A citizen who sends the very same octets twice within the window is therefore stored once;
+   that is the price of not having an id, and it is the harmless direction.
+2. **Reassembly.** Single-part messages become a ``Message`` at once. Parts of a concatenated
+   message (8- or 16-bit reference, any order) wait as ``InboundPart`` rows until the last one
+   arrives; a group still incomplete after ``INBOX_REASSEMBLY_TIMEOUT`` is written with the missing
+   parts marked ``[…bagian N tidak diterima…]`` (``flush_incomplete``, also run by ingest itself
+   every few seconds and by ``warta inbox tick``). UCS-2 bodies are joined before decoding, so an
+   emoji split across two parts survives.
+3. **Rules, in this order:** a blocked number's message is stored, nothing else; a number past
+   ``INBOX_FLOOD_LIMIT`` messages in ``INBOX_FLOOD_WINDOW`` seconds floods: stored, not ticketed,
+   not answered; an empty message is stored only; a keyword (first word) is answered by its rule;
+   everything else goes to the conversation's open ticket, or opens one (routing rules may send it
+   straight to a unit).
+4. **Answers never storm.** Acknowledgements and keyword answers go only to Indonesian mobile
+   numbers (never to alphanumeric senders, short codes, fixed lines or foreign numbers), at most
+   ``INBOX_AUTOREPLY_PER_DAY`` per number per WIB day, counted on the conversation row. Flooded and
+   blocked messages are never answered at all.
+
+Ticket creation by ingest is recorded in the ticket's own history (``TicketEvent``), not in the
+audit trail, which records what people and the keyword rules change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from warta.sms.gsm import decode_gsm7, decode_ucs2
+from warta.sms.numbers import NumberKind, parse_number
+from warta.sms.segments import UdhError, parse_udh
+
+from . import conf, keywords, outbound, routing, sla
+from .models import (
+    OPEN_STATUSES,
+    BlockedNumber,
+    Conversation,
+    Direction,
+    Disposition,
+    EventKind,
+    InboundPart,
+    KeywordAction,
+    Message,
+    SenderKind,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MO", "flush_incomplete", "from_smpp", "receive_mo", "receive_mo_batch"]
+
+MAX_SEARCH_TEXT = 20_000
+_SWEEP_EVERY = 5.0
+_last_sweep = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MO:
+    """One mobile-originated SMS (or one part of a concatenated one) as a transport received it.
+
+    Give ``short_message`` (raw octets, UDH included when ``udhi``) or ``text`` (already decoded;
+    then ``concat`` carries the concatenation info as ``(reference, total, sequence, ref_bits)``).
+    """
+
+    connection: str
+    source: str
+    destination: str
+    short_message: bytes | None = None
+    text: str | None = None
+    data_coding: int = 0
+    udhi: bool = False
+    concat: tuple[int, int, int, int] | None = None
+    smsc_message_id: str = ""
+    source_ton: int | None = None
+    received_at: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def from_smpp(item: Any, connection: str, received_at: datetime | None = None) -> MO:
+    """An ``MO`` from ``warta.gateway.smppclient.MobileOriginated`` (duck-typed: no import)."""
+    pdu = item.pdu
+    meta = {
+        "transport": "smpp",
+        "source_addr_ton": pdu.source_addr_ton,
+        "source_addr_npi": getattr(pdu, "source_addr_npi", None),
+        "dest_addr_ton": getattr(pdu, "dest_addr_ton", None),
+        "esm_class": pdu.esm_class,
+        "protocol_id": getattr(pdu, "protocol_id", None),
+        "priority_flag": getattr(pdu, "priority_flag", None),
+        "sequence_number": pdu.sequence_number,
+        "service_type": getattr(pdu, "service_type", ""),
+    }
+    return MO(
+        connection=connection,
+        source=item.source_addr,
+        destination=item.destination_addr,
+        short_message=bytes(pdu.payload),
+        data_coding=item.data_coding,
+        udhi=bool(pdu.esm_class & 0x40),
+        source_ton=item.source_addr_ton,
+        received_at=received_at,
+        metadata=meta,
+    )
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+def is_binary(data_coding: int) -> bool:
+    """8-bit data (SMPP data_coding 2 or 4, or the 0xF_ message class group with bit 2 set)."""
+    if data_coding in (2, 4):
+        return True
+    return data_coding & 0xF0 == 0xF0 and bool(data_coding & 0x04)
+
+
+def decode_body(body: bytes, data_coding: int) -> str:
+    if is_binary(data_coding):
+        return f"[data biner, {len(body)} oktet] {body[:64].hex()}"
+    coding = data_coding & 0x0F if data_coding & 0xF0 == 0xF0 else data_coding
+    if coding == 8:
+        return decode_ucs2(body, errors="replace")
+    if coding == 0:
+        return decode_gsm7(body)
+    if coding == 1:
+        return body.decode("ascii", errors="replace")
+    # Latin-1 maps every octet: the honest rendering of codings we cannot interpret.
+    return body.decode("latin-1")
+
+
+@dataclass(slots=True)
+class _Part:
+    mo: MO
+    body: bytes | None
+    text: str
+    concat: tuple[int, int, int, int] | None
+    udh_len: int
+    key: str
+    prev_key: str
+    received_at: datetime
+
+
+def _fingerprint(mo: MO, bucket: int) -> str:
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(f"{mo.source}\x00{mo.destination}\x00{mo.data_coding}\x00{mo.concat}\x00".encode())
+    h.update(mo.short_message if mo.short_message is not None else (mo.text or "").encode("utf-8", "surrogatepass"))
+    return f"fp:{h.hexdigest()[:32]}:{bucket}"
+
+
+def _prepare(mo: MO, now: datetime, window: int) -> _Part:
+    received = mo.received_at or now
+    body: bytes | None = None
+    concat = mo.concat
+    udh_len = 0
+    if mo.short_message is not None:
+        body = bytes(mo.short_message)
+        if mo.udhi:
+            try:
+                udh, body = parse_udh(body)
+            except UdhError as exc:
+                # A broken header: keep every octet as the body rather than drop the message.
+                log.info("inbox: bad UDH from %s: %s", mo.source, exc)
+            else:
+                udh_len = udh.length
+                if udh.concat is not None:
+                    c = udh.concat
+                    concat = (c.reference, c.total, c.sequence, c.ref_bits)
+        text = decode_body(body, mo.data_coding)
+    else:
+        text = mo.text or ""
+    if concat is not None and not (1 <= concat[2] <= concat[1] and concat[1] > 1):
+        concat = None  # "part 1 of 1" or nonsense: a single message
+    if mo.smsc_message_id:
+        key = prev = f"id:{mo.smsc_message_id[:70]}"
+    else:
+        bucket = int(received.timestamp()) // window
+        key, prev = _fingerprint(mo, bucket), _fingerprint(mo, bucket - 1)
+    return _Part(mo, body, text, concat, udh_len, key, prev, received)
+
+
+@lru_cache(maxsize=65_536)
+def classify_address(source: str, ton: int | None) -> tuple[str, str]:
+    """(address to key the conversation on, SenderKind) for a source address."""
+    raw = source.strip()
+    if not raw:
+        return "(kosong)", SenderKind.INVALID
+    if ton == 5 or any(ch.isalpha() for ch in raw):
+        return raw[:32], SenderKind.ALPHANUMERIC
+    digits = raw[1:] if raw.startswith("+") else raw
+    if not digits.isdigit() or not digits.isascii():
+        return raw[:32], SenderKind.INVALID
+    if len(digits) <= 6 and not raw.startswith("+"):
+        return digits, SenderKind.SHORTCODE
+    if raw.startswith("+"):
+        candidate = raw
+    elif ton == 1 or (digits.startswith("62") and len(digits) >= 10):
+        candidate = "+" + digits
+    else:
+        candidate = digits
+    info = parse_number(candidate, allow_foreign=True)
+    if info.e164 is None:
+        return digits[:32], SenderKind.INVALID
+    if info.region != "ID":
+        return info.e164, SenderKind.FOREIGN
+    if info.kind is NumberKind.MOBILE:
+        return info.e164, SenderKind.MOBILE
+    return info.e164, SenderKind.FIXED
+
+
+# ----------------------------------------------------------------------------- reassembly
+
+
+@dataclass(slots=True)
+class _Whole:
+    """One whole incoming message, ready for the rules."""
+
+    connection: str
+    source: str
+    source_ton: int | None
+    destination: str
+    data_coding: int
+    text: str
+    binary: bool
+    parts_total: int
+    missing: list[int]
+    received_at: datetime
+    part_ids: list[int] = field(default_factory=list)
+    part_objs: list[InboundPart] = field(default_factory=list)
+
+
+def _join(parts: list[InboundPart], total: int) -> tuple[str, list[int]]:
+    by_seq: dict[int, InboundPart] = {}
+    for p in sorted(parts, key=lambda p: p.pk):
+        by_seq.setdefault(int(p.concat_seq or 0), p)
+    missing = [s for s in range(1, total + 1) if s not in by_seq]
+    dc = parts[0].data_coding
+    # Join raw bodies of each run of consecutive parts, then decode: a UCS-2 surrogate pair or a
+    # GSM escape may straddle two parts.
+    can_join = not is_binary(dc) and all(p.payload is not None and p.data_coding == dc for p in parts)
+    pieces: list[str] = []
+    run: list[bytes] = []
+    for seq in range(1, total + 1):
+        p = by_seq.get(seq)
+        if p is None:
+            if run:
+                pieces.append(decode_body(b"".join(run), dc))
+                run = []
+            pieces.append(f"[…bagian {seq} dari {total} tidak diterima…]")
+            continue
+        if can_join:
+            run.append(bytes(p.payload)[int(p.metadata.get("udh_len", 0)):])
+        else:
+            pieces.append(p.text)
+    if run:
+        pieces.append(decode_body(b"".join(run), dc))
+    return "".join(pieces), missing
+
+
+def _group_key(p: InboundPart) -> tuple[Any, ...]:
+    return (p.connection, p.source, p.destination, p.concat_ref, p.concat_total, p.concat_bits)
+
+
+def _assemble(groups: dict[tuple[Any, ...], list[InboundPart]], *, force: bool) -> list[_Whole]:
+    wholes = []
+    for key, parts in groups.items():
+        total = int(key[4])
+        seqs = {p.concat_seq for p in parts}
+        if not force and not all(s in seqs for s in range(1, total + 1)):
+            continue
+        text, missing = _join(parts, total)
+        first = min(parts, key=lambda p: p.received_at)
+        wholes.append(_Whole(
+            connection=first.connection, source=first.source,
+            source_ton=first.metadata.get("source_addr_ton"), destination=first.destination,
+            data_coding=first.data_coding, text=text, binary=is_binary(first.data_coding),
+            parts_total=total, missing=missing, received_at=first.received_at,
+            part_ids=[p.pk for p in parts], part_objs=parts,
+        ))
+    return wholes
+
+
+def flush_incomplete(now: datetime | None = None) -> int:
+    """Write the concatenated messages whose missing parts did not come in time; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=int(conf.get("INBOX_REASSEMBLY_TIMEOUT")))
+    with transaction.atomic():
+        stale = list(InboundPart.objects.filter(assembled=False, received_at__lt=cutoff)
+                     .values_list("source", "concat_ref").distinct())
+        if not stale:
+            return 0
+        parts = InboundPart.objects.filter(assembled=False, source__in={s for s, _ in stale},
+                                           concat_ref__in={r for _, r in stale})
+        groups: dict[tuple[Any, ...], list[InboundPart]] = defaultdict(list)
+        for p in parts:
+            groups[_group_key(p)].append(p)
+        # Only the groups whose oldest part is past the time-out; a young group sharing the source
+        # and reference (a new message reusing the reference) keeps waiting.
+        groups = {k: v for k, v in groups.items() if min(p.received_at for p in v) < cutoff}
+        wholes = _assemble(groups, force=True)
+        _apply_rules(wholes, now)
+    return len(wholes)
+
+
+def _maybe_sweep(now: datetime) -> None:
+    global _last_sweep
+    mono = time.monotonic()
+    if mono - _last_sweep < _SWEEP_EVERY:
+        return
+    _last_sweep = mono
+    flush_incomplete(now)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def receive_mo(mo: MO, *, now: datetime | None = None) -> str:
+    """Store one MO; see ``receive_mo_batch``."""
+    return receive_mo_batch([mo], now=now)[0]
+
+
+def receive_mo_batch(mos: list[MO], *, now: datetime | None = None) -> list[str]:
+    """Store MOs, reassemble, ticket, acknowledge. Idempotent per deliver_sm; never raises for
+    what a citizen or an SMSC sent (only for a database failure, after which the transport should
+    ask for redelivery: ESME_RX_T_APPN).
+
+    Returns one outcome per input: ``"stored"`` (a whole message was written), ``"part"`` (a
+    part waits for its siblings, or completed a message), ``"duplicate"`` (seen before).
+    """
+    if not mos:
+        return []
+    now = now or timezone.now()
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                outcomes = _receive(mos, now)
+            break
+        except IntegrityError:
+            # Another engine stored one of these (or opened the same ticket) at the same moment:
+            # the retry sees its rows and treats them as duplicates or existing tickets.
+            if attempt == 2:
+                raise
+    _maybe_sweep(now)
+    return outcomes
+
+
+def _receive(mos: list[MO], now: datetime) -> list[str]:
+    window = int(conf.get("INBOX_DEDUP_WINDOW"))
+    prepared = [_prepare(mo, now, window) for mo in mos]
+    keys_by_conn: dict[str, set[str]] = defaultdict(set)
+    for p in prepared:
+        keys_by_conn[p.mo.connection].update((p.key, p.prev_key))
+    seen: set[tuple[str, str]] = set()
+    for conn, keys in keys_by_conn.items():
+        seen.update((conn, k) for k in InboundPart.objects.filter(connection=conn, dedup_key__in=keys)
+                    .values_list("dedup_key", flat=True))
+
+    outcomes: list[str] = []
+    fresh: list[_Part] = []
+    for p in prepared:
+        conn = p.mo.connection
+        if (conn, p.key) in seen or (conn, p.prev_key) in seen:
+            outcomes.append("duplicate")
+            continue
+        seen.add((conn, p.key))
+        fresh.append(p)
+        outcomes.append("part" if p.concat else "stored")
+
+    part_rows = [
+        InboundPart(
+            connection=p.mo.connection[:50], dedup_key=p.key, source=p.mo.source[:32],
+            destination=p.mo.destination[:32], data_coding=p.mo.data_coding,
+            payload=p.mo.short_message, text=p.text,
+            concat_ref=p.concat[0] if p.concat else None, concat_total=p.concat[1] if p.concat else None,
+            concat_seq=p.concat[2] if p.concat else None, concat_bits=p.concat[3] if p.concat else None,
+            smsc_message_id=p.mo.smsc_message_id[:65],
+            metadata={**p.mo.metadata, "source_addr_ton": p.mo.source_ton, "udh_len": p.udh_len},
+            received_at=p.received_at, assembled=p.concat is None,
+        )
+        for p in fresh
+    ]
+    InboundPart.objects.bulk_create(part_rows)
+
+    wholes: list[_Whole] = []
+    touched: set[tuple[str, int]] = set()
+    for p, row in zip(fresh, part_rows, strict=True):
+        if p.concat is None:
+            wholes.append(_Whole(
+                connection=row.connection, source=row.source, source_ton=p.mo.source_ton,
+                destination=row.destination, data_coding=row.data_coding, text=p.text,
+                binary=is_binary(row.data_coding), parts_total=1, missing=[], received_at=p.received_at,
+                part_ids=[row.pk], part_objs=[row],
+            ))
+        else:
+            touched.add((row.source, p.concat[0]))
+    if touched:
+        waiting = InboundPart.objects.filter(assembled=False, source__in={s for s, _ in touched},
+                                             concat_ref__in={r for _, r in touched})
+        groups: dict[tuple[Any, ...], list[InboundPart]] = defaultdict(list)
+        for part in waiting:
+            if (part.source, part.concat_ref) in touched:
+                groups[_group_key(part)].append(part)
+        wholes.extend(_assemble(groups, force=False))
+    _apply_rules(wholes, now)
+    return outcomes
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+class _SafeDict(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render_template(template: str, **values: Any) -> str:
+    """An administrator-edited template: unknown or broken placeholders stay as typed."""
+    try:
+        return template.format_map(_SafeDict(values, center=conf.center_display()))
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
+def _wib_day(at: datetime) -> date:
+    return at.astimezone(sla.WIB).date()
+
+
+def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
+    if not wholes:
+        return
+    max_text = int(conf.get("INBOX_MAX_TEXT"))
+    flood_limit = int(conf.get("INBOX_FLOOD_LIMIT"))
+    flood_window = timedelta(seconds=int(conf.get("INBOX_FLOOD_WINDOW")))
+    autoreply_max = int(conf.get("INBOX_AUTOREPLY_PER_DAY"))
+    verify_days = int(conf.get("INBOX_SLA_VERIFY_DAYS"))
+    followup_days = int(conf.get("INBOX_SLA_FOLLOWUP_DAYS"))
+    ack_template = str(conf.get("INBOX_ACK_TEMPLATE"))
+    center = conf.center_number()
+    today = _wib_day(now)
+
+    wholes.sort(key=lambda w: w.received_at)
+    addr: dict[int, tuple[str, str]] = {}
+    for i, w in enumerate(wholes):
+        addr[i] = classify_address(w.source, w.source_ton)
+        if len(w.text) > max_text:
+            w.text = w.text[:max_text] + "[…dipotong…]"
+
+    # Conversations: fetch, create the missing ones (ignore_conflicts: another engine may race).
+    addresses = {a for a, _ in addr.values()}
+    convs = {c.address: c for c in Conversation.objects.filter(address__in=addresses)}
+    missing = addresses - convs.keys()
+    if missing:
+        first_at = {}
+        for i, w in enumerate(wholes):
+            first_at.setdefault(addr[i][0], (w.received_at, addr[i][1]))
+        Conversation.objects.bulk_create(
+            [Conversation(address=a, kind=first_at[a][1], created_at=first_at[a][0], last_message_at=first_at[a][0])
+             for a in missing], ignore_conflicts=True)
+        convs.update({c.address: c for c in Conversation.objects.filter(address__in=missing)})
+    conv_ids = [c.pk for c in convs.values()]
+    open_tickets = {t.conversation_id: t for t in Ticket.objects.filter(conversation_id__in=conv_ids,
+                                                                        status__in=OPEN_STATUSES)}
+    blocked = set(BlockedNumber.objects.filter(address__in=addresses).values_list("address", flat=True))
+    table = keywords.active_table()
+    rules = routing.compile_rules()
+    holidays = sla.holidays()
+    due_cache: dict[tuple[date, int], datetime] = {}
+
+    def due(at: datetime, days: int) -> datetime:
+        k = (_wib_day(at), days)
+        if k not in due_cache:
+            due_cache[k] = sla.add_working_days(at, days, holidays)
+        return due_cache[k]
+
+    new_tickets: list[Ticket] = []
+    touched_tickets: dict[int, Ticket] = {}
+    incoming: list[Message] = []
+    incoming_parts: list[list[InboundPart]] = []
+    replies: list[tuple[Conversation, Ticket | None, str, str]] = []  # conv, ticket, text, disposition
+    events: list[TicketEvent] = []
+
+    def may_autoreply(conv: Conversation) -> bool:
+        if conv.kind != SenderKind.MOBILE:
+            return False
+        if conv.autoreply_day != today:
+            conv.autoreply_day, conv.autoreply_count = today, 0
+        if conv.autoreply_count >= autoreply_max:
+            return False
+        conv.autoreply_count += 1
+        return True
+
+    for i, w in enumerate(wholes):
+        address, _kind = addr[i]
+        conv = convs[address]
+        conv.last_message_at = max(conv.last_message_at, w.received_at)
+        if conv.window_start is None or w.received_at - conv.window_start > flood_window:
+            conv.window_start, conv.window_count = w.received_at, 0
+        conv.window_count += 1
+        msg = Message(conversation=conv, direction=Direction.IN, text=w.text, at=w.received_at,
+                      connection=w.connection, destination=w.destination, data_coding=w.data_coding,
+                      is_binary=w.binary, parts_total=w.parts_total, parts_missing=w.missing)
+        incoming.append(msg)
+        incoming_parts.append(w.part_objs)
+        if address in blocked:
+            msg.disposition = Disposition.BLOCKED
+            continue
+        if conv.window_count > flood_limit:
+            msg.disposition = Disposition.FLOOD
+            continue
+        if not w.text.strip():
+            msg.disposition = Disposition.EMPTY
+            continue
+        found = None if w.binary else keywords.match(w.text, table)
+        if found is not None:
+            keyword, argument = found
+            msg.disposition = Disposition.KEYWORD
+            msg.keyword = keyword.word
+            answer = _run_keyword(keyword, argument, conv)
+            if answer and may_autoreply(conv):
+                replies.append((conv, None, answer, Disposition.KEYWORD_REPLY))
+            continue
+
+        msg.disposition = Disposition.TICKET
+        ticket = open_tickets.get(conv.pk)
+        if ticket is None:
+            ticket = Ticket(conversation=conv, status=TicketStatus.MENUNGGU, subject=w.text[:200].strip(),
+                            created_at=w.received_at, updated_at=now, last_message_at=w.received_at,
+                            verify_due_at=due(w.received_at, verify_days), message_count=0, search_text="")
+            rule = routing.route(rules, text=w.text)
+            if rule is not None:
+                ticket.unit_id = rule.unit_id
+                ticket.status = TicketStatus.DISPOSISI
+                ticket.forwarded_at = w.received_at
+                ticket.followup_due_at = due(w.received_at, followup_days)
+                events.append(TicketEvent(ticket=ticket, at=now, kind=EventKind.ROUTED,
+                                          data={"rule": rule.rule_id, "unit": rule.unit_id}))
+            events.append(TicketEvent(ticket=ticket, at=w.received_at, kind=EventKind.CREATED))
+            open_tickets[conv.pk] = ticket
+            new_tickets.append(ticket)
+        elif ticket.pk is not None:
+            touched_tickets[ticket.pk] = ticket
+        ticket.last_message_at = max(ticket.last_message_at, w.received_at)
+        ticket.updated_at = now
+        ticket.message_count += 1
+        if len(ticket.search_text) < MAX_SEARCH_TEXT:
+            ticket.search_text = (ticket.search_text + "\n" + w.text)[:MAX_SEARCH_TEXT]
+        msg.ticket = ticket
+        if may_autoreply(conv):
+            replies.append((conv, ticket, "", Disposition.ACK))
+
+    Ticket.objects.bulk_create(new_tickets)
+    if touched_tickets:
+        Ticket.objects.bulk_update(list(touched_tickets.values()),
+                                   ["last_message_at", "updated_at", "message_count", "search_text"])
+    for ev in events:
+        ev.ticket_id = ev.ticket.pk
+    TicketEvent.objects.bulk_create(events)
+    for m in incoming:
+        m.ticket_id = m.ticket.pk if m.ticket is not None else None
+    Message.objects.bulk_create(incoming)
+
+    # Link parts to their message: single parts in one UPDATE per batch is cheaper than CASE.
+    part_updates: list[InboundPart] = []
+    for m, parts in zip(incoming, incoming_parts, strict=True):
+        for p in parts:
+            p.message_id = m.pk
+            p.assembled = True
+            part_updates.append(p)
+    if part_updates:
+        InboundPart.objects.bulk_update(part_updates, ["message", "assembled"], batch_size=1000)
+
+    if replies:
+        texts = [text or render_template(ack_template, ticket=t.number if t else "") for _c, t, text, _d in replies]
+        ids = outbound.queue_sms_batch([
+            outbound.Outgoing(c.address, text, center, "ack" if d == Disposition.ACK else "keyword",
+                              t.pk if t else None)
+            for (c, t, _x, d), text in zip(replies, texts, strict=True)
+        ], now=now)
+        Message.objects.bulk_create([
+            Message(conversation=c, ticket=t, direction=Direction.OUT, disposition=d, text=text, at=now,
+                    destination=c.address, outbox_id=oid)
+            for (c, t, _x, d), text, oid in zip(replies, texts, ids, strict=True)
+        ])
+    Conversation.objects.bulk_update(
+        list(convs.values()),
+        ["last_message_at", "window_start", "window_count", "autoreply_day", "autoreply_count"],
+    )
+
+
+def _run_keyword(keyword: Any, argument: str, conv: Conversation) -> str:
+    """Do what the keyword says; the answer to send (may be empty)."""
+    from warta.accounts import audit
+
+    action = keyword.action
+    ok_reply, err_reply = keyword.reply, keyword.reply_error or keyword.reply
+    if action == KeywordAction.STATUS:
+        number = keywords.ticket_number(argument)
+        # Only the citizen's own tickets: a ticket number is not a secret, a complaint's status is.
+        ticket = None
+        if number is not None:
+            ticket = Ticket.objects.filter(pk=number, conversation=conv).first()
+        if ticket is None:
+            return render_template(err_reply, ticket=number or argument[:12], status="")
+        return render_template(ok_reply, ticket=ticket.number, status=str(ticket.get_status_display()),
+                               unit=str(ticket.unit or ""))
+    if action in (KeywordAction.OPT_OUT, KeywordAction.OPT_IN):
+        if conv.kind not in (SenderKind.MOBILE, SenderKind.FOREIGN, SenderKind.FIXED):
+            return ""
+        try:
+            if action == KeywordAction.OPT_OUT:
+                keywords.opt_out(conv.address)
+            else:
+                keywords.opt_in(conv.address, argument[:100] or None)
+        except keywords.ContactsUnavailable as exc:
+            log.error("inbox: keyword %s from %s not honoured: %s", keyword.word, conv.address, exc)
+            return render_template(err_reply, kelurahan=argument[:100])
+        except ValueError as exc:  # e.g. an unknown kelurahan
+            log.info("inbox: keyword %s refused: %s", keyword.word, exc)
+            return render_template(err_reply, kelurahan=argument[:100])
+        audit.record(f"inbox.keyword.{action}", conv, object_repr=conv.address,
+                     changes={"keyword": keyword.word, "argument": argument[:100]})
+        return render_template(ok_reply, kelurahan=argument[:100])
+    return render_template(ok_reply)

@@ -122,7 +122,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'warta.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'warta.sqlite3'}",
         conn_max_age=env_int("WARTA_DB_CONN_MAX_AGE", 60),
     )
 }

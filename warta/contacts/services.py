@@ -68,8 +68,8 @@ def is_suppressed(e164_list: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(numbers), LOOKUP_CHUNK):
         chunk = numbers[start : start + LOOKUP_CHUNK]
-        opted = OptOut.objects.filter(e164__in=chunk).values_list("e164", flat=True)
-        restricted = Contact.objects.filter(e164__in=chunk, restricted_at__isnull=False).values_list("e164", flat=True)
+        opted = OptOut.objects.filter(e164__in=chunk).order_by().values_list("e164", flat=True)
+        restricted = Contact.objects.filter(e164__in=chunk, restricted_at__isnull=False).order_by().values_list("e164", flat=True)
         found.update(opted.union(restricted))
     return found
 

@@ -346,7 +346,7 @@ class Backoff:
         self.attempt = 0
 
     def next_delay(self) -> float:
-        ceiling = min(self.maximum, self.minimum * (2**self.attempt))
+        ceiling: float = min(self.maximum, self.minimum * 2.0**self.attempt)
         self.attempt += 1
         return ceiling / 2 + self._rng() * ceiling / 2
 
@@ -833,8 +833,13 @@ class SmppClient:
         """Start connecting. With ``wait_bound`` (default), return once every link is bound,
         or raise the first attempt's ``SmppClientError`` (and stop) if it fails."""
         if wait_bound:
-            for kind in self._kinds:
-                await self._connect_and_bind(kind)
+            try:
+                for kind in self._kinds:
+                    await self._connect_and_bind(kind)
+            except SmppClientError:
+                # tx+rx: do not leave the transmitter bound when the receiver was refused.
+                await self.close()
+                raise
         for kind in self._kinds:
             self._supervisors.append(asyncio.get_running_loop().create_task(self._supervise(kind)))
 
@@ -961,7 +966,7 @@ class SmppClient:
                     link = self._tx_link()
                     if link is not None:
                         return link
-                    await asyncio.sleep(0)
+                    await asyncio.sleep(0.01)  # bound flag set but the link is closing
         except TimeoutError:
             reason = self.last_error or "no bound link"
             raise SmppClientError(
@@ -1052,7 +1057,7 @@ class SmppClient:
             segments = _plan_single(text) or _plan_multi(text, reference)
         except MessageTooLong as exc:
             raise SmppClientError(str(exc), permanent=True) from None
-        common = {
+        common: dict[str, Any] = {
             "service_type": self.config.service_type,
             "source_addr_ton": s_ton,
             "source_addr_npi": s_npi,
@@ -1067,11 +1072,11 @@ class SmppClient:
         try:
             if segments.segment_count > 1 and mode == "payload":
                 whole = _whole_payload(segments)
-                return [SubmitSm(**common, tlvs=(tlv_bytes(Tag.MESSAGE_PAYLOAD, whole),))]  # type: ignore[arg-type]
+                return [SubmitSm(**common, tlvs=(tlv_bytes(Tag.MESSAGE_PAYLOAD, whole),))]
             return [
                 SubmitSm(
                     **common, esm_class=EsmClass.UDHI if seg.udh else 0, short_message=seg.payload
-                )  # type: ignore[arg-type]
+                )
                 for seg in segments.segments
             ]
         except InvalidPduError as exc:

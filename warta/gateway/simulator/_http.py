@@ -31,9 +31,7 @@ async def start_http(sim: Simulator, port: int) -> tuple[web.AppRunner, int]:
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
     await site.start()
-    server = site._server
-    assert server is not None
-    actual = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    actual: int = runner.addresses[0][1]
     return runner, actual
 
 

@@ -136,7 +136,7 @@ class _Outgoing:
     kind: str  # "receipt" | "mo"
 
 
-_BIND_KIND = {BindTransmitter: "tx", BindReceiver: "rx", BindTransceiver: "trx"}
+_BIND_KIND: dict[type[Pdu], str] = {BindTransmitter: "tx", BindReceiver: "rx", BindTransceiver: "trx"}
 
 
 class _SmscConnection(asyncio.Protocol):

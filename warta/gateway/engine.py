@@ -54,7 +54,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
@@ -633,7 +633,7 @@ class Engine:
                 if isinstance(sub_at, str):  # SQLite through a raw cursor
                     sub_at = datetime.fromisoformat(sub_at)
                 if timezone.is_naive(sub_at):
-                    sub_at = timezone.make_aware(sub_at, timezone.utc)
+                    sub_at = timezone.make_aware(sub_at, UTC)
                 lag = max(0.0, (rc.at - sub_at).total_seconds())
                 latency += lag
                 self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
@@ -706,7 +706,7 @@ class Engine:
             if isinstance(at, str):
                 at = datetime.fromisoformat(at)
             if timezone.is_naive(at):
-                at = timezone.make_aware(at, timezone.utc)
+                at = timezone.make_aware(at, UTC)
             receipts.append(InReceipt(conn_id, smsc_id, stat, error, at))
         self.apply_receipts(receipts, store_unmatched=False)
         self._update_returning(f"UPDATE {R} SET matched_at=%s WHERE id IN ({{ids}}) RETURNING id",
@@ -735,15 +735,21 @@ class Engine:
         """One loop turn's writes in one transaction: results first (so a receipt in the same turn
         finds its part), then the ``sending`` marks, then the next claim."""
         result = FlushResult()
-        with transaction.atomic():
-            self.apply_responses(outcomes)
-            self.apply_receipts(receipts)
-            self.store_mos(mos)
-            if plan:
-                result.marked, result.dropped = self.mark_sending(plan)
-            if claim:
-                result.claimed = self.claim_batch(claim, senders)
-            self._write_deltas()
+        try:
+            with transaction.atomic():
+                self.apply_responses(outcomes)
+                self.apply_receipts(receipts)
+                self.store_mos(mos)
+                if plan:
+                    result.marked, result.dropped = self.mark_sending(plan)
+                if claim:
+                    result.claimed = self.claim_batch(claim, senders)
+                self._write_deltas()
+        except BaseException:
+            # Rolled back: the counted deltas did not happen either.
+            self._deltas.clear()
+            self._gdeltas.clear()
+            raise
         return result
 
     def _write_deltas(self) -> None:
@@ -915,7 +921,7 @@ class Engine:
                 if mo.ack is not None and not mo.ack.done():
                     mo.ack.set_exception(TransportError("database write failed", permanent=False))
             log.exception("engine flush failed; retrying in 1 s")
-            await self.db(connection.close)
+            await self.db(_close_db)
             await asyncio.sleep(1.0)
             return True
         for rc in receipts:
@@ -987,7 +993,7 @@ class Engine:
                 await bs.bind.close()
             self.binds.clear()
             if self._executor is not None:
-                self._executor.submit(connection.close).result()
+                self._executor.submit(_close_db).result()
                 self._executor.shutdown(wait=True)
             log.info("engine %s stopped: %s", self.engine_id, dict(self.stats))
 
@@ -1036,6 +1042,10 @@ def _atomic_then_deltas(engine: Engine, fn: Callable[[], T]) -> T:
         out = fn()
         engine._write_deltas()
     return out
+
+
+def _close_db() -> None:
+    connection.close()
 
 
 def _with_connection(fn: Callable[..., T], *args: Any) -> T:

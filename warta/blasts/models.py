@@ -303,3 +303,6 @@ class OutboxCount(models.Model):
                 sums[(blast_id, state)] = sums.get((blast_id, state), 0) + n
             cls.objects.bulk_create([cls(blast_id=b, state=s, count=n) for (b, s), n in sums.items() if n])
         return len(rows) - sum(1 for n in sums.values() if n)
+
+
+from .workflow import *  # noqa: E402,F401,F403

@@ -66,7 +66,7 @@ def create_blast(
     *,
     sender: SenderID | str,
     text: str,
-    recipients: Iterable[str],
+    recipients: Iterable[str | tuple[str, str]],
     name: str = "",
     priority: int = Blast.Priority.NORMAL,
     valid_until: datetime | None = None,
@@ -77,6 +77,7 @@ def create_blast(
     """Queue ``text`` to each valid mobile number of ``recipients`` (duplicates once).
 
     Returns the blast and a summary ``{"queued": n, "invalid": [raw…], "duplicates": n}``.
+    A recipient may be ``(number, text)`` to give that recipient its own (personalised) text.
     """
     if isinstance(sender, str):
         try:
@@ -94,7 +95,8 @@ def create_blast(
 
     def rows(blast: Blast) -> Iterable[OutboundMessage]:
         nonlocal duplicates
-        for raw in recipients:
+        for item in recipients:
+            raw, own_text = (item, "") if isinstance(item, str) else item
             info = parse_number(raw)
             if info.kind is not NumberKind.MOBILE or info.e164 is None:
                 invalid.append(raw)
@@ -104,7 +106,7 @@ def create_blast(
                 continue
             seen.add(info.e164)
             yield OutboundMessage(blast=blast, to=info.e164, operator=str(info.operator), state=State.QUEUED,
-                                  next_attempt_at=now, created_at=now, valid_until=valid_until)
+                                  text=own_text if own_text != text else "", next_attempt_at=now, created_at=now, valid_until=valid_until)
 
     with transaction.atomic():
         blast = Blast.objects.create(name=name or _("Blast %(when)s") % {"when": now.strftime("%Y-%m-%d %H:%M")},

@@ -70,7 +70,7 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MO", "flush_incomplete", "from_smpp", "receive_mo", "receive_mo_batch"]
+__all__ = ["MO", "flush_incomplete", "from_smpp", "intake_gateway", "receive_mo", "receive_mo_batch"]
 
 MAX_SEARCH_TEXT = 20_000
 _SWEEP_EVERY = 5.0
@@ -100,8 +100,17 @@ class MO:
 
 
 def from_smpp(item: Any, connection: str, received_at: datetime | None = None) -> MO:
-    """An ``MO`` from ``warta.gateway.smppclient.MobileOriginated`` (duck-typed: no import)."""
-    pdu = item.pdu
+    """An ``MO`` from ``warta.gateway.smppclient.MobileOriginated`` (duck-typed: no import).
+
+    Items without a ``pdu`` (transports that decode for us) keep their text and concat info.
+    """
+    pdu = getattr(item, "pdu", None)
+    if pdu is None:
+        c = getattr(item, "concat", None)
+        return MO(connection=connection, source=item.source_addr, destination=item.destination_addr,
+                  text=item.text, data_coding=getattr(item, "data_coding", 0),
+                  concat=(c.reference, c.total, c.sequence, getattr(c, "ref_bits", 8)) if c else None,
+                  received_at=received_at, metadata={"transport": type(item).__name__})
     meta = {
         "transport": "smpp",
         "source_addr_ton": pdu.source_addr_ton,
@@ -321,6 +330,32 @@ def flush_incomplete(now: datetime | None = None) -> int:
         wholes = _assemble(groups, force=True)
         _apply_rules(wholes, now)
     return len(wholes)
+
+
+def intake_gateway(limit: int = 2000) -> int:
+    """Take the gateway's ``InboundMessage`` rows not yet processed (the engine's own MO table,
+    used while the engine does not call ``receive_mo_batch`` itself); returns how many.
+
+    Those rows keep text and concatenation info but not the raw octets or data_coding, so the
+    fingerprint is of the text, and 16-bit references are told from 8-bit ones by their value.
+    """
+    from warta.gateway.models import Connection, InboundMessage
+
+    with transaction.atomic():
+        rows = list(InboundMessage.objects.select_for_update(skip_locked=True)
+                    .filter(processed_at__isnull=True).order_by("received_at", "id")[:limit])
+        if not rows:
+            return 0
+        names = dict(Connection.objects.filter(pk__in={r.connection_id for r in rows}).values_list("pk", "name"))
+        mos = [MO(connection=names.get(r.connection_id, str(r.connection_id or "")), source=r.source,
+                  destination=r.destination, text=r.text, received_at=r.received_at,
+                  concat=(r.concat_ref, r.concat_total, r.concat_seq, 16 if r.concat_ref > 255 else 8)
+                  if r.concat_ref is not None and r.concat_total and r.concat_seq else None,
+                  metadata={"transport": "gateway.InboundMessage", "gateway_row": r.pk})
+               for r in rows]
+        receive_mo_batch(mos)
+        InboundMessage.objects.filter(pk__in=[r.pk for r in rows]).update(processed_at=timezone.now())
+    return len(rows)
 
 
 def _maybe_sweep(now: datetime) -> None:
@@ -610,8 +645,6 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
 
 def _run_keyword(keyword: Any, argument: str, conv: Conversation) -> str:
     """Do what the keyword says; the answer to send (may be empty)."""
-    from warta.accounts import audit
-
     action = keyword.action
     ok_reply, err_reply = keyword.reply, keyword.reply_error or keyword.reply
     if action == KeywordAction.STATUS:
@@ -628,17 +661,17 @@ def _run_keyword(keyword: Any, argument: str, conv: Conversation) -> str:
         if conv.kind not in (SenderKind.MOBILE, SenderKind.FOREIGN, SenderKind.FIXED):
             return ""
         try:
+            region = ""
             if action == KeywordAction.OPT_OUT:
                 keywords.opt_out(conv.address)
             else:
-                keywords.opt_in(conv.address, argument[:100] or None)
+                region = keywords.opt_in(conv.address, argument[:100] or None)
         except keywords.ContactsUnavailable as exc:
             log.error("inbox: keyword %s from %s not honoured: %s", keyword.word, conv.address, exc)
             return render_template(err_reply, kelurahan=argument[:100])
         except ValueError as exc:  # e.g. an unknown kelurahan
             log.info("inbox: keyword %s refused: %s", keyword.word, exc)
             return render_template(err_reply, kelurahan=argument[:100])
-        audit.record(f"inbox.keyword.{action}", conv, object_repr=conv.address,
-                     changes={"keyword": keyword.word, "argument": argument[:100]})
-        return render_template(ok_reply, kelurahan=argument[:100])
+        # The contacts service audits the opt-out/opt-in itself.
+        return render_template(ok_reply, kelurahan=region or argument[:100])
     return render_template(ok_reply)

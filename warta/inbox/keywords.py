@@ -58,11 +58,24 @@ def opt_out(e164: str) -> None:
     services = _contacts()
     if not hasattr(services, "opt_out"):
         raise ContactsUnavailable("warta.contacts.services.opt_out is missing")
-    services.opt_out(e164, "sms", source="sms-keyword")
+    services.opt_out(e164, "sms", reason="SMS BERHENTI/STOP/UNREG")
 
 
-def opt_in(e164: str, kelurahan: str | None) -> None:
+def opt_in(e164: str, kelurahan: str | None) -> str:
+    """Opt in; a kelurahan named in the SMS must be one we know (ValueError otherwise).
+    Returns the region's name as we spell it ("" when none was given)."""
     services = _contacts()
     if not hasattr(services, "opt_in"):
         raise ContactsUnavailable("warta.contacts.services.opt_in is missing")
-    services.opt_in(e164, "sms", kelurahan=kelurahan or None, source="sms-keyword")
+    region_id = None
+    name = ""
+    if kelurahan:
+        from warta.contacts.models import Region
+        from warta.contacts.regions import RegionMatcher
+
+        region_id = RegionMatcher().match(kelurahan)
+        if region_id is None:
+            raise ValueError(f"unknown region {kelurahan!r}")
+        name = Region.objects.values_list("name", flat=True).get(pk=region_id)
+    services.opt_in(e164, "sms", kelurahan=region_id)
+    return name

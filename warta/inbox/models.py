@@ -417,19 +417,3 @@ class Notification(models.Model):
             # used by the inbox header's unread count
             models.Index(fields=["user"], name="notification_unread", condition=Q(read_at__isnull=True)),
         ]
-
-
-class OutgoingSms(models.Model):
-    """The inbox's own send queue, used by ``outbound.queue_sms`` only while the engine's outbox
-    API is not installed; the engine-ready path writes to the outbox instead."""
-
-    to = models.CharField(max_length=32)
-    text = models.TextField()
-    sender = models.CharField(max_length=20)
-    purpose = models.CharField(max_length=20)
-    ticket = models.ForeignKey(Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["created_at"], name="outgoingsms_pending", condition=Q(sent_at__isnull=True))]

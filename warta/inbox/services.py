@@ -360,3 +360,62 @@ def overdue_q(now: datetime) -> Q:
 
 def open_statuses() -> tuple[str, ...]:
     return tuple(s.value for s in OPEN_STATUSES)
+
+
+# ----------------------------------------------------------------------------- finding tickets
+
+
+def _normalise_number_query(raw: str) -> str:
+    """"0812 3456" → "+628123456" so a partial national number finds E.164 addresses."""
+    digits = "".join(ch for ch in raw if ch.isdigit() or ch == "+")
+    if digits.startswith("0"):
+        return "+62" + digits[1:]
+    if digits.startswith("62"):
+        return "+" + digits
+    return digits
+
+
+def search_tickets(user: User, data: dict[str, Any], now: datetime | None = None) -> QuerySet[Ticket]:
+    """The inbox list: the user's visible tickets, filtered. ``data`` is a FilterForm's cleaned_data.
+
+    Full text: PostgreSQL's text search over messages and notes (``simple`` configuration: the
+    citizens' Indonesian is informal, a stemmer for formal Indonesian helps little); on SQLite a
+    case-insensitive match of every word.
+    """
+    from django.db import connection
+
+    now = now or timezone.now()
+    qs = tickets_for(user)
+    status = data.get("status") or ""
+    if status == "":
+        qs = qs.filter(status__in=open_statuses())
+    elif status != "all":
+        qs = qs.filter(status=status)
+    if data.get("unit"):
+        qs = qs.filter(unit__in=data["unit"].descendant_ids())
+    if data.get("topic"):
+        qs = qs.filter(topic=data["topic"])
+    if data.get("number") and has_capability(user, "numbers.view_full"):
+        # Only for those who see numbers: otherwise the filter would reveal a masked number.
+        qs = qs.filter(conversation__address__contains=_normalise_number_query(data["number"]))
+    if data.get("date_from"):
+        qs = qs.filter(created_at__gte=datetime.combine(data["date_from"], datetime.min.time(), tzinfo=sla.WIB))
+    if data.get("date_to"):
+        qs = qs.filter(created_at__lt=datetime.combine(data["date_to"], datetime.max.time(), tzinfo=sla.WIB))
+    if data.get("overdue"):
+        qs = qs.filter(overdue_q(now))
+    if data.get("mine"):
+        qs = qs.filter(assignee=user)
+    q = (data.get("q") or "").strip()
+    if q:
+        if q.lstrip("#").isdigit():
+            qs = qs.filter(Q(pk=int(q.lstrip("#"))) | Q(search_text__icontains=q))
+        elif connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchVector
+
+            qs = qs.annotate(_doc=SearchVector("search_text", config="simple")).filter(
+                _doc=SearchQuery(q, config="simple", search_type="websearch"))
+        else:
+            for word in q.split()[:8]:
+                qs = qs.filter(search_text__icontains=word)
+    return qs

@@ -27,3 +27,133 @@ def test_it_sends_a_blast_and_applies_every_receipt(transactional_db):
     assert MessagePart.objects.filter(message__blast=blast).count() == 300
     assert status_counts(blast.pk)["delivered"] == 300
     assert sum(status_counts(blast.pk).values()) == 300
+
+
+def _submitted_to(rig) -> list[str]:
+    return ["+" + r["destination_addr"] for r in rig.submits() if r.get("response_status") == 0]
+
+
+def test_it_retries_throttled_messages_with_back_off_and_sends_each_once(transactional_db):
+    async def scenario():
+        async with Rig(tps=100) as rig:
+            blast = await db(create_blast, numbers(250))
+            await wait_until(lambda: states(blast.pk) == {"delivered": 250}, timeout=40)
+            assert rig.sim.counters["throttled"] > 0
+            accepted = _submitted_to(rig)
+            assert sorted(accepted) == sorted(numbers(250))  # every recipient exactly once
+
+    asyncio.run(scenario())
+
+
+def test_a_text_the_smsc_could_never_take_fails_permanently_with_its_reason(transactional_db):
+    from warta.blasts.models import OutboundMessage
+
+    async def scenario():
+        async with Rig() as rig:
+            blast = await db(create_blast, numbers(3), text="x" * 40000)
+            await wait_until(lambda: states(blast.pk) == {"failed": 3})
+            assert rig.submits() == []
+            return blast
+
+    blast = asyncio.run(scenario())
+    msg = OutboundMessage.objects.filter(blast=blast).first()
+    assert msg.error and msg.done_at is not None
+
+
+def test_messages_past_their_validity_expire_and_are_never_sent_late(transactional_db):
+    import time as _time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    valid_until = timezone.now() + timedelta(seconds=1.5)
+
+    async def scenario():
+        async with Rig(query="window=4&tps=20") as rig:
+            blast = await db(create_blast, numbers(200), valid_until=valid_until)
+            await wait_until(lambda: "queued" not in states(blast.pk) and "sending" not in states(blast.pk)
+                             and "submitted" not in states(blast.pk), timeout=30)
+            result = await db(states, blast.pk)
+            assert set(result) <= {"delivered", "expired"} and result["expired"] > 100
+            late = [r for r in rig.submits() if r["t"] > valid_until.timestamp() + 0.05]
+            assert late == []
+            assert len(_submitted_to(rig)) == result["delivered"]
+
+    t0 = _time.monotonic()
+    asyncio.run(scenario())
+    assert _time.monotonic() - t0 < 30
+
+
+def test_pause_stops_sending_within_a_second_and_resume_finishes_the_blast(transactional_db):
+    from warta.blasts import outbox
+    from warta.blasts.models import Blast
+
+    async def scenario():
+        async with Rig(query="window=8&tps=200") as rig:
+            blast = await db(create_blast, numbers(1200))
+            await wait_until(lambda: len(rig.submits()) > 100)
+            await db(lambda: outbox.pause(Blast.objects.get(pk=blast.pk)))
+            await asyncio.sleep(1.0)
+            at_pause = len(rig.submits())
+            await asyncio.sleep(1.0)
+            assert len(rig.submits()) == at_pause  # nothing left after the first second
+            assert at_pause < 1200
+            await db(lambda: outbox.resume(Blast.objects.get(pk=blast.pk)))
+            await wait_until(lambda: states(blast.pk) == {"delivered": 1200}, timeout=40)
+            assert sorted(_submitted_to(rig)) == sorted(numbers(1200))
+
+    asyncio.run(scenario())
+
+
+def test_cancel_stops_the_blast_and_accounts_every_message(transactional_db):
+    from warta.blasts import outbox
+    from warta.blasts.models import Blast
+
+    async def scenario():
+        async with Rig(query="window=8&tps=200") as rig:
+            blast = await db(create_blast, numbers(1000))
+            await wait_until(lambda: len(rig.submits()) > 50)
+            await db(lambda: outbox.cancel(Blast.objects.get(pk=blast.pk)))
+            await wait_until(lambda: set(states(blast.pk)) <= {"delivered", "cancelled"}, timeout=20)
+            await asyncio.sleep(0.5)
+            final = await db(states, blast.pk)
+            assert final["cancelled"] > 500
+            assert final["delivered"] == len(_submitted_to(rig))
+            counts = await db(outbox.status_counts, blast.pk)
+            assert counts["cancelled"] == final["cancelled"] and counts["queued"] == 0
+
+    asyncio.run(scenario())
+
+
+def test_numbers_that_opt_out_after_the_blast_was_queued_are_suppressed_at_send_time(transactional_db):
+    from warta.contacts.services import opt_out
+
+    recipients = numbers(40)
+    opted = recipients[::4]
+
+    async def scenario():
+        blast = await db(create_blast, recipients, )
+        for n in opted:
+            await db(opt_out, n, "sms")
+        async with Rig() as rig:
+            await wait_until(lambda: sum(states(blast.pk).values()) == 40 and "queued" not in states(blast.pk)
+                             and "submitted" not in states(blast.pk))
+            assert await db(states, blast.pk) == {"delivered": 30, "suppressed": 10}
+            assert not set(_submitted_to(rig)) & set(opted)
+
+    asyncio.run(scenario())
+
+
+def test_an_emergency_blast_overtakes_a_normal_one_already_sending(transactional_db):
+    from warta.blasts.models import Blast
+
+    async def scenario():
+        async with Rig(query="window=8&tps=300") as rig:
+            normal = await db(create_blast, numbers(1500))
+            await wait_until(lambda: len(rig.submits()) > 100)
+            urgent = await db(create_blast, numbers(30, start=50000), sender="GubDKI",
+                              priority=Blast.Priority.EMERGENCY, text="Peringatan dini banjir")
+            await wait_until(lambda: states(urgent.pk) == {"delivered": 30}, timeout=20)
+            assert "queued" in await db(states, normal.pk)  # the normal blast is still waiting
+
+    asyncio.run(scenario())

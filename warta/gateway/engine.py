@@ -64,6 +64,7 @@ from warta.blasts.models import Blast, MessagePart, OutboundMessage, OutboxCount
 from warta.blasts.outbox import RECEIPT_STATES, suppressed_numbers
 
 from .models import BindLease, Connection, EngineLease, GatewayCount, InboundMessage, Route
+from .smppclient import TokenBucket
 from .transports import ConnectionURLError, TransportError, parse_url, transport_for
 
 log = logging.getLogger("warta.gateway.engine")
@@ -96,6 +97,7 @@ class Item:
     resend_unknown: bool
     parts: int = 1
     claimed_at: float = 0.0
+    valid_until: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -136,10 +138,26 @@ class BindSlot:
     bind: Any  # the transport's bind object
     inflight: int = 0
     lost: bool = False
+    bucket: Any = None  # TokenBucket when the connection has a TPS limit
 
     @property
     def free(self) -> int:
         return self.window - self.inflight if self.bind.bound and not self.lost else 0
+
+    def take(self, parts: int, now: float) -> bool:
+        """A window slot and (with a TPS limit) a token for each part, now or not at all.
+
+        Pacing here, before the ``sending`` mark, keeps messages from waiting in the client's
+        TPS queue while marked ``sending`` — where their validity could run out.
+        """
+        if self.free < parts:
+            return False
+        if self.bucket is not None:
+            for _ in range(parts):
+                if not self.bucket.try_take(now):
+                    return False
+        self.inflight += parts
+        return True
 
 
 @dataclass
@@ -421,7 +439,7 @@ class Engine:
             for id_, to, operator, text, attempts in rows:
                 items.append(Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
                                   blast.resend_unknown, self._parts_needed(text) if text else blast_parts,
-                                  claimed_at=mono))
+                                  claimed_at=mono, valid_until=blast.valid_until))
         if items:
             items = self._suppress(items)
         items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
@@ -533,6 +551,9 @@ class Engine:
                 ok[oc.conn_id].append(oc)
                 continue
             first = next((r for r in failed if r.permanent), failed[0])
+            if getattr(first, "expired", False):
+                groups[(S.EXPIRED, None, first.error, 0.0)].append(oc)
+                continue
             status = first.command_status
             error = (first.error or "kesalahan transport")[:300]
             self._gdeltas[(oc.conn_id, "errors", _status_label(status))] += 1
@@ -577,7 +598,7 @@ class Engine:
                 rows = self._update_returning(
                     f"UPDATE {M} SET state=%s, engine_id=NULL, done_at=%s, status=%s, error=%s "
                     f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                    [S.FAILED, now, status, error], ids, [S.SENDING, self.engine_id])
+                    [state, now, status, error], ids, [S.SENDING, self.engine_id])
                 self.stats["failed"] += len(rows)
                 # Parts the SMSC did accept of a message that failed as a whole still get receipts.
                 done = {r[0] for r in rows}
@@ -820,7 +841,8 @@ class Engine:
                 log.error("connection %s bind %d cannot start: %s", conn.name, slot, exc)
                 await self.db(_release_bind, conn.pk, slot, self.engine_id, str(exc))
                 continue
-            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind)
+            bucket = TokenBucket(spec.tps, now=time.monotonic()) if spec.tps > 0 else None
+            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind, bucket=bucket)
             log.info("connection %s bind %d started (%s)", conn.name, slot, conn.safe_url)
 
     async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:
@@ -842,6 +864,7 @@ class Engine:
         assigned: list[tuple[Item, BindSlot]] = []
         unroutable: list[Item] = []
         keep: list[Item] = []
+        mono = time.monotonic()
         free_total = sum(bs.free for slots in by_conn.values() for bs in slots)
         for item in self.buffer:
             if free_total <= 0:
@@ -853,10 +876,9 @@ class Engine:
                 continue
             slots = by_conn[cands[0]]  # the best connection that is up; busy ≠ down, so wait for it
             best = max(slots, key=lambda b: b.free)
-            if best.free < item.parts:
+            if not best.take(item.parts, mono):
                 keep.append(item)
                 continue
-            best.inflight += item.parts
             free_total -= item.parts
             plan[best.conn_id].append(item)
             assigned.append((item, best))
@@ -865,7 +887,10 @@ class Engine:
 
     async def _send(self, item: Item, bs: BindSlot) -> None:
         try:
-            results = await bs.bind.submit(item.sender, item.to, item.text)
+            if item.valid_until is not None and self.now() >= item.valid_until:
+                results: Sequence[Any] = [_ErrorResult("masa berlaku habis sebelum terkirim", True, expired=True)]
+            else:
+                results = await bs.bind.submit(item.sender, item.to, item.text, valid_until=item.valid_until)
         except TransportError as exc:
             results = [_ErrorResult(str(exc), exc.permanent, exc.status)]
         finally:
@@ -1011,6 +1036,7 @@ class _ErrorResult:
     maybe_sent: bool = False
     part: int = 1
     parts: int = 1
+    expired: bool = False
 
 
 def _status_label(status: int | None) -> str:

@@ -11,6 +11,7 @@ the SMSC only once the engine has committed it.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -124,9 +125,12 @@ class SmppBind:
         except MessageTooLong:
             return 1  # submit will fail permanently; it takes one slot until then
 
-    async def submit(self, sender: str, to: str, text: str) -> list[SubmitResult]:
+    async def submit(self, sender: str, to: str, text: str, *, valid_until: datetime | None = None) -> list[SubmitResult]:
+        # The SMSC gets the validity too (absolute UTC time, SMPP 3.4 §7.1.1), so it does not
+        # deliver late either.
+        validity = valid_until.astimezone(UTC).strftime("%y%m%d%H%M%S") + "000+" if valid_until else ""
         try:
-            return await self.client.submit(sender, to, text)
+            return await self.client.submit(sender, to, text, validity_period=validity)
         except SmppClientError as exc:  # input the SMSC could never accept
             return [SubmitResult.from_error(1, 1, exc)]
 

@@ -166,7 +166,7 @@ class Contact(models.Model):
     @property
     def masked(self) -> str:
         if self.e164.startswith("~"):
-            return _("(dianonimkan)")  # type: ignore[return-value]
+            return str(_("(dianonimkan)"))
         return mask(self.e164)
 
     @property

@@ -43,6 +43,8 @@ class Command(BaseCommand):
         return [
             [*warta, "web", "--bind", options["bind"], "--workers", "2"],
             [*warta, "worker"],
+            # The delivery engine, with the built-in SMSC simulator and a "demo" connection to it.
+            [*warta, "gateway", "--demo"],
         ]
 
     def start_children(self, options: dict[str, Any]) -> list[subprocess.Popen[bytes]]:

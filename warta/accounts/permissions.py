@@ -97,6 +97,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "inbox.dispatch": frozenset({Role.ADMIN, Role.OPERATOR, Role.VERIFIER}),
     "inbox.configure": frozenset({Role.ADMIN}),
     "inbox.block": frozenset({Role.ADMIN, Role.OPERATOR}),
+    # Blast workflow: hand in materi; draft/release/control blasts; decide on a chain step;
+    # configure chains, blackouts, watch words, tariffs and the sender-ID registry.
+    "materi.submit": frozenset({Role.ADMIN, Role.OPERATOR, Role.LIAISON}),
+    "blasts.compose": frozenset({Role.ADMIN, Role.OPERATOR}),
+    "blasts.approve": frozenset({Role.VERIFIER, Role.APPROVER}),
+    "blasts.configure": frozenset({Role.ADMIN}),
 }
 
 

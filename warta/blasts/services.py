@@ -1,0 +1,836 @@
+"""Workflow services: materi, drafts, approval per sender ID, scheduling and release.
+
+Theory of operation
+-------------------
+Views parse a form and call one function here; every function checks the actor's rights again
+(the server decides, never the page), changes rows with conditional UPDATEs where two clicks or
+two people could race, and records the change in the audit trail.
+
+* **Freeze by hash.** ``Draft.content_hash`` covers text, sender, audience and schedule. An
+  ``Approval`` counts only while its hash is the draft's hash; ``update_draft`` sends a draft in
+  review or approved back to ``draft`` when the hash changes, and ``release`` refuses a draft whose
+  hash is not the one the last step approved.
+* **Exactly one blast.** ``release`` moves ``approved → released`` with ``UPDATE … WHERE
+  state='approved'`` and, in the same transaction, creates the blast through
+  ``outbox.create_blast`` and links it one-to-one. A second click finds no row to update.
+* **When it may go.** ``earliest_release`` applies the requested time, quiet hours (normal blasts
+  wait for their end) and blackout periods (only emergency blasts); ``release_due`` is the
+  scheduler's step (``warta blasts-scheduler``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from warta.accounts import audit
+from warta.accounts.models import Role, User
+from warta.accounts.permissions import has_capability, scope_to_unit
+from warta.sms.numbers import NumberKind, parse_number
+
+from . import composer, outbox
+from .models import (
+    Approval,
+    ApprovalPolicy,
+    ApprovalStep,
+    BlackoutPeriod,
+    Blast,
+    BlastNotice,
+    Draft,
+    DraftVersion,
+    Materi,
+    MateriAttachment,
+    OutboundMessage,
+    SenderID,
+    SenderRegistration,
+    Tariff,
+    WatchWord,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TEST_NUMBERS = 10
+
+# Chains created for a sender ID that has none yet (administrators change them in the settings).
+# SekdaDKI speaks for the whole provincial secretariat, as heavy as the Governor's own office.
+DEFAULT_CHAINS: dict[str, list[tuple[str, str]]] = {
+    "GubDKI": [(Role.VERIFIER, "Verifikator"), (Role.APPROVER, "Kepala Dinas")],
+    "WagubDKI": [(Role.VERIFIER, "Verifikator"), (Role.APPROVER, "Kepala Dinas")],
+    "SekdaDKI": [(Role.VERIFIER, "Verifikator"), (Role.APPROVER, "Kepala Dinas")],
+    "HumasDKI": [(Role.VERIFIER, "Verifikator")],
+}
+FALLBACK_CHAIN = [(Role.VERIFIER, "Verifikator"), (Role.APPROVER, "Kepala Dinas")]
+
+DEFAULT_TARIFFS = {"telkomsel": "350", "indosat": "350", "xl": "350", "tri": "350", "smartfren": "350",
+                   "unknown": "350"}
+
+
+class WorkflowError(Exception):
+    """A request the workflow refuses; the message says why and what to do, in Indonesian."""
+
+    permanent = True
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or [message]
+
+
+def _require(user: Any, capability: str) -> None:
+    if not has_capability(user, capability):
+        raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
+
+
+def _conf(key: str, default: Any) -> Any:
+    return getattr(settings, "WARTA", {}).get(key, default)
+
+
+# -- notifications -------------------------------------------------------------------------------
+
+
+def notify(users: Iterable[User], text: str, draft: Draft | None = None) -> None:
+    """In the application always; by e-mail when SMTP is configured (``WARTA_SMTP_HOST``)."""
+    people = {u.pk: u for u in users if u.is_active}
+    BlastNotice.objects.bulk_create([BlastNotice(user=u, draft=draft, text=text[:300]) for u in people.values()])
+    if settings.EMAIL_HOST:
+        recipients = [u.email for u in people.values() if u.email]
+        if recipients:
+            try:
+                send_mail(_("[Warta] %(text)s") % {"text": text[:80]}, text, None, recipients, fail_silently=False)
+            except Exception:  # noqa: BLE001 - mail trouble must not undo an approval; it is logged
+                log.exception("notification e-mail failed")
+
+
+def unread_notices(user: User) -> QuerySet[BlastNotice]:
+    return BlastNotice.objects.filter(user=user, read_at__isnull=True)
+
+
+# -- materi --------------------------------------------------------------------------------------
+
+
+def visible_materi(user: User) -> QuerySet[Materi]:
+    return scope_to_unit(Materi.objects.select_related("unit", "submitted_by"), user)
+
+
+def submit_materi(user: User, *, files: Iterable[Any] = (), **fields: Any) -> Materi:
+    _require(user, "materi.submit")
+    if user.unit_id is None:
+        raise WorkflowError(_("Akun Anda belum terhubung ke unit; hubungi administrator."))
+    if fields.get("window_start") and fields.get("window_end") and fields["window_end"] <= fields["window_start"]:
+        raise WorkflowError(_("Batas akhir pengiriman harus setelah waktu paling cepat."))
+    with transaction.atomic():
+        materi = Materi.objects.create(unit=user.unit, submitted_by=user, **fields)
+        for f in files:
+            MateriAttachment.objects.create(materi=materi, file=f, name=f.name[:200], size=f.size,
+                                            content_type=getattr(f, "content_type", "") or "")
+        audit.record("blasts.materi_submitted", materi, actor=user, unit=materi.unit,
+                     changes={"title": materi.title, "attachments": len(list(materi.attachments.all()))})
+    notify(User.objects.filter(role=Role.OPERATOR, is_active=True),
+           _("Materi baru dari %(unit)s: %(title)s") % {"unit": materi.unit, "title": materi.title})
+    return materi
+
+
+def take_materi(materi: Materi, user: User) -> Materi:
+    _require(user, "blasts.compose")
+    n = Materi.objects.filter(pk=materi.pk, status=Materi.Status.RECEIVED).update(
+        status=Materi.Status.PROCESSING, handled_by=user, updated_at=timezone.now())
+    materi.refresh_from_db()
+    if n:
+        audit.record("blasts.materi_taken", materi, actor=user, unit=materi.unit,
+                     changes={"status": ["received", "processing"]})
+    return materi
+
+
+def reject_materi(materi: Materi, user: User, reason: str) -> Materi:
+    _require(user, "blasts.compose")
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError(_("Tuliskan alasan penolakan: unit perlu tahu mengapa materinya tidak disiarkan."))
+    n = Materi.objects.filter(pk=materi.pk, status__in=[Materi.Status.RECEIVED, Materi.Status.PROCESSING]).update(
+        status=Materi.Status.REJECTED, reject_reason=reason, handled_by=user, updated_at=timezone.now())
+    if not n:
+        raise WorkflowError(_("Materi ini sudah dijadwalkan atau dikirim; tidak dapat ditolak lagi."))
+    materi.refresh_from_db()
+    audit.record("blasts.materi_rejected", materi, actor=user, unit=materi.unit, changes={"reason": reason})
+    notify(User.objects.filter(unit=materi.unit, role=Role.LIAISON),
+           _("Materi \"%(title)s\" ditolak: %(reason)s") % {"title": materi.title, "reason": reason})
+    return materi
+
+
+def _set_materi_status(materi: Materi | None, status: str) -> None:
+    if materi is None:
+        return
+    Materi.objects.filter(pk=materi.pk).exclude(status=Materi.Status.REJECTED).update(
+        status=status, updated_at=timezone.now())
+
+
+def materi_figures(materi: Materi) -> list[dict[str, Any]]:
+    """Delivery figures of the blasts made from ``materi`` (what the unit sees at the end)."""
+    out = []
+    for draft in materi.drafts.filter(blast__isnull=False).select_related("blast", "sender"):
+        counts = outbox.status_counts(draft.blast_id)
+        out.append({"draft": draft, "blast": draft.blast, **summarise(counts)})
+    return out
+
+
+# -- approval chains -----------------------------------------------------------------------------
+
+
+def policy_for(sender: SenderID) -> ApprovalPolicy:
+    """The sender ID's policy, created with its default chain the first time it is needed."""
+    policy, created = ApprovalPolicy.objects.get_or_create(sender=sender)
+    if created or not policy.steps.exists():
+        for i, (role, label) in enumerate(DEFAULT_CHAINS.get(sender.name, FALLBACK_CHAIN), start=1):
+            ApprovalStep.objects.get_or_create(policy=policy, position=i, defaults={"role": role, "label": label})
+    return policy
+
+
+def set_chain(sender: SenderID, steps: list[tuple[str, str, User | None]], actor: User) -> ApprovalPolicy:
+    """Replace a sender ID's chain: ``[(role, label, user or None), …]`` in order."""
+    _require(actor, "blasts.configure")
+    if not steps:
+        raise WorkflowError(_("Rantai persetujuan minimal satu langkah."))
+    with transaction.atomic():
+        policy = policy_for(sender)
+        before = [(s.role, s.label, s.user_id) for s in policy.steps.all()]
+        policy.steps.all().delete()
+        for i, (role, label, user) in enumerate(steps, start=1):
+            ApprovalStep.objects.create(policy=policy, position=i, role=role, label=label, user=user)
+        audit.record("blasts.chain_changed", sender, actor=actor,
+                     changes={"steps": [before, [(r, lab, u.pk if u else None) for r, lab, u in steps]]})
+    return policy
+
+
+@dataclass
+class StepStatus:
+    step: ApprovalStep
+    approval: Approval | None
+
+    @property
+    def done(self) -> bool:
+        return self.approval is not None
+
+
+def chain_status(draft: Draft) -> list[StepStatus]:
+    """Each step of the draft's chain with the approval that counts for the *current* content."""
+    steps = list(policy_for(draft.sender).steps.select_related("user"))
+    approvals = {a.step: a for a in draft.approvals.filter(decision=Approval.Decision.APPROVED,
+                                                           content_hash=draft.content_hash).select_related("by")}
+    return [StepStatus(s, approvals.get(s.position)) for s in steps]
+
+
+def next_step(draft: Draft) -> ApprovalStep | None:
+    for st in chain_status(draft):
+        if not st.done:
+            return st.step
+    return None
+
+
+def _step_users(step: ApprovalStep) -> QuerySet[User]:
+    if step.user_id:
+        return User.objects.filter(pk=step.user_id, is_active=True)
+    return User.objects.filter(role=step.role, is_active=True)
+
+
+def why_cannot_decide(user: User, draft: Draft) -> str | None:
+    """None when ``user`` may approve or send back the draft's next step; else the reason."""
+    if not has_capability(user, "blasts.approve"):
+        return _("Peran Anda tidak termasuk dalam rantai persetujuan.")
+    if draft.state != Draft.State.REVIEW:
+        return _("Naskah ini tidak sedang menunggu persetujuan.")
+    if draft.author_id == user.pk:
+        return _("Prinsip empat mata: penyusun tidak dapat menyetujui naskahnya sendiri.")
+    step = next_step(draft)
+    if step is None:
+        return _("Semua langkah sudah disetujui.")
+    if step.user_id and step.user_id != user.pk:
+        return _("Langkah \"%(step)s\" menunggu %(name)s.") % {"step": step.label, "name": step.user.display_name()}
+    if not step.user_id and step.role != user.role:
+        return _("Langkah \"%(step)s\" menunggu peran %(role)s.") % {"step": step.label,
+                                                                      "role": Role(step.role).label}
+    if draft.approvals.filter(decision=Approval.Decision.APPROVED, content_hash=draft.content_hash, by=user).exists():
+        return _("Anda sudah menyetujui langkah sebelumnya; langkah berikut perlu orang lain.")
+    return None
+
+
+def pending_for(user: User) -> list[Draft]:
+    """Drafts waiting for ``user``'s decision (the approvers' queue)."""
+    if not has_capability(user, "blasts.approve"):
+        return []
+    drafts = Draft.objects.filter(state=Draft.State.REVIEW).select_related("sender", "author", "materi__unit")
+    return [d for d in drafts if why_cannot_decide(user, d) is None]
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+
+def in_quiet_hours(at: datetime) -> bool:
+    spec = _conf("QUIET_HOURS", "21:00-06:00")
+    if not spec:
+        return False
+    start_s, end_s = spec.split("-")
+    start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
+    local = timezone.localtime(at).time()
+    return (local >= start or local < end) if start > end else (start <= local < end)
+
+
+def quiet_hours_end(at: datetime) -> datetime:
+    """The first moment at or after ``at`` outside quiet hours."""
+    probe = at
+    for _i in range(24 * 4 + 1):  # quarter-hour steps, one day at most
+        if not in_quiet_hours(probe):
+            return probe
+        local = timezone.localtime(probe)
+        probe = local.replace(minute=(local.minute // 15) * 15, second=0, microsecond=0) + timedelta(minutes=15)
+    return probe
+
+
+def blackout_at(sender: SenderID, at: datetime) -> BlackoutPeriod | None:
+    return BlackoutPeriod.objects.filter(senders=sender, starts_at__lte=at, ends_at__gt=at).first()
+
+
+def earliest_release(draft: Draft, now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    at = max(draft.send_at or now, now)
+    if not draft.emergency and in_quiet_hours(at):
+        at = quiet_hours_end(at)
+    return at
+
+
+def content_flags(draft: Draft) -> list[dict[str, str]]:
+    """What a verifier should look at; not blocking (the verifier decides)."""
+    flags: list[dict[str, str]] = []
+    comp = composer.compose(draft.text)
+    segs = max(comp.segments, comp.longest_segments)
+    if segs > composer.WARN_SEGMENTS:
+        flags.append({"kind": "segments", "text": _("Lebih dari satu segmen (%(n)d segmen); targetnya satu SMS "
+                                                    "160 karakter GSM-7.") % {"n": segs}})
+    if comp.encoding == "ucs2":
+        flags.append({"kind": "ucs2", "text": _("Teks memakai UCS-2 (70 karakter per segmen).")})
+    hits = composer.watch_hits(draft.text, WatchWord.objects.values_list("word", flat=True))
+    if hits:
+        flags.append({"kind": "watch", "text": _("Kata dalam daftar pantauan: %(w)s.") % {"w": ", ".join(hits)}})
+    if composer.has_link(draft.text):
+        flags.append({"kind": "link", "text": _("Teks memuat tautan; pastikan tautannya resmi dan benar.")})
+    policy = policy_for(draft.sender)
+    if policy.require_opt_out_line and not composer.has_opt_out_line(draft.text, policy.opt_out_words.split(",")):
+        flags.append({"kind": "opt_out", "text": _("Kebijakan sender ID ini meminta baris berhenti berlangganan "
+                                                   "(mis. \"Balas BERHENTI\").")})
+    if draft.emergency:
+        flags.append({"kind": "emergency", "text": _("Blast DARURAT: %(r)s") % {"r": draft.emergency_reason}})
+    return flags
+
+
+def draft_errors(draft: Draft, *, now: datetime | None = None, for_submit: bool = False) -> list[str]:
+    """Blocking problems: with any of these the draft cannot go up the chain."""
+    now = now or timezone.now()
+    errors: list[str] = []
+    if not draft.text.strip():
+        errors.append(_("Teks SMS kosong."))
+    unknown = composer.unknown_fields(draft.text)
+    if unknown:
+        errors.append(_("Kolom personalisasi tidak dikenal: %(f)s. Yang tersedia: %(ok)s.")
+                      % {"f": ", ".join("{" + f + "}" for f in unknown),
+                         "ok": ", ".join("{" + f + "}" for f in composer.FIELDS)})
+    comp = composer.compose(draft.text)
+    if comp.needs_justification and not draft.justification.strip():
+        errors.append(_("Naskah lebih dari dua segmen: tuliskan alasannya, atau persingkat."))
+    if draft.send_at and draft.send_at < now - timedelta(minutes=1) and for_submit:
+        errors.append(_("Waktu kirim sudah lewat; pilih waktu yang akan datang atau kosongkan untuk segera."))
+    if draft.window_end and draft.window_end <= max(draft.send_at or now, now):
+        errors.append(_("Batas akhir kirim harus setelah waktu kirim."))
+    if draft.emergency and not draft.emergency_reason.strip():
+        errors.append(_("Blast darurat wajib disertai alasan."))
+    if not draft.sender.is_active:
+        errors.append(_("Sender ID %(s)s tidak aktif.") % {"s": draft.sender.name})
+    if not draft.emergency:
+        blk = blackout_at(draft.sender, earliest_release(draft, now))
+        if blk is not None:
+            errors.append(_("Masa tenang \"%(name)s\" (sampai %(end)s): %(sender)s hanya boleh mengirim blast darurat.")
+                          % {"name": blk.name, "end": timezone.localtime(blk.ends_at).strftime("%d-%m-%Y %H:%M"),
+                             "sender": draft.sender.name})
+    if for_submit:
+        counts = audience_counts(draft.audience)
+        if counts["deliverable"] == 0:
+            errors.append(_("Penerima kosong: tidak ada nomor yang dapat dikirimi. Pilih grup, segmen, wilayah "
+                            "atau unggah nomor."))
+    return errors
+
+
+# -- audience and cost ---------------------------------------------------------------------------
+
+
+def _resolve(audience: dict[str, Any]) -> Any:
+    from warta.contacts.audience import resolve
+
+    return resolve(groups=audience.get("groups") or [], segments=audience.get("segments") or [],
+                   regions=audience.get("regions") or [], numbers=audience.get("numbers") or [])
+
+
+def audience_counts(audience: dict[str, Any]) -> dict[str, Any]:
+    """Deliverable, excluded by reason, and deliverable per operator."""
+    if not any(audience.get(k) for k in ("groups", "segments", "regions", "numbers")):
+        return {"deliverable": 0, "excluded": {}, "excluded_labelled": [], "total": 0, "by_operator": {}}
+    aud = _resolve(audience)
+    counts = aud.counts()
+    by_op: Counter[str] = Counter(dict(aud.deliverable().values_list("operator").annotate(n=Count("pk"))
+                                       .values_list("operator", "n")))
+    for e164 in aud._extra_non_contacts():  # the numbers typed or uploaded that are not contacts
+        by_op[str(parse_number(e164).operator)] += 1
+    return {**counts.as_dict(), "excluded_labelled": counts.excluded_labelled(), "by_operator": dict(by_op)}
+
+
+def tariffs() -> dict[str, Decimal]:
+    base = {k: Decimal(str(v)) for k, v in {**DEFAULT_TARIFFS, **_conf("TARIFFS", {})}.items()}
+    base.update({t.operator: t.price_per_segment for t in Tariff.objects.all()})
+    return base
+
+
+def cost_estimate(text: str, by_operator: dict[str, int]) -> dict[str, Any]:
+    comp = composer.compose(text)
+    segments = max(comp.segments, comp.longest_segments, 1)
+    prices = tariffs()
+    rows = []
+    total = Decimal(0)
+    for op, n in sorted(by_operator.items()):
+        price = prices.get(op, prices.get("unknown", Decimal(0)))
+        cost = price * segments * n
+        total += cost
+        rows.append({"operator": op, "recipients": n, "price": price, "cost": cost})
+    return {"segments": segments, "rows": rows, "total": total}
+
+
+def registered_operators(sender: SenderID, today: Any = None) -> set[str] | None:
+    """Operators that deliver under ``sender``; None when the registry for it is not kept at all."""
+    regs = list(sender.registrations.all())
+    if not regs:
+        return None
+    today = today or timezone.localdate()
+    return {r.operator for r in regs
+            if r.status == SenderRegistration.Status.REGISTERED and (r.expires_on is None or r.expires_on >= today)}
+
+
+# -- drafts --------------------------------------------------------------------------------------
+
+_DRAFT_FIELDS = ("title", "text", "justification", "audience", "test_numbers", "send_at", "window_end",
+                 "emergency", "emergency_reason", "sender", "materi")
+
+
+def usable_senders(user: User) -> QuerySet[SenderID]:
+    if not has_capability(user, "blasts.compose"):
+        return SenderID.objects.none()
+    return SenderID.objects.filter(is_active=True)
+
+
+def _check_sender(user: User, sender: SenderID) -> None:
+    if not usable_senders(user).filter(pk=sender.pk).exists():
+        raise WorkflowError(_("Anda tidak dapat memakai sender ID %(s)s.") % {"s": sender.name})
+
+
+def _version(draft: Draft, actor: User) -> None:
+    DraftVersion.objects.create(draft=draft, number=draft.version, content=draft.frozen_content()
+                                | {"title": draft.title, "justification": draft.justification},
+                                content_hash=draft.content_hash, created_by=actor)
+
+
+def create_draft(author: User, **fields: Any) -> Draft:
+    _require(author, "blasts.compose")
+    _check_sender(author, fields["sender"])
+    if not (fields.get("text") or "").strip():
+        raise WorkflowError(_("Teks SMS kosong."))
+    fields = {k: v for k, v in fields.items() if k in _DRAFT_FIELDS}
+    with transaction.atomic():
+        draft = Draft(author=author, **fields)
+        draft.emergency_reason = draft.emergency_reason if draft.emergency else ""
+        draft.save()
+        if draft.materi_id:
+            take_materi(draft.materi, author)
+        audit.record("blasts.draft_created", draft, actor=author,
+                     changes={"sender": draft.sender.name, "materi": draft.materi_id, "hash": draft.content_hash})
+    return draft
+
+
+def update_draft(draft: Draft, actor: User, **fields: Any) -> Draft:
+    """Change a draft. A change of frozen content in review or after approval sends it back."""
+    _require(actor, "blasts.compose")
+    if "sender" in fields:
+        _check_sender(actor, fields["sender"])
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        if draft.state in (Draft.State.RELEASED, Draft.State.WITHDRAWN):
+            raise WorkflowError(_("Naskah ini sudah %(s)s dan tidak dapat diubah.") % {"s": draft.get_state_display()})
+        before = audit.snapshot(draft, list(_DRAFT_FIELDS))
+        old_hash = draft.content_hash
+        for k, v in fields.items():
+            if k in _DRAFT_FIELDS:
+                setattr(draft, k, v)
+        if not draft.emergency:
+            draft.emergency_reason = ""
+        if not draft.text.strip():
+            raise WorkflowError(_("Teks SMS kosong."))
+        draft.content_hash = draft.compute_hash()
+        reopened = draft.content_hash != old_hash and draft.state in (Draft.State.REVIEW, Draft.State.APPROVED)
+        if reopened:
+            was = draft.state
+            draft.state = Draft.State.DRAFT
+            draft.approved_hash = ""
+            draft.approved_at = None
+            draft.version += 1
+            _set_materi_status(draft.materi, Materi.Status.PROCESSING)
+        draft.save()
+        changes = audit.diff(before, audit.snapshot(draft, list(_DRAFT_FIELDS)))
+        audit.record("blasts.draft_changed", draft, actor=actor, changes=changes)
+        if reopened:
+            audit.record("blasts.draft_reopened", draft, actor=actor,
+                         changes={"state": [was, "draft"], "hash": [old_hash, draft.content_hash]})
+    if reopened:
+        approvers = {a.by for a in draft.approvals.filter(decision=Approval.Decision.APPROVED)}
+        notify(approvers, _("Naskah \"%(t)s\" diubah setelah disetujui; persetujuan lama tidak berlaku.")
+               % {"t": draft.title}, draft)
+    return draft
+
+
+def submit_for_review(draft: Draft, actor: User, now: datetime | None = None) -> Draft:
+    _require(actor, "blasts.compose")
+    errors = draft_errors(draft, now=now, for_submit=True)
+    if errors:
+        raise WorkflowError(errors[0], errors)
+    with transaction.atomic():
+        n = Draft.objects.filter(pk=draft.pk, state=Draft.State.DRAFT, content_hash=draft.content_hash).update(
+            state=Draft.State.REVIEW, submitted_at=timezone.now(), audience_counts=audience_counts(draft.audience))
+        if not n:
+            raise WorkflowError(_("Naskah ini sudah diajukan atau diubah orang lain; muat ulang halaman."))
+        draft.refresh_from_db()
+        _version(draft, actor)
+        audit.record("blasts.draft_submitted", draft, actor=actor,
+                     changes={"version": draft.version, "hash": draft.content_hash})
+    step = next_step(draft)
+    if step is not None:
+        notify(_step_users(step).exclude(pk=draft.author_id),
+               _("Naskah \"%(t)s\" (%(s)s) menunggu persetujuan Anda.") % {"t": draft.title, "s": draft.sender.name},
+               draft)
+    return draft
+
+
+def _decision_guard(draft: Draft, actor: User, seen_hash: str | None) -> Draft:
+    draft = Draft.objects.select_related("sender", "author").get(pk=draft.pk)
+    if seen_hash is not None and seen_hash != draft.content_hash:
+        raise WorkflowError(_("Naskah berubah sejak Anda membukanya; periksa versi terbaru sebelum memutuskan."))
+    reason = why_cannot_decide(actor, draft)
+    if reason:
+        raise WorkflowError(reason)
+    return draft
+
+
+def approve(draft: Draft, actor: User, comment: str = "", *, seen_hash: str | None = None,
+            now: datetime | None = None) -> Draft:
+    """Approve the next step. The last step freezes the draft and releases it when it is due."""
+    if (draft.state == Draft.State.APPROVED or draft.state == Draft.State.RELEASED) and \
+            draft.approvals.filter(by=actor, decision=Approval.Decision.APPROVED, content_hash=draft.content_hash).exists():
+        return draft  # a double click: the first click did it all
+    draft = _decision_guard(draft, actor, seen_hash)
+    step = next_step(draft)
+    assert step is not None
+    try:
+        with transaction.atomic():
+            Approval.objects.create(draft=draft, step=step.position, step_label=step.label, version=draft.version,
+                                    content_hash=draft.content_hash, decision=Approval.Decision.APPROVED,
+                                    comment=comment.strip(), by=actor)
+            audit.record("blasts.draft_approved", draft, actor=actor,
+                         changes={"step": step.label, "version": draft.version, "hash": draft.content_hash})
+            final = next_step(draft) is None
+            if final:
+                n = Draft.objects.filter(pk=draft.pk, state=Draft.State.REVIEW, content_hash=draft.content_hash).update(
+                    state=Draft.State.APPROVED, approved_hash=draft.content_hash, approved_at=timezone.now())
+                if not n:
+                    raise WorkflowError(_("Naskah berubah saat disetujui; periksa lagi."))
+                _set_materi_status(draft.materi, Materi.Status.SCHEDULED)
+    except IntegrityError:
+        draft.refresh_from_db()
+        return draft  # the same step of the same content was approved by a concurrent click
+    draft.refresh_from_db()
+    if draft.state == Draft.State.APPROVED:
+        notify([draft.author], _("Naskah \"%(t)s\" disetujui.") % {"t": draft.title}, draft)
+        release_if_due(draft, now=now)
+        draft.refresh_from_db()
+    else:
+        following = next_step(draft)
+        if following is not None:
+            notify(_step_users(following).exclude(pk__in=[draft.author_id, actor.pk]),
+                   _("Naskah \"%(t)s\" (%(s)s) menunggu persetujuan Anda.") % {"t": draft.title,
+                                                                              "s": draft.sender.name}, draft)
+    return draft
+
+
+def send_back(draft: Draft, actor: User, comment: str, *, seen_hash: str | None = None) -> Draft:
+    if not (comment or "").strip():
+        raise WorkflowError(_("Tuliskan apa yang perlu diperbaiki."))
+    draft = _decision_guard(draft, actor, seen_hash)
+    step = next_step(draft)
+    with transaction.atomic():
+        n = Draft.objects.filter(pk=draft.pk, state=Draft.State.REVIEW).update(state=Draft.State.DRAFT)
+        if not n:
+            raise WorkflowError(_("Naskah ini tidak sedang menunggu persetujuan."))
+        Approval.objects.create(draft=draft, step=step.position if step else None, step_label=step.label if step else "",
+                                version=draft.version, content_hash=draft.content_hash,
+                                decision=Approval.Decision.SENT_BACK, comment=comment.strip(), by=actor)
+        audit.record("blasts.draft_sent_back", draft, actor=actor, changes={"comment": comment.strip()[:500]})
+    notify([draft.author], _("Naskah \"%(t)s\" dikembalikan: %(c)s") % {"t": draft.title, "c": comment.strip()}, draft)
+    draft.refresh_from_db()
+    return draft
+
+
+def add_comment(draft: Draft, actor: User, comment: str) -> Approval:
+    if not (has_capability(actor, "blasts.approve") or has_capability(actor, "blasts.compose")):
+        raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
+    if not (comment or "").strip():
+        raise WorkflowError(_("Komentar kosong."))
+    a = Approval.objects.create(draft=draft, step=None, version=draft.version, content_hash=draft.content_hash,
+                                decision=Approval.Decision.COMMENT, comment=comment.strip(), by=actor)
+    audit.record("blasts.draft_commented", draft, actor=actor, changes={"comment": comment.strip()[:500]})
+    return a
+
+
+def withdraw(draft: Draft, actor: User) -> Draft:
+    _require(actor, "blasts.compose")
+    n = Draft.objects.filter(pk=draft.pk, state__in=[Draft.State.DRAFT, Draft.State.REVIEW, Draft.State.APPROVED]
+                             ).update(state=Draft.State.WITHDRAWN)
+    if not n:
+        raise WorkflowError(_("Naskah ini sudah dikirim ke antrean; batalkan blast-nya dari konsol."))
+    audit.record("blasts.draft_withdrawn", draft, actor=actor)
+    draft.refresh_from_db()
+    return draft
+
+
+def parse_test_numbers(raw: str) -> tuple[list[str], list[str]]:
+    good, bad = [], []
+    for token in raw.replace(";", ",").replace("\n", ",").split(","):
+        token = token.strip()
+        if not token:
+            continue
+        info = parse_number(token)
+        (good if info.kind is NumberKind.MOBILE and info.e164 else bad).append(info.e164 or token)
+    return good, bad
+
+
+def test_send(draft: Draft, actor: User) -> Blast:
+    """Send the draft (rendered for a sample recipient) to its test numbers, before approval."""
+    _require(actor, "blasts.compose")
+    if draft.state not in (Draft.State.DRAFT, Draft.State.REVIEW):
+        raise WorkflowError(_("Kirim uji hanya sebelum persetujuan selesai."))
+    good, bad = parse_test_numbers(draft.test_numbers)
+    if bad:
+        raise WorkflowError(_("Nomor uji tidak valid: %(n)s.") % {"n": ", ".join(bad)})
+    if not good:
+        raise WorkflowError(_("Isi nomor uji dulu (maksimal %(n)d).") % {"n": MAX_TEST_NUMBERS})
+    if len(good) > MAX_TEST_NUMBERS:
+        raise WorkflowError(_("Nomor uji maksimal %(n)d.") % {"n": MAX_TEST_NUMBERS})
+    if composer.unknown_fields(draft.text):
+        raise WorkflowError(draft_errors(draft)[0])
+    text = composer.render(draft.text, {})
+    blast, _summary = outbox.create_blast(sender=draft.sender, text=text, recipients=good,
+                                          name=_("[UJI] %(t)s") % {"t": draft.title}, actor=actor,
+                                          audit_action="blasts.test_sent")
+    return blast
+
+
+# -- release -------------------------------------------------------------------------------------
+
+
+def release_blocker(draft: Draft, now: datetime) -> str | None:
+    """Why an approved draft may not be released at ``now`` (None: it may)."""
+    if earliest_release(draft, now) > now:
+        if draft.send_at and draft.send_at > now:
+            return _("Terjadwal %(t)s WIB.") % {"t": timezone.localtime(draft.send_at).strftime("%d-%m-%Y %H:%M")}
+        return _("Jam tenang: dikirim %(t)s WIB.") % {
+            "t": timezone.localtime(earliest_release(draft, now)).strftime("%d-%m-%Y %H:%M")}
+    if not draft.emergency:
+        blk = blackout_at(draft.sender, now)
+        if blk is not None:
+            return _("Masa tenang \"%(n)s\": hanya blast darurat.") % {"n": blk.name}
+    return None
+
+
+def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str]) -> Iterator[tuple[str, str]]:
+    from warta.contacts.models import Contact
+
+    personalise = bool(composer.fields_in(draft.text))
+    for batch in _resolve(draft.audience).iter_deliverable(batch_size=5000):
+        extra: dict[int, tuple[str, str]] = {}
+        if personalise:
+            ids = [cid for cid, _e, _o in batch if cid is not None]
+            for pk, name, region, level in Contact.objects.filter(pk__in=ids).values_list(
+                    "pk", "name", "region__name", "region__level"):
+                extra[pk] = (name, region if level == "kelurahan" else "")
+        for cid, e164, operator in batch:
+            if allowed_ops is not None and operator not in allowed_ops:
+                skipped[operator] += 1
+                continue
+            if personalise:
+                name, kel = extra.get(cid, ("", "")) if cid is not None else ("", "")
+                yield e164, composer.render(draft.text, {"nama": name, "kelurahan": kel})
+            else:
+                yield e164, draft.text
+
+
+def release(draft: Draft, actor: User | None = None, now: datetime | None = None) -> Blast | None:
+    """Freeze the approved draft into the outbox as its one blast. Idempotent: None when another
+    call already released it (or it is no longer approved)."""
+    now = now or timezone.now()
+    draft.refresh_from_db()
+    if draft.compute_hash() != draft.approved_hash:
+        raise WorkflowError(_("Isi naskah berbeda dari yang disetujui; ajukan ulang untuk persetujuan."))
+    if draft.window_end and draft.window_end <= now:
+        Draft.objects.filter(pk=draft.pk, state=Draft.State.APPROVED).update(state=Draft.State.WITHDRAWN)
+        audit.record("blasts.draft_expired", draft, actor=actor, changes={"window_end": draft.window_end.isoformat()})
+        return None
+    with transaction.atomic():
+        # The claim: one conditional UPDATE. On PostgreSQL a concurrent release blocks on the row
+        # and then matches nothing; on SQLite writers are serialised. Either way one blast.
+        n = Draft.objects.filter(pk=draft.pk, state=Draft.State.APPROVED, approved_hash=draft.content_hash,
+                                 released_at__isnull=True, blast__isnull=True).update(released_at=now)
+        if not n:
+            return None
+        skipped: Counter[str] = Counter()
+        allowed = registered_operators(draft.sender)
+        blast, summary = outbox.create_blast(
+            sender=draft.sender, text=composer.render(draft.text, {}) if composer.fields_in(draft.text) else draft.text,
+            recipients=_recipients(draft, allowed, skipped), name=draft.title,
+            priority=Blast.Priority.EMERGENCY if draft.emergency else Blast.Priority.NORMAL,
+            valid_until=draft.window_end, actor=actor, audit_action="blasts.blast_released")
+        summary = {"queued": summary["queued"], "invalid": len(summary["invalid"]),
+                   "duplicates": summary["duplicates"], "not_registered": dict(skipped),
+                   "emergency": draft.emergency}
+        Draft.objects.filter(pk=draft.pk).update(state=Draft.State.RELEASED, blast=blast, release_summary=summary)
+        _set_materi_status(draft.materi, Materi.Status.SENT)
+        audit.record("blasts.draft_released", draft, actor=actor, changes={"blast": blast.pk, **summary})
+    draft.refresh_from_db()
+    notify([draft.author], _("Blast \"%(t)s\" masuk antrean: %(n)d penerima.") % {"t": draft.title,
+                                                                               "n": summary["queued"]}, draft)
+    return blast
+
+
+def release_if_due(draft: Draft, actor: User | None = None, now: datetime | None = None) -> Blast | None:
+    now = now or timezone.now()
+    if draft.state != Draft.State.APPROVED or release_blocker(draft, now):
+        return None
+    return release(draft, actor=actor, now=now)
+
+
+def release_due(now: datetime | None = None) -> list[Blast]:
+    """The scheduler's step: release every approved draft whose time has come (emergency first)."""
+    now = now or timezone.now()
+    out = []
+    for draft in Draft.objects.filter(state=Draft.State.APPROVED).order_by("-emergency", "send_at", "id"):
+        try:
+            blast = release_if_due(draft, now=now)
+        except WorkflowError as exc:
+            log.warning("draft %s not released: %s", draft.pk, exc)
+            continue
+        if blast is not None:
+            out.append(blast)
+    return out
+
+
+# -- console -------------------------------------------------------------------------------------
+
+SENT_STATES = ("submitted", "delivered", "undelivered", "expired", "rejected", "unknown")
+FAILED_STATES = ("undelivered", "rejected", "failed", "expired")
+
+
+def summarise(counts: dict[str, int]) -> dict[str, Any]:
+    total = sum(counts.values())
+    final = sum(counts.get(s, 0) for s in OutboundMessage.FINAL)
+    return {
+        "counts": counts, "total": total,
+        "queued": counts.get("queued", 0) + counts.get("sending", 0),
+        "sent": sum(counts.get(s, 0) for s in SENT_STATES),
+        "delivered": counts.get("delivered", 0),
+        "failed": sum(counts.get(s, 0) for s in FAILED_STATES),
+        "cancelled": counts.get("cancelled", 0) + counts.get("suppressed", 0),
+        "final": final,
+        "percent": round(100 * final / total) if total else 0,
+    }
+
+
+def console(blast: Blast, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    data = summarise(outbox.status_counts(blast.pk))
+    # By operator: one GROUP BY over this blast's rows (index outbox_blast_state narrows to the blast).
+    by_op: dict[str, dict[str, int]] = {}
+    for op, state, n in (OutboundMessage.objects.filter(blast=blast).values_list("operator", "state")
+                         .annotate(n=Count("id")).values_list("operator", "state", "n")):
+        by_op.setdefault(op or "unknown", {})[state] = n
+    data["by_operator"] = {op: summarise(c) for op, c in sorted(by_op.items())}
+    elapsed = max((now - blast.created_at).total_seconds(), 1.0)
+    done = data["total"] - data["queued"]
+    rate = done / elapsed if done else 0.0
+    data["rate"] = round(rate, 1)
+    data["eta_seconds"] = int(data["queued"] / rate) if rate and data["queued"] else None
+    draft = getattr(blast, "draft", None) if hasattr(blast, "draft") else None
+    data["not_registered"] = (draft.release_summary or {}).get("not_registered", {}) if draft else {}
+    return data
+
+
+def control(blast: Blast, action: str, actor: User) -> Blast:
+    _require(actor, "blasts.compose")
+    fn = {"pause": outbox.pause, "resume": outbox.resume, "cancel": outbox.cancel}.get(action)
+    if fn is None:
+        raise WorkflowError(_("Tindakan tidak dikenal."))
+    try:
+        return fn(blast, actor=actor)
+    except outbox.OutboxError as exc:
+        raise WorkflowError(str(exc)) from exc
+
+
+def recipient_rows(blast: Blast, viewer: User) -> Iterator[list[Any]]:
+    from warta.sms.numbers import mask
+
+    full = has_capability(viewer, "numbers.view_full")
+    for to, op, state, error, sent, done in (OutboundMessage.objects.filter(blast=blast).order_by("id")
+                                             .values_list("to", "operator", "state", "error", "sent_at", "done_at")
+                                             .iterator(chunk_size=5000)):
+        yield [to if full else mask(to), op, state, error,
+               timezone.localtime(sent).strftime("%Y-%m-%d %H:%M:%S") if sent else "",
+               timezone.localtime(done).strftime("%Y-%m-%d %H:%M:%S") if done else ""]
+
+
+RECIPIENT_HEADER = ["nomor", "operator", "status", "keterangan", "dikirim", "selesai"]
+
+
+def record_export(blast: Blast, viewer: User, fmt: str) -> None:
+    audit.record("blasts.recipients_exported", blast, actor=viewer,
+                 changes={"format": fmt, "full_numbers": has_capability(viewer, "numbers.view_full")})
+
+
+# -- history -------------------------------------------------------------------------------------
+
+
+def history(user: User, *, sender: str = "", unit: str = "", date_from: Any = None, date_to: Any = None,
+            text: str = "", state: str = "") -> QuerySet[Draft]:
+    qs = Draft.objects.select_related("sender", "author", "materi__unit", "blast")
+    if sender:
+        qs = qs.filter(sender__name=sender)
+    if unit:
+        qs = qs.filter(materi__unit__code=unit)
+    if date_from:
+        qs = qs.filter(created_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(created_at__date__lte=date_to)
+    if text:
+        qs = qs.filter(Q(text__icontains=text) | Q(title__icontains=text))
+    if state:
+        qs = qs.filter(state=state)
+    return qs

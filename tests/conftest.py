@@ -83,6 +83,12 @@ def actors(units: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    # for as long as the browser is open, and asyncio.run() in later tests would refuse to start.
+    items.sort(key=lambda item: "tests/e2e/" in str(item.fspath))
+
+
 def pytest_configure(config: Any) -> None:
     from django.conf import settings
 

@@ -69,7 +69,14 @@ def main() -> None:
 
     from warta.contacts import imports
     from warta.contacts.audience import resolve
-    from warta.contacts.models import Contact, ContactGroup, ImportJob, ImportReject, Membership, OptOut
+    from warta.contacts.models import (
+        Contact,
+        ContactGroup,
+        ImportJob,
+        ImportReject,
+        Membership,
+        OptOut,
+    )
 
     call_command("migrate", verbosity=0)
     for model in (Membership, ImportReject, ImportJob, Contact, OptOut):

@@ -135,7 +135,7 @@ def test_an_xlsx_export_neutralises_formulas(client, actors):
 
 def test_the_import_wizard_uploads_maps_checks_and_imports(client, actors, django_capture_on_commit_callbacks):
     login(client, actors["operator"])
-    upload = io.BytesIO("Nama;No HP;Wilayah\nAni;0812-1111-2222;Gambir\nX;salah;Gambir\n".encode())
+    upload = io.BytesIO(b"Nama;No HP;Wilayah\nAni;0812-1111-2222;Gambir\nX;salah;Gambir\n")
     upload.name = "warga.csv"
     response = client.post(reverse("contacts:imports"), {"file": upload})
     job = ImportJob.objects.get()

@@ -21,7 +21,7 @@ from warta.accounts import audit
 from warta.accounts.permissions import area_required, has_capability
 from warta.lib.spreadsheet import csv_rows
 
-from . import exports, hooks, imports, services
+from . import conf, exports, hooks, imports, services
 from .audience import resolve
 from .forms import (
     CloseRequestForm,
@@ -218,7 +218,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             return redirect("contacts:import_job", pk=job.pk)
     jobs = ImportJob.objects.select_related("created_by")[:30]
     return render(request, "contacts/imports.html", {"form": form, "jobs": jobs,
-                                                     "max_mib": imports.conf.get("WARTA_IMPORT_MAX_BYTES") // (1024 * 1024)})
+                                                     "max_mib": conf.get("WARTA_IMPORT_MAX_BYTES") // (1024 * 1024)})
 
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:

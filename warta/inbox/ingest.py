@@ -145,7 +145,28 @@ def is_binary(data_coding: int) -> bool:
     return data_coding & 0xF0 == 0xF0 and bool(data_coding & 0x04)
 
 
+def _clean(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; a citizen's stray 0x00 must not lose the message."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def _clean_meta(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {_clean(str(k)): _clean_meta(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_meta(v) for v in value]
+    return value
+
+
 def decode_body(body: bytes, data_coding: int) -> str:
+    return _clean(_decode_body(body, data_coding))
+
+
+def _decode_body(body: bytes, data_coding: int) -> str:
     if is_binary(data_coding):
         return f"[data biner, {len(body)} oktet] {body[:64].hex()}"
     coding = data_coding & 0x0F if data_coding & 0xF0 == 0xF0 else data_coding
@@ -198,7 +219,7 @@ def _prepare(mo: MO, now: datetime, window: int) -> _Part:
                     concat = (c.reference, c.total, c.sequence, c.ref_bits)
         text = decode_body(body, mo.data_coding)
     else:
-        text = mo.text or ""
+        text = _clean(mo.text or "")
     if concat is not None and not (1 <= concat[2] <= concat[1] and concat[1] > 1):
         concat = None  # "part 1 of 1" or nonsense: a single message
     if mo.smsc_message_id:
@@ -424,13 +445,13 @@ def _receive(mos: list[MO], now: datetime) -> list[str]:
 
     part_rows = [
         InboundPart(
-            connection=p.mo.connection[:50], dedup_key=p.key, source=p.mo.source[:32],
-            destination=p.mo.destination[:32], data_coding=p.mo.data_coding,
+            connection=_clean(p.mo.connection)[:50], dedup_key=p.key, source=_clean(p.mo.source)[:32],
+            destination=_clean(p.mo.destination)[:32], data_coding=p.mo.data_coding,
             payload=p.mo.short_message, text=p.text,
             concat_ref=p.concat[0] if p.concat else None, concat_total=p.concat[1] if p.concat else None,
             concat_seq=p.concat[2] if p.concat else None, concat_bits=p.concat[3] if p.concat else None,
-            smsc_message_id=p.mo.smsc_message_id[:65],
-            metadata={**p.mo.metadata, "source_addr_ton": p.mo.source_ton, "udh_len": p.udh_len},
+            smsc_message_id=_clean(p.mo.smsc_message_id)[:65],
+            metadata=_clean_meta({**p.mo.metadata, "source_addr_ton": p.mo.source_ton, "udh_len": p.udh_len}),
             received_at=p.received_at, assembled=p.concat is None,
         )
         for p in fresh

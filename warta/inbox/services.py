@@ -97,7 +97,7 @@ def _event(ticket: Ticket, actor: User | None, kind: str, text: str = "", **data
 
 
 def _locked(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("conversation", "unit").get(pk=ticket.pk)
+    return Ticket.objects.select_for_update(of=("self",)).select_related("conversation", "unit").get(pk=ticket.pk)
 
 
 # ----------------------------------------------------------------------------- status and routing

@@ -1,23 +1,459 @@
+"""Views of the blast workflow: parse a form, call one service, render. Rights are checked here
+(area, capability) and again in the services; unit liaisons reach materi only through
+``services.visible_materi``, so another unit's materi is a 404, not a 403 that confirms it exists."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
-from warta.accounts.permissions import area_required
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from .models import SenderID
+from warta.accounts.models import Role
+from warta.accounts.permissions import area_required, capability_required, has_capability
+
+from . import composer, services
+from .forms import (
+    BlackoutForm,
+    ChainForm,
+    DecisionForm,
+    DraftForm,
+    HistoryFilter,
+    MateriForm,
+    RegistrationForm,
+    RejectForm,
+    WatchWordForm,
+)
+from .models import (
+    BlackoutPeriod,
+    Blast,
+    Draft,
+    Materi,
+    MateriAttachment,
+    SenderID,
+    SenderRegistration,
+    Template,
+    WatchWord,
+)
+
+
+def _fail(request: HttpRequest, exc: services.WorkflowError) -> None:
+    for err in exc.errors:
+        messages.error(request, err)
+
+
+# -- index, history, approvals -------------------------------------------------------------------
 
 
 @area_required("blasts")
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "blasts/index.html", {"sender_ids": SenderID.objects.select_related("owner")})
+    f = HistoryFilter(request.GET or None)
+    filters: dict[str, Any] = {}
+    if f.is_valid():
+        d = f.cleaned_data
+        filters = {"sender": d["sender"], "unit": d["unit"], "date_from": d["date_from"], "date_to": d["date_to"],
+                   "text": d["q"]}
+    page = Paginator(services.history(request.user, **filters), 25).get_page(request.GET.get("page"))
+    return render(request, "blasts/index.html", {
+        "filter": f, "page": page, "pending": services.pending_for(request.user),
+        "notices": services.unread_notices(request.user)[:10],
+        "can_compose": has_capability(request.user, "blasts.compose"),
+        "sender_ids": SenderID.objects.select_related("owner"),
+    })
+
+
+@area_required("blasts")
+def approvals(request: HttpRequest) -> HttpResponse:
+    return render(request, "blasts/approvals.html", {"pending": services.pending_for(request.user)})
+
+
+@area_required("blasts")
+@require_POST
+def notices_read(request: HttpRequest) -> HttpResponse:
+    services.unread_notices(request.user).update(read_at=timezone.now())
+    return redirect("blasts:index")
+
+
+# -- materi --------------------------------------------------------------------------------------
 
 
 @area_required("materi")
 def materi(request: HttpRequest) -> HttpResponse:
-    return render(request, "blasts/materi.html")
+    qs = services.visible_materi(request.user)
+    status = request.GET.get("status", "")
+    if status in Materi.Status.values:
+        qs = qs.filter(status=status)
+    queue = None
+    if has_capability(request.user, "blasts.compose"):
+        queue = services.visible_materi(request.user).filter(
+            status__in=[Materi.Status.RECEIVED, Materi.Status.PROCESSING]).order_by("created_at")
+    return render(request, "blasts/materi.html", {
+        "page": Paginator(qs, 25).get_page(request.GET.get("page")), "queue": queue, "status": status,
+        "statuses": Materi.Status.choices, "can_submit": has_capability(request.user, "materi.submit"),
+    })
+
+
+@area_required("materi")
+@capability_required("materi.submit")
+def materi_new(request: HttpRequest) -> HttpResponse:
+    form = MateriForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            m = services.submit_materi(request.user, files=form.cleaned_data["attachments"],
+                                       **{k: v for k, v in form.cleaned_data.items() if k != "attachments"})
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("Materi diterima. Status dapat dipantau di halaman ini."))
+            return redirect("blasts:materi_detail", pk=m.pk)
+    return render(request, "blasts/materi_form.html", {"form": form})
+
+
+@area_required("materi")
+def materi_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    m = get_object_or_404(services.visible_materi(request.user), pk=pk)
+    return render(request, "blasts/materi_detail.html", {
+        "m": m, "figures": services.materi_figures(m), "reject_form": RejectForm(),
+        "can_handle": has_capability(request.user, "blasts.compose"),
+        "drafts": m.drafts.select_related("sender") if request.user.role != Role.LIAISON else [],
+    })
+
+
+@area_required("materi")
+def materi_attachment(request: HttpRequest, pk: int, att: int) -> FileResponse:
+    m = get_object_or_404(services.visible_materi(request.user), pk=pk)
+    a = get_object_or_404(MateriAttachment, pk=att, materi=m)
+    return FileResponse(a.file.open("rb"), as_attachment=True, filename=a.name)
+
+
+@area_required("materi")
+@require_POST
+def materi_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    m = get_object_or_404(services.visible_materi(request.user), pk=pk)
+    form = RejectForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.WorkflowError(_("Tuliskan alasan penolakan."))
+        services.reject_materi(m, request.user, form.cleaned_data["reason"])
+        messages.success(request, _("Materi ditolak; unit diberi tahu alasannya."))
+    except services.WorkflowError as exc:
+        _fail(request, exc)
+    return redirect("blasts:materi_detail", pk=m.pk)
+
+
+# -- drafts --------------------------------------------------------------------------------------
+
+
+def _draft(request: HttpRequest, pk: int) -> Draft:
+    return get_object_or_404(Draft.objects.select_related("sender", "author", "materi__unit", "blast"), pk=pk)
+
+
+def _draft_context(form: DraftForm, draft: Draft | None, materi: Materi | None) -> dict[str, Any]:
+    text = form["text"].value() or ""
+    return {"form": form, "draft": draft, "m": materi, "comp": composer.compose(text),
+            "templates": Template.objects.all(), "fields": composer.FIELDS}
+
+
+@area_required("blasts")
+@capability_required("blasts.compose")
+def draft_new(request: HttpRequest) -> HttpResponse:
+    m = None
+    if request.GET.get("materi") or request.POST.get("materi"):
+        m = get_object_or_404(Materi, pk=request.GET.get("materi") or request.POST.get("materi"))
+    senders = services.usable_senders(request.user)
+    initial: dict[str, Any] = {}
+    if m is not None:
+        initial = {"title": m.title, "window_end": m.window_end, "send_at": None}
+    tpl = request.GET.get("template")
+    if tpl:
+        t = Template.objects.filter(pk=tpl).first()
+        if t:
+            initial["text"] = t.text
+    form = DraftForm(request.POST or None, request.FILES or None, senders=senders, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            d = services.create_draft(request.user, materi=m, **form.service_fields())
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("Naskah disimpan."))
+            return redirect("blasts:draft", pk=d.pk)
+    return render(request, "blasts/draft_form.html", _draft_context(form, None, m))
+
+
+@area_required("blasts")
+@capability_required("blasts.compose")
+def draft_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    d = _draft(request, pk)
+    form = DraftForm(request.POST or None, request.FILES or None, senders=services.usable_senders(request.user),
+                     initial=DraftForm.initial_for(d))
+    if request.method == "POST" and form.is_valid():
+        try:
+            was = d.state
+            d = services.update_draft(d, request.user, **form.service_fields())
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            if was != d.state:
+                messages.warning(request, _("Isi yang sudah disetujui berubah: naskah kembali menjadi konsep dan "
+                                            "perlu diajukan serta disetujui lagi."))
+            else:
+                messages.success(request, _("Naskah disimpan."))
+            return redirect("blasts:draft", pk=d.pk)
+    return render(request, "blasts/draft_form.html", _draft_context(form, d, d.materi))
+
+
+@area_required("blasts")
+def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    d = _draft(request, pk)
+    counts = d.audience_counts if d.state != Draft.State.DRAFT and d.audience_counts else \
+        services.audience_counts(d.audience)
+    return render(request, "blasts/draft_detail.html", {
+        "d": d, "comp": composer.compose(d.text), "chain": services.chain_status(d),
+        "flags": services.content_flags(d), "errors": services.draft_errors(d) if d.state == "draft" else [],
+        "cannot_decide": services.why_cannot_decide(request.user, d),
+        "decision_form": DecisionForm(initial={"seen_hash": d.content_hash}),
+        "counts": counts, "cost": services.cost_estimate(d.text, counts.get("by_operator", {})),
+        "history": d.approvals.select_related("by"), "versions": d.versions.select_related("created_by"),
+        "can_compose": has_capability(request.user, "blasts.compose"),
+        "blocker": services.release_blocker(d, timezone.now()) if d.state == Draft.State.APPROVED else None,
+        "preview": composer.render(d.text, {}),
+    })
+
+
+def _post_action(request: HttpRequest, pk: int, fn: Any, ok: str) -> HttpResponse:
+    d = _draft(request, pk)
+    try:
+        fn(d)
+        messages.success(request, ok)
+    except services.WorkflowError as exc:
+        _fail(request, exc)
+    return redirect("blasts:draft", pk=d.pk)
+
+
+@area_required("blasts")
+@require_POST
+def draft_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _post_action(request, pk, lambda d: services.submit_for_review(d, request.user),
+                        _("Naskah diajukan untuk persetujuan."))
+
+
+@area_required("blasts")
+@require_POST
+def draft_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    form = DecisionForm(request.POST)
+    form.is_valid()
+
+    def act(d: Draft) -> None:
+        d = services.approve(d, request.user, form.cleaned_data.get("comment", ""),
+                             seen_hash=form.cleaned_data.get("seen_hash") or None)
+        if d.state == Draft.State.RELEASED:
+            messages.info(request, _("Semua langkah disetujui; blast masuk antrean."))
+
+    return _post_action(request, pk, act, _("Persetujuan dicatat."))
+
+
+@area_required("blasts")
+@require_POST
+def draft_send_back(request: HttpRequest, pk: int) -> HttpResponse:
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    return _post_action(request, pk, lambda d: services.send_back(
+        d, request.user, form.cleaned_data.get("comment", ""), seen_hash=form.cleaned_data.get("seen_hash") or None),
+        _("Naskah dikembalikan ke penyusun."))
+
+
+@area_required("blasts")
+@require_POST
+def draft_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    return _post_action(request, pk, lambda d: services.add_comment(d, request.user, form.cleaned_data.get("comment", "")),
+                        _("Komentar dicatat."))
+
+
+@area_required("blasts")
+@require_POST
+def draft_test(request: HttpRequest, pk: int) -> HttpResponse:
+    return _post_action(request, pk, lambda d: services.test_send(d, request.user),
+                        _("Kirim uji masuk antrean ke nomor uji."))
+
+
+@area_required("blasts")
+@require_POST
+def draft_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    return _post_action(request, pk, lambda d: services.withdraw(d, request.user), _("Naskah dibatalkan."))
+
+
+# -- composer (htmx) -----------------------------------------------------------------------------
+
+
+@area_required("blasts")
+@capability_required("blasts.compose")
+@require_POST
+def composer_measure(request: HttpRequest) -> HttpResponse:
+    text = request.POST.get("text", "")
+    sender = SenderID.objects.filter(pk=request.POST.get("sender") or 0).first()
+    return render(request, "blasts/_composer.html", {"comp": composer.compose(text), "sender": sender,
+                                                       "preview": composer.render(text, {}), "fields": composer.FIELDS})
+
+
+@area_required("blasts")
+@capability_required("blasts.compose")
+@require_POST
+def composer_replace(request: HttpRequest) -> HttpResponse:
+    """One-click replacement: the textarea with ``char`` (or every forcing character) replaced."""
+    text = request.POST.get("text", "")
+    char = request.POST.get("char", "")
+    new = composer.compose(text).suggested_text if char == "*" else composer.replace_char(text, char)
+    sender = SenderID.objects.filter(pk=request.POST.get("sender") or 0).first()
+    return render(request, "blasts/_composer_block.html", {
+        "text": new, "comp": composer.compose(new), "sender": sender, "preview": composer.render(new, {}),
+        "fields": composer.FIELDS})
+
+
+@area_required("blasts")
+@capability_required("blasts.compose")
+@require_POST
+def audience_count(request: HttpRequest) -> HttpResponse:
+    form = DraftForm(request.POST, request.FILES or None, senders=services.usable_senders(request.user))
+    form.is_valid()  # counting works on whatever parsed; text errors do not matter here
+    if not hasattr(form, "cleaned_data"):
+        form.cleaned_data = {}
+    fields = {k: form.cleaned_data.get(k) for k in ("groups", "segments", "regions", "number_list")}
+    audience: dict[str, Any] = {}
+    if fields["groups"]:
+        audience["groups"] = [g.pk for g in fields["groups"]]
+    if fields["segments"]:
+        audience["segments"] = [s.pk for s in fields["segments"]]
+    if fields["regions"]:
+        audience["regions"] = [r.code for r in fields["regions"]]
+    if fields["number_list"]:
+        audience["numbers"] = fields["number_list"]
+    counts = services.audience_counts(audience)
+    return render(request, "blasts/_audience.html", {
+        "counts": counts, "cost": services.cost_estimate(request.POST.get("text", ""), counts["by_operator"])})
+
+
+# -- blast console -------------------------------------------------------------------------------
+
+
+def _blast(pk: int) -> Blast:
+    return get_object_or_404(Blast.objects.select_related("sender"), pk=pk)
+
+
+@area_required("blasts")
+def blast_console(request: HttpRequest, pk: int) -> HttpResponse:
+    blast = _blast(pk)
+    draft = Draft.objects.filter(blast=blast).select_related("materi__unit").first()
+    return render(request, "blasts/console.html", {"blast": blast, "draft": draft, "c": services.console(blast),
+                                                     "can_control": has_capability(request.user, "blasts.compose")})
+
+
+@area_required("blasts")
+def blast_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    blast = _blast(pk)
+    return render(request, "blasts/_progress.html", {"blast": blast, "c": services.console(blast)})
+
+
+@area_required("blasts")
+@require_POST
+def blast_control(request: HttpRequest, pk: int) -> HttpResponse:
+    blast = _blast(pk)
+    try:
+        services.control(blast, request.POST.get("action", ""), request.user)
+        messages.success(request, _("Perintah dijalankan."))
+    except services.WorkflowError as exc:
+        _fail(request, exc)
+    return redirect("blasts:console", pk=blast.pk)
+
+
+@area_required("blasts")
+def blast_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    from warta.lib.spreadsheet import csv_rows, neutralise
+
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    blast = _blast(pk)
+    services.record_export(blast, request.user, fmt)
+    rows = services.recipient_rows(blast, request.user)
+    name = f"blast-{blast.pk}-penerima"
+    if fmt == "csv":
+        resp = StreamingHttpResponse(csv_rows(services.RECIPIENT_HEADER, rows), content_type="text/csv; charset=utf-8")
+        resp["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return resp
+    import tempfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    sheet = wb.create_sheet("Penerima")
+    sheet.append(services.RECIPIENT_HEADER)
+    for row in rows:
+        sheet.append([neutralise(c) for c in row])
+    out = tempfile.TemporaryFile()
+    wb.save(out)
+    out.seek(0)
+    return FileResponse(out, as_attachment=True, filename=f"{name}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# -- settings: sender IDs, registry, chains, blackouts, watch words ------------------------------
 
 
 @area_required("settings")
 def sender_ids(request: HttpRequest) -> HttpResponse:
-    return render(request, "blasts/sender_ids.html", {"sender_ids": SenderID.objects.select_related("owner")})
+    if request.method == "POST":
+        if not has_capability(request.user, "blasts.configure"):
+            raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
+        kind = request.POST.get("form")
+        form_cls = {"registration": RegistrationForm, "blackout": BlackoutForm, "watch": WatchWordForm,
+                    "chain": ChainForm}.get(kind or "")
+        if form_cls is None:
+            messages.error(request, _("Formulir tidak dikenal."))
+            return redirect("blasts:sender_ids")
+        form = form_cls(request.POST)
+        if form.is_valid():
+            _save_setting(request, kind or "", form)
+            return redirect("blasts:sender_ids")
+        for errs in form.errors.values():
+            for e in errs:
+                messages.error(request, e)
+        return redirect("blasts:sender_ids")
+    senders = list(SenderID.objects.select_related("owner"))
+    rows = [{"s": s, "policy": services.policy_for(s), "regs": s.registrations.all()} for s in senders]
+    return render(request, "blasts/sender_ids.html", {
+        "rows": rows, "sender_ids": senders, "blackouts": BlackoutPeriod.objects.prefetch_related("senders"),
+        "watch_words": WatchWord.objects.all(), "reg_form": RegistrationForm(), "blackout_form": BlackoutForm(),
+        "watch_form": WatchWordForm(), "chain_form": ChainForm(), "tariffs": services.tariffs(),
+        "can_configure": has_capability(request.user, "blasts.configure"),
+    })
+
+
+def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
+    from warta.accounts import audit
+
+    if kind == "chain":
+        d = form.cleaned_data
+        labels = {"verifier": _("Verifikator"), "approver": _("Kepala Dinas")}
+        services.set_chain(d["sender"], [(r, str(labels[r]), None) for r in d["steps"]], request.user)
+        policy = services.policy_for(d["sender"])
+        policy.require_opt_out_line = d["require_opt_out_line"]
+        policy.save()
+        messages.success(request, _("Rantai persetujuan disimpan."))
+        return
+    if kind == "registration":
+        d = form.cleaned_data
+        obj, _created = SenderRegistration.objects.update_or_create(
+            sender=d["sender"], operator=d["operator"],
+            defaults={k: d[k] for k in ("status", "since", "expires_on", "note")})
+    else:
+        obj = form.save()
+    audit.record(f"blasts.{kind}_saved", obj, actor=request.user, changes={k: str(v) for k, v in form.cleaned_data.items()})
+    messages.success(request, _("Disimpan."))

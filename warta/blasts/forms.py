@@ -1,0 +1,197 @@
+"""Forms of the blast workflow: they parse and validate input; services decide and change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from warta.contacts.models import ContactGroup, Region, Segment
+from warta.sms.numbers import Operator
+
+from .models import BlackoutPeriod, Materi, SenderID, SenderRegistration, WatchWord
+
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENTS = 5
+ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".odt", ".txt"}
+
+DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ",".join(sorted(ATTACHMENT_TYPES))}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
+        if len(files) > MAX_ATTACHMENTS:
+            raise forms.ValidationError(_("Lampiran paling banyak %(n)d berkas.") % {"n": MAX_ATTACHMENTS})
+        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
+        for f in cleaned:
+            if Path(f.name).suffix.lower() not in ATTACHMENT_TYPES:
+                raise forms.ValidationError(_("Jenis berkas %(name)s tidak diterima. Yang diterima: PDF, gambar "
+                                              "JPG/PNG, dokumen Word/Excel/ODT, teks.") % {"name": f.name})
+            if f.size > MAX_ATTACHMENT_BYTES:
+                raise forms.ValidationError(_("Berkas %(name)s lebih dari 5 MB.") % {"name": f.name})
+        return cleaned
+
+
+class MateriForm(forms.ModelForm):
+    attachments = MultipleFileField(label=_("Lampiran"), required=False,
+                                    help_text=_("Maksimal 5 berkas, masing-masing 5 MB."))
+
+    class Meta:
+        model = Materi
+        fields = ["title", "content", "background", "window_start", "window_end", "audience_note",
+                  "contact_person", "contact_phone"]
+        widgets = {"window_start": DT, "window_end": DT,
+                   "content": forms.Textarea(attrs={"rows": 5}), "background": forms.Textarea(attrs={"rows": 3}),
+                   "audience_note": forms.Textarea(attrs={"rows": 2})}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("window_start") and data.get("window_end") and data["window_end"] <= data["window_start"]:
+            self.add_error("window_end", _("Batas akhir harus setelah waktu paling cepat."))
+        return data
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Alasan penolakan"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DraftForm(forms.Form):
+    title = forms.CharField(label=_("Judul"), max_length=200)
+    sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.none(), empty_label=None)
+    text = forms.CharField(label=_("Teks SMS"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    justification = forms.CharField(label=_("Alasan lebih dari dua segmen"), required=False,
+                                    widget=forms.Textarea(attrs={"rows": 2}))
+    groups = forms.ModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
+    segments = forms.ModelMultipleChoiceField(label=_("Segmen"), queryset=Segment.objects.all(), required=False)
+    regions = forms.ModelMultipleChoiceField(label=_("Wilayah"), required=False, to_field_name="code",
+                                             queryset=Region.objects.exclude(level="kelurahan"))
+    numbers = forms.CharField(label=_("Nomor tambahan / daftar unggahan"), required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text=_("Satu nomor per baris atau dipisah koma."))
+    numbers_file = forms.FileField(label=_("Unggah daftar nomor (CSV/TXT)"), required=False)
+    test_numbers = forms.CharField(label=_("Nomor uji"), required=False,
+                                   help_text=_("Maksimal 10 nomor, dipisah koma."))
+    send_at = forms.DateTimeField(label=_("Waktu kirim"), required=False, widget=DT,
+                                  help_text=_("Kosongkan untuk kirim segera setelah disetujui."))
+    window_end = forms.DateTimeField(label=_("Batas akhir kirim"), required=False, widget=DT,
+                                     help_text=_("Pesan yang belum terkirim saat itu kedaluwarsa."))
+    emergency = forms.BooleanField(label=_("Blast darurat"), required=False,
+                                   help_text=_("Melewati jam tenang dan antrean biasa; wajib beralasan."))
+    emergency_reason = forms.CharField(label=_("Alasan darurat"), required=False)
+
+    def __init__(self, *args: Any, senders: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if senders is not None:
+            self.fields["sender"].queryset = senders
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not (data.get("text") or "").strip():
+            self.add_error("text", _("Teks SMS kosong."))
+        if data.get("emergency") and not (data.get("emergency_reason") or "").strip():
+            self.add_error("emergency_reason", _("Blast darurat wajib disertai alasan."))
+        numbers = [n.strip() for n in (data.get("numbers") or "").replace(",", "\n").splitlines() if n.strip()]
+        upload = data.get("numbers_file")
+        if upload:
+            raw = upload.read(2 * 1024 * 1024).decode("utf-8-sig", errors="replace")
+            for line in raw.splitlines():
+                cell = line.split(",")[0].split(";")[0].strip().strip('"')
+                if cell and any(ch.isdigit() for ch in cell):
+                    numbers.append(cell)
+        data["number_list"] = numbers
+        return data
+
+    def service_fields(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        audience: dict[str, Any] = {}
+        if d.get("groups"):
+            audience["groups"] = sorted(g.pk for g in d["groups"])
+        if d.get("segments"):
+            audience["segments"] = sorted(s.pk for s in d["segments"])
+        if d.get("regions"):
+            audience["regions"] = sorted(r.code for r in d["regions"])
+        if d.get("number_list"):
+            audience["numbers"] = d["number_list"]
+        return {"title": d["title"], "sender": d["sender"], "text": d["text"], "justification": d["justification"],
+                "audience": audience, "test_numbers": d["test_numbers"], "send_at": d["send_at"],
+                "window_end": d["window_end"], "emergency": d["emergency"],
+                "emergency_reason": d["emergency_reason"] if d["emergency"] else ""}
+
+    @classmethod
+    def initial_for(cls, draft: Any) -> dict[str, Any]:
+        a = draft.audience or {}
+        return {"title": draft.title, "sender": draft.sender_id, "text": draft.text,
+                "justification": draft.justification, "groups": a.get("groups", []),
+                "segments": a.get("segments", []), "regions": a.get("regions", []),
+                "numbers": "\n".join(a.get("numbers", [])), "test_numbers": draft.test_numbers,
+                "send_at": draft.send_at, "window_end": draft.window_end, "emergency": draft.emergency,
+                "emergency_reason": draft.emergency_reason}
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(label=_("Komentar"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    seen_hash = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class HistoryFilter(forms.Form):
+    q = forms.CharField(label=_("Teks"), required=False)
+    sender = forms.CharField(label=_("Sender ID"), required=False)
+    unit = forms.CharField(label=_("Kode unit"), required=False)
+    date_from = forms.DateField(label=_("Dari"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Sampai"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class RegistrationForm(forms.Form):
+    """A plain form: saving a (sender, operator) pair again updates its row (update_or_create)."""
+
+    sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.all())
+    operator = forms.ChoiceField(label=_("Operator"), choices=[(o.value, o.value) for o in Operator
+                                                               if o is not Operator.UNKNOWN])
+    status = forms.ChoiceField(label=_("Status"), choices=SenderRegistration.Status.choices)
+    since = forms.DateField(label=_("Tanggal"), widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(label=_("Berlaku sampai"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Catatan"), required=False, max_length=200)
+
+
+class BlackoutForm(forms.ModelForm):
+    class Meta:
+        model = BlackoutPeriod
+        fields = ["name", "starts_at", "ends_at", "senders", "reason"]
+        widgets = {"starts_at": DT, "ends_at": DT, "reason": forms.Textarea(attrs={"rows": 2})}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", _("Selesai harus setelah mulai."))
+        return data
+
+
+class WatchWordForm(forms.ModelForm):
+    class Meta:
+        model = WatchWord
+        fields = ["word", "category"]
+
+
+class ChainForm(forms.Form):
+    sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.all())
+    steps = forms.CharField(label=_("Langkah (urut, dipisah koma)"),
+                            help_text=_("Peran per langkah: verifier, approver. Contoh: verifier,approver"))
+    require_opt_out_line = forms.BooleanField(label=_("Wajib baris berhenti berlangganan"), required=False)
+
+    def clean_steps(self) -> list[str]:
+        steps = [s.strip().lower() for s in self.cleaned_data["steps"].split(",") if s.strip()]
+        if not steps or any(s not in ("verifier", "approver") for s in steps):
+            raise forms.ValidationError(_("Tulis peran 'verifier' atau 'approver', dipisah koma."))
+        return steps

@@ -10,7 +10,13 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from tests.blasts.helpers import create_draft, create_group_with, create_materi, create_sender, mobile
+from tests.blasts.helpers import (
+    create_draft,
+    create_group_with,
+    create_materi,
+    create_sender,
+    mobile,
+)
 from tests.conftest import create_user
 
 WIB = ZoneInfo("Asia/Jakarta")

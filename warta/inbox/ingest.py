@@ -456,7 +456,9 @@ def _receive(mos: list[MO], now: datetime) -> list[str]:
         )
         for p in fresh
     ]
-    InboundPart.objects.bulk_create(part_rows)
+    # Whole single-part messages are inserted after their Message exists (message_id set at
+    # insert, no UPDATE); parts of concatenations now, to wait for their siblings.
+    InboundPart.objects.bulk_create([row for row in part_rows if not row.assembled])
 
     wholes: list[_Whole] = []
     touched: set[tuple[str, int]] = set()
@@ -466,7 +468,7 @@ def _receive(mos: list[MO], now: datetime) -> list[str]:
                 connection=row.connection, source=row.source, source_ton=p.mo.source_ton,
                 destination=row.destination, data_coding=row.data_coding, text=p.text,
                 binary=is_binary(row.data_coding), parts_total=1, missing=[], received_at=p.received_at,
-                part_ids=[row.pk], part_objs=[row],
+                part_ids=[], part_objs=[row],
             ))
         else:
             touched.add((row.source, p.concat[0]))
@@ -627,8 +629,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
 
     Ticket.objects.bulk_create(new_tickets)
     if touched_tickets:
-        Ticket.objects.bulk_update(list(touched_tickets.values()),
-                                   ["last_message_at", "updated_at", "message_count", "search_text"])
+        _update_many(Ticket, list(touched_tickets.values()),
+                     ["last_message_at", "updated_at", "message_count", "search_text"])
     for ev in events:
         ev.ticket_id = ev.ticket.pk
     TicketEvent.objects.bulk_create(events)
@@ -636,15 +638,16 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         m.ticket_id = m.ticket.pk if m.ticket is not None else None
     Message.objects.bulk_create(incoming)
 
-    # Link parts to their message: single parts in one UPDATE per batch is cheaper than CASE.
-    part_updates: list[InboundPart] = []
+    # Link parts to their message: new single parts are inserted with it; the (few) parts of
+    # concatenations get one UPDATE per message. bulk_update's CASE costs O(n) per row on SQLite.
+    new_parts: list[InboundPart] = []
     for m, parts in zip(incoming, incoming_parts, strict=True):
-        for p in parts:
-            p.message_id = m.pk
-            p.assembled = True
-            part_updates.append(p)
-    if part_updates:
-        InboundPart.objects.bulk_update(part_updates, ["message", "assembled"], batch_size=1000)
+        if parts and parts[0].pk is None:
+            parts[0].message_id = m.pk
+            new_parts.append(parts[0])
+        elif parts:
+            InboundPart.objects.filter(pk__in=[p.pk for p in parts]).update(message_id=m.pk, assembled=True)
+    InboundPart.objects.bulk_create(new_parts)
 
     if replies:
         texts = [text or render_template(ack_template, ticket=t.number if t else "") for _c, t, text, _d in replies]
@@ -658,10 +661,24 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
                     destination=c.address, outbox_id=oid)
             for (c, t, _x, d), text, oid in zip(replies, texts, ids, strict=True)
         ])
-    Conversation.objects.bulk_update(
-        list(convs.values()),
-        ["last_message_at", "window_start", "window_count", "autoreply_day", "autoreply_count"],
-    )
+    _update_many(Conversation, list(convs.values()),
+                 ["last_message_at", "window_start", "window_count", "autoreply_day", "autoreply_count"])
+
+
+def _update_many(model: Any, objs: list[Any], fields: list[str]) -> None:
+    """``UPDATE … WHERE id=%s`` with executemany: linear, unlike bulk_update's CASE on SQLite."""
+    from django.db import connection
+
+    if not objs:
+        return
+    meta = model._meta
+    cols = [meta.get_field(f) for f in fields]
+    sql = (f"UPDATE {connection.ops.quote_name(meta.db_table)} SET "  # noqa: S608
+           + ", ".join(f"{connection.ops.quote_name(c.column)} = %s" for c in cols)
+           + f" WHERE {connection.ops.quote_name(meta.pk.column)} = %s")
+    rows = [[c.get_db_prep_save(getattr(o, c.attname), connection) for c in cols] + [o.pk] for o in objs]
+    with connection.cursor() as cur:
+        cur.executemany(sql, rows)
 
 
 def _run_keyword(keyword: Any, argument: str, conv: Conversation) -> str:

@@ -1,0 +1,94 @@
+"""Benchmark: ingest 100,000 mobile-originated messages, acknowledgements queued in the outbox.
+
+    .venv/bin/python bench/inbox.py [--messages 100000] [--batch 2000] [--numbers 50000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/warta_bench .venv/bin/python bench/inbox.py
+
+Fresh database: SQLite in a temporary WARTA_DATA_DIR, or the DATABASE_URL given (migrated; the
+inbox's and outbox's rows are left from earlier runs, which only makes it harder). Messages come
+from ``--numbers`` distinct handsets (two each by default, so half of them join an open ticket),
+1 in 20 is a concatenated message of two parts, 1 in 50 a keyword (INFO/STATUS), 1 in 100 a
+redelivered PDU. Each call of ``receive_mo_batch`` is what the engine does for one loop turn's
+MOs: one transaction that stores the parts, writes messages and tickets, and queues the
+acknowledgements (one blast per batch, a personalised text per citizen). Goal: >= 2,000 msg/s.
+A benchmark, not a test: it asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--numbers", type=int, default=50_000)
+    args = parser.parse_args()
+
+    os.environ.setdefault("WARTA_DATA_DIR", tempfile.mkdtemp(prefix="warta-bench-inbox-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warta.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from warta.blasts.models import OutboundMessage
+    from warta.inbox.models import Message, Ticket
+    from warta.inbox.services import MO, receive_mo_batch
+    from warta.sms.segments import concat_udh
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(7)
+    texts = ["Jalan berlubang di depan sekolah, mohon diperbaiki", "Sampah belum diangkut 3 hari",
+             "Banjir 40 cm di RT 05 RW 02", "Lampu PJU mati sejak kemarin", "Bagaimana cara urus KTP hilang?"]
+    now = timezone.now()
+    mos: list[MO] = []
+    seq = 0
+    while len(mos) < args.messages:
+        number = f"+62812{rng.randrange(args.numbers):08d}"
+        seq += 1
+        if seq % 20 == 0:  # a two-part message
+            ref = seq % 256
+            long = ("Mohon bantuan, " * 15).encode()
+            mos += [MO("bench", number, "02132881818", short_message=concat_udh(ref, 2, 1) + long[:153], udhi=True),
+                    MO("bench", number, "02132881818", short_message=concat_udh(ref, 2, 2) + long[153:], udhi=True)]
+            continue
+        if seq % 50 == 0:
+            text = rng.choice(["INFO", "STATUS 1"])
+        else:
+            text = f"{rng.choice(texts)} ({seq})"
+        mo = MO("bench", number, "02132881818", short_message=text.encode(), source_ton=1)
+        mos.append(mo)
+        if seq % 100 == 7:
+            mos.append(mo)  # the SMSC redelivers the same deliver_sm
+    mos = mos[: args.messages]
+
+    before_out = OutboundMessage.objects.count()
+    before_msg = Message.objects.filter(direction="in").count()
+    t0 = time.perf_counter()
+    outcomes: dict[str, int] = {}
+    for start in range(0, len(mos), args.batch):
+        for outcome in receive_mo_batch(mos[start:start + args.batch], now=now):
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    seconds = time.perf_counter() - t0
+    acks = OutboundMessage.objects.count() - before_out
+    stored = Message.objects.filter(direction="in").count() - before_msg
+    print(f"database: {connection.vendor}; batch {args.batch}")
+    print(f"receive_mo_batch: {len(mos):,} MOs in {seconds:.1f} s = {len(mos) / seconds:,.0f} msg/s "
+          f"(outcomes {outcomes}); {stored:,} messages, {Ticket.objects.count():,} tickets, "
+          f"{acks:,} SMS queued in the outbox (acknowledgements and keyword answers)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Kannel's callbacks into Warta: delivery reports (``dlr-url``) and citizens' messages
+(``get-url`` / ``post-url``).
+
+Theory of operation
+-------------------
+Kannel calls these URLs with no session and no CSRF token, so they are CSRF-exempt and
+authenticated instead by the connection's secret (``warta.gateway.transports.kannel``):
+
+* the path names the connection by ``kid``, a digest of its secret (never the secret);
+* a DLR carries ``token = HMAC(secret, message id)``, an MO ``token = HMAC(secret, "mo")``;
+  both are compared with ``hmac.compare_digest``. Anything that does not verify gets 403 and
+  changes nothing; an unknown ``kid`` gets the same 403, so the answer tells a prober nothing.
+  Tokens travel as ``token=`` so Warta's log filter masks them, and they are never logged here.
+
+A receipt goes through the engine's own ``Engine.apply_receipts``, in one transaction with its
+counters, so Kannel and SMPP receipts share one state machine. Kannel can call the dlr-url
+before the engine has saved the part that the 202 answer created (the engine saves it one loop
+later, milliseconds); a final receipt that finds no part is therefore retried here for up to
+``RECEIPT_GRACE`` seconds before it is stored as a pending ``Receipt`` for the engine to match.
+Non-final reports (buffered, SMSC accepted) that find no part are dropped: they change no state.
+
+An MO goes to ``warta.inbox.services.receive_mo`` with Kannel's id (``%I``) as its dedup key, so a
+repeated request stores nothing twice. The answer is an empty 200: Warta answers citizens
+through its own outbox, and the sms-service must say ``max-messages = 0`` (or ``omit-empty``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from .transports import ConnectionURLError, kannel
+
+log = logging.getLogger("warta.gateway.callbacks")
+
+RECEIPT_GRACE = 3.0  # seconds a final receipt waits for its part to be saved
+_FINAL = {"DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "DELETED"}
+
+
+def _forbidden() -> HttpResponse:
+    return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+
+
+def _connection(kid: str) -> tuple[Any, Any] | None:
+    """The active Kannel connection whose secret digests to ``kid``, with its parsed spec."""
+    from .models import Connection
+
+    for conn in Connection.objects.filter(is_active=True, url__startswith="kannel://"):
+        try:
+            spec = kannel.parse(conn.url)
+        except ConnectionURLError:
+            continue
+        secret = spec.options.get("secret", "")
+        if secret and hmac.compare_digest(kannel.connection_key(secret), kid):
+            return conn, spec
+    return None
+
+
+def apply_receipt(conn_id: int, smsc_id: str, stat: str, error: str = "", *, store_unmatched: bool = True) -> bool:
+    """Apply one receipt through the engine's receipt path; True when it matched a part."""
+    from .engine import Engine, InReceipt, _atomic_then_deltas
+
+    engine = Engine(engine_id=f"callback:{conn_id}")
+    receipt = InReceipt(conn_id, smsc_id, stat, error, timezone.now())
+    unmatched = _atomic_then_deltas(engine, lambda: engine.apply_receipts([receipt], store_unmatched=store_unmatched))
+    return not unmatched
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def kannel_dlr(request: HttpRequest, kid: str) -> HttpResponse:
+    found = _connection(kid)
+    message_id = request.GET.get("m", "")
+    token = request.GET.get("token", "")
+    if found is None or not message_id or not token:
+        return _forbidden()
+    conn, spec = found
+    if not hmac.compare_digest(token, kannel.dlr_token(spec.options["secret"], message_id)):
+        return _forbidden()
+    try:
+        dlr_type = int(request.GET.get("type", ""))
+    except ValueError:
+        return HttpResponse("bad type\n", status=400, content_type="text/plain")
+    answer = request.GET.get("answer", "")
+    stat = kannel.receipt_stat(dlr_type, answer)
+    if stat is None:
+        return HttpResponse("ignored\n", content_type="text/plain")
+    error = ""
+    if "err:" in answer:
+        error = answer.split("err:", 1)[1].split(" ", 1)[0][:16]
+    try:
+        if stat not in _FINAL:
+            apply_receipt(conn.pk, message_id, stat, error, store_unmatched=False)
+        else:
+            deadline = time.monotonic() + RECEIPT_GRACE
+            while not apply_receipt(conn.pk, message_id, stat, error, store_unmatched=False):
+                if time.monotonic() >= deadline:
+                    apply_receipt(conn.pk, message_id, stat, error, store_unmatched=True)
+                    break
+                time.sleep(0.05)
+    except DatabaseError:
+        log.exception("kannel DLR for connection %s not saved", conn.name)
+        return HttpResponse("try again\n", status=503, content_type="text/plain")
+    return HttpResponse("OK\n", content_type="text/plain")
+
+
+def _raw_query(request: HttpRequest) -> dict[str, bytes]:
+    """Query parameters as bytes: ``%b`` may be UCS-2, which is not UTF-8."""
+    pairs = parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True, encoding="latin-1")
+    return {k: v[0].encode("latin-1") for k, v in pairs.items()}
+
+
+def _decode(body: bytes, coding: str, charset: str) -> str:
+    if coding == "2":  # UCS-2 as received
+        return body.decode("utf-16-be", errors="replace")
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset name Python does not know
+        return body.decode("utf-8", errors="replace")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def kannel_mo(request: HttpRequest, kid: str) -> HttpResponse:
+    from warta.inbox.services import MO, receive_mo
+
+    found = _connection(kid)
+    token = request.GET.get("token", "")
+    if found is None or not token:
+        return _forbidden()
+    conn, spec = found
+    if not hmac.compare_digest(token, kannel.mo_token(spec.options["secret"])):
+        return _forbidden()
+    raw = _raw_query(request)
+
+    def value(name: str, header: str) -> str:
+        got = request.GET.get(name)
+        return got if got is not None else request.headers.get(header, "")
+
+    coding = value("coding", "X-Kannel-Coding")
+    charset = value("charset", "X-Kannel-Charset")
+    if request.method == "POST":  # post-url: the body is the message
+        body = request.body
+        charset = charset or (request.content_params or {}).get("charset", "")
+    else:
+        body = raw.get("text", b"")
+    source, destination = value("from", "X-Kannel-From"), value("to", "X-Kannel-To")
+    if not source:
+        return HttpResponse("missing from\n", status=400, content_type="text/plain")
+    mo = MO(connection=conn.name, source=source, destination=destination, text=_decode(body, coding, charset),
+            data_coding=8 if coding == "2" else 0, smsc_message_id=value("id", "X-Kannel-ID")[:64],
+            received_at=timezone.now(),
+            metadata={"transport": "kannel", "smsc": value("smsc", "X-Kannel-SMSC")[:40]})
+    try:
+        receive_mo(mo)
+    except DatabaseError:
+        log.exception("kannel MO for connection %s not saved", conn.name)
+        return HttpResponse("try again\n", status=503, content_type="text/plain")
+    return HttpResponse("", content_type="text/plain")

@@ -133,9 +133,11 @@ def test_the_whole_sop_in_a_browser(browser: Any, live_server: Any, actors: dict
     op.click("#open-console")
     op.wait_for_selector("#progress-body[data-percent='100']", timeout=60000)
     op.wait_for_function(f"document.querySelector('#t-delivered').innerText === '{N_RECIPIENTS}'", timeout=30000)
-    assert len(engine.submits()) == N_RECIPIENTS
-    texts = {s.get("short_message", s.get("text", "")) for s in engine.submits()}
-    assert texts  # the simulator logged what it received
+    submits = engine.submits()
+    assert len(submits) == N_RECIPIENTS  # one segment each, one blast: no second blast
+    assert {s["source_addr"] for s in submits} == {"GubDKI"}
+    assert {s["data_coding"] for s in submits} == {0}  # GSM-7 after the one-click replacement
+    assert all(b"harap mengungsi" in bytes.fromhex(s["short_message"]) for s in submits)
 
     # 6. The unit sees the figures of the blast made from its materi.
     liaison.goto(materi_url)

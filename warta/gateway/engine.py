@@ -418,21 +418,29 @@ class Engine:
         if limit <= 0:
             return []
         now = self.now()
-        lock = " FOR UPDATE SKIP LOCKED" if self.is_postgres else ""
         items: list[Item] = []
         for blast in self.active_blasts():
             if len(items) >= limit:
                 break
             if senders is not None and blast.sender.name not in senders:
                 continue
-            with connection.cursor() as cur:
-                _execute(cur,
-                    f'UPDATE {M} SET engine_id=%s WHERE id IN ('
-                    f'SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL '
+            pick = (f'SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL '
                     f'AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s) '
-                    f'ORDER BY next_attempt_at, id LIMIT %s{lock}) '
-                    f'AND state=%s AND engine_id IS NULL RETURNING id, "to", operator, text, attempts',
-                    [self.engine_id, blast.pk, S.QUEUED, now, now, limit - len(items), S.QUEUED])
+                    f'ORDER BY next_attempt_at, id LIMIT %s')
+            params = [blast.pk, S.QUEUED, now, now, limit - len(items)]
+            with connection.cursor() as cur:
+                if self.is_postgres:
+                    # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE
+                    # subquery of an UPDATE more than once and claim more rows than asked.
+                    _execute(cur, f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) '
+                                  f'UPDATE {M} m SET engine_id=%s FROM c WHERE m.id=c.id '
+                                  f'RETURNING m.id, m."to", m.operator, m.text, m.attempts',
+                             [*params, self.engine_id])
+                else:
+                    # SQLite: one writer at a time, so the conditional UPDATE is the whole claim.
+                    _execute(cur, f'UPDATE {M} SET engine_id=%s WHERE id IN ({pick}) AND state=%s '
+                                  f'AND engine_id IS NULL RETURNING id, "to", operator, text, attempts',
+                             [self.engine_id, *params, S.QUEUED])
                 rows = cur.fetchall()
             mono = time.monotonic()
             blast_parts = self._parts_needed(blast.text)
@@ -966,6 +974,9 @@ class Engine:
         if claim:
             if res.claimed:
                 self.buffer.extend(res.claimed)
+                if self._blasts[res.claimed[0].blast_id].priority:
+                    # An emergency blast overtakes what is already buffered, not only the queue.
+                    self.buffer.sort(key=lambda i: -self._blasts[i.blast_id].priority)
                 self.stats["claimed"] += len(res.claimed)
             else:
                 self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin

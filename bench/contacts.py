@@ -79,8 +79,9 @@ def main() -> None:
     )
 
     call_command("migrate", verbosity=0)
-    for model in (Membership, ImportReject, ImportJob, Contact, OptOut):
-        model.objects.all().delete()
+    with connection.cursor() as cursor:  # raw: the ORM's cascade collector is slow over a million rows
+        for model in (Membership, ImportReject, ImportJob, Contact, OptOut):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
     ContactGroup.objects.filter(name="bench").delete()
     group = ContactGroup.objects.create(name="bench", lawful_basis="public_task") if args.group else None
 

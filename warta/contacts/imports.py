@@ -348,6 +348,8 @@ _CONTACT_COLUMNS = (
     "e164", "name", "region_id", "tags", "operator", "language", "source",
     "consent_basis", "consent_at", "consent_proof", "opt_out_channel", "last_active_at", "created_at",
 )
+_PG_TYPES = ("text", "text", "bigint", "text", "text", "text", "text", "text", "timestamptz", "text", "text",
+             "timestamptz", "timestamptz")
 _ROWS_PER_STATEMENT = 1000  # 13 params a row: well under SQLite's 32,766
 
 
@@ -360,6 +362,18 @@ def _upsert(rows: list[tuple[Any, ...]]) -> dict[str, int]:
     row_sql = "(" + ", ".join(["%s"] * len(_CONTACT_COLUMNS)) + ")"
     update = ", ".join(f"{c} = excluded.{c}" for c in ("name", "region_id", "tags", "language"))
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array per column: 13 parameters, however many rows. A 13,000-placeholder
+            # VALUES list costs psycopg more to split than the server takes to run it.
+            columns_sql = ", ".join(f"%b::{t}[]" for t in _PG_TYPES)
+            with _pg_cursor() as pg:
+                pg.execute(
+                    f"INSERT INTO {_contact_table()} ({columns}) SELECT * FROM unnest({columns_sql}) "
+                    f"ON CONFLICT (e164) DO UPDATE SET {update} RETURNING id, e164",
+                    [list(column) for column in zip(*rows, strict=True)],
+                )
+                ids.update((e164, pk) for pk, e164 in pg.fetchall())
+            return ids
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             sql = (
@@ -378,6 +392,14 @@ def _add_memberships(group_id: int, contact_ids: list[int], at: Any) -> None:
 
     table = connection.ops.quote_name(Membership._meta.db_table)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with _pg_cursor() as pg:
+                pg.execute(
+                    f"INSERT INTO {table} (contact_id, group_id, added_at) SELECT c, %b, %b FROM unnest(%b::bigint[]) AS c "
+                    "ON CONFLICT (group_id, contact_id) DO NOTHING",
+                    [group_id, at, contact_ids],
+                )
+            return
         for start in range(0, len(contact_ids), 5000):
             chunk = contact_ids[start : start + 5000]
             cursor.execute(
@@ -388,6 +410,15 @@ def _add_memberships(group_id: int, contact_ids: list[int], at: Any) -> None:
             )
 
 
+def _pg_cursor() -> Any:
+    """A server-binding psycopg cursor on Django's connection (same transaction) for binary
+    array parameters: Django's client-side cursor quotes a 5,000-item array in Python, ~10× slower."""
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _select_existing(table: str, columns: tuple[str, ...], numbers: list[str]) -> list[tuple[Any, ...]]:
     """``SELECT columns FROM table WHERE e164 IN (…)``: raw, because building a 5,000-item ``__in``
     lookup through the ORM costs more than the query itself."""
@@ -396,6 +427,10 @@ def _select_existing(table: str, columns: tuple[str, ...], numbers: list[str]) -
         return rows
     quoted = connection.ops.quote_name(table)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with _pg_cursor() as pg:
+                pg.execute(f"SELECT {', '.join(columns)} FROM {quoted} WHERE e164 = ANY(%b)", [numbers])
+                return list(pg.fetchall())
         for start in range(0, len(numbers), 5000):
             chunk = numbers[start : start + 5000]
             cursor.execute(f"SELECT {', '.join(columns)} FROM {quoted} WHERE e164 IN ({', '.join(['%s'] * len(chunk))})", chunk)
@@ -679,6 +714,11 @@ def execute(job_id: int, *, progress: Callable[[ImportJob], None] | None = None)
         ) % {"error": type(exc).__name__, "rows": job.processed_rows}
         job.save(update_fields=["state", "error"])
         raise
+    if not job.dry_run and job.created > 50_000 and connection.vendor == "postgresql":
+        # Fresh planner statistics: without them the first audience over a just-loaded million
+        # rows may be planned as if the table were empty (autovacuum catches up only later).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_contact_table()}")
     job.state = ImportState.CHECKED if job.dry_run else ImportState.DONE
     job.finished_at = timezone.now()
     if job.dry_run:

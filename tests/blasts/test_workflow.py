@@ -455,3 +455,25 @@ def test_recipient_rows_mask_numbers_for_roles_without_full_view(actors: dict[st
     masked = list(s.recipient_rows(d.blast, actors["verifier"]))
     assert full[0][0].startswith("+62") and "*" in masked[0][0]
     assert mobile  # helpers imported for other tests
+
+
+def test_scheduler_command_releases_due_drafts_once(actors: dict[str, Any]) -> None:
+    import json
+    from io import StringIO
+
+    import time_machine
+    from django.core.management import call_command
+
+    s = services()
+    d = create_draft(actors["operator"], sender="HumasDKI", send_at=timezone.now() + timedelta(hours=1))
+    s.submit_for_review(d, actors["operator"])
+    d = s.approve(d, actors["verifier"])
+    assert d.state == "approved"
+    out = StringIO()
+    call_command("blast-scheduler", "--once", "--json", stdout=out)
+    assert json.loads(out.getvalue())["released"] == []  # not yet
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        for expected in (1, 0):  # released once, never twice
+            out = StringIO()
+            call_command("blast-scheduler", "--once", "--json", stdout=out)
+            assert len(json.loads(out.getvalue())["released"]) == expected

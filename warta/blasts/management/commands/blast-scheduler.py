@@ -37,7 +37,6 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         while not stopping:
-            close_old_connections()
             released = release_due()
             if released or options["once"]:
                 report = {"released": [b.pk for b in released]}
@@ -45,6 +44,7 @@ class Command(BaseCommand):
                                   f"{len(released)} blast dilepas ke antrean: {report['released']}")
             if options["once"]:
                 break
+            close_old_connections()  # a long-running loop must not hold a dead connection
             deadline = time.monotonic() + options["interval"]
             while not stopping and time.monotonic() < deadline:
                 time.sleep(0.2)

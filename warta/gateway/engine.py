@@ -574,7 +574,7 @@ class Engine:
             else:
                 delay = backoff_delay(oc.item.attempts + 1, first.retry_after)
                 groups[(S.QUEUED, status, error, delay)].append(oc)
-        parts: list[MessagePart] = []
+        parts: list[tuple[int, int, str, int, int, datetime]] = []
         for conn_id, ocs in ok.items():
             by_id = {oc.item.id: oc for oc in ocs}
             rows = self._update_returning(
@@ -585,8 +585,7 @@ class Engine:
                 self._deltas[(blast_id, S.SENDING)] -= 1
                 self._deltas[(blast_id, S.SUBMITTED)] += 1
                 for r in by_id[id_].results:
-                    parts.append(MessagePart(message_id=id_, connection_id=conn_id, smsc_message_id=r.message_id,
-                                             part=r.part, parts=r.parts, submitted_at=now))
+                    parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
         for (state, status, error, delay), ocs in groups.items():
@@ -612,19 +611,29 @@ class Engine:
                 done = {r[0] for r in rows}
                 for oc in ocs:
                     if oc.item.id in done:
-                        parts.extend(MessagePart(message_id=oc.item.id, connection_id=oc.conn_id,
-                                                 smsc_message_id=r.message_id, part=r.part, parts=r.parts,
-                                                 submitted_at=now) for r in oc.results if r.ok)
+                        parts.extend((oc.item.id, oc.conn_id, r.message_id, r.part, r.parts, now)
+                                     for r in oc.results if r.ok)
             for _id, blast_id in rows:
                 self._deltas[(blast_id, S.SENDING)] -= 1
                 self._deltas[(blast_id, state)] += 1
         if parts:
-            # ignore_conflicts: an SMSC that repeats a message id must not abort the whole batch;
-            # the unique constraint keeps the first, and the repeat is logged by its count.
-            created = MessagePart.objects.bulk_create(parts, batch_size=2000, ignore_conflicts=True)
+            self._insert_parts(parts)
             if self._pending_hint:
                 self.match_pending_receipts()
-            del created
+
+    def _insert_parts(self, parts: list[tuple[int, int, str, int, int, datetime]]) -> None:
+        """Parts by ``executemany`` (the ORM's bulk_create costs more CPU than the database does).
+
+        ON CONFLICT DO NOTHING: an SMSC that repeats a message id must not abort the whole batch;
+        the unique (connection, smsc_message_id) constraint keeps the first, the repeat is counted.
+        """
+        ops = connection.ops
+        rows = [(mid, cid, smsc_id, part, nparts, S.SUBMITTED, ops.adapt_datetimefield_value(at))
+                for mid, cid, smsc_id, part, nparts, at in parts]
+        with connection.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
+                f"VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
 
     def apply_receipts(self, receipts: Sequence[InReceipt], *, store_unmatched: bool = True) -> list[InReceipt]:
         """Receipts → final states (single-part messages directly, multipart by their worst part).
@@ -938,7 +947,10 @@ class Engine:
         if unroutable:
             await self.db(self.release, unroutable, 2.0)
         try:
+            t_flush = time.perf_counter()
             res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders)
+            self.stats["flushes"] += 1
+            self.stats["flush_ms"] += int((time.perf_counter() - t_flush) * 1000)
         except Exception:
             # The transaction rolled back: nothing was marked, so nothing may be sent; receipts and
             # MOs are answered "temporary error" by the client and come again. Give the claimed

@@ -138,7 +138,10 @@ class SmppBind:
         # Returns the engine's future (resolved after its commit); the client answers the
         # deliver_sm when it completes.
         if isinstance(item, DeliveryReceipt):
-            return self._on_receipt(item.message_id, item.stat, item.error or "")
+            stat = item.stat
+            # ``error`` parses the receipt text (the costliest part of a receipt); a delivered
+            # message has no error worth keeping, so only failures pay for it.
+            return self._on_receipt(item.message_id, stat, "" if stat == "DELIVRD" else (item.error or ""))
         return self._on_mo(item)
 
 

@@ -236,4 +236,6 @@ WARTA = {
     # Roles whose accounts must use TOTP two-factor login (issue: "Login that a government can trust").
     "TWO_FACTOR_ROLES": env_list("WARTA_TWO_FACTOR_ROLES", "admin,approver"),
     "SMS_CENTER_NUMBER": os.environ.get("WARTA_SMS_CENTER_NUMBER", "+622132881818"),
+    # Normal blasts are held in these hours (WIB); emergency blasts are not.
+    "QUIET_HOURS": os.environ.get("WARTA_QUIET_HOURS", "21:00-06:00"),
 }

@@ -183,7 +183,6 @@ def test_a_long_text_goes_as_one_outbox_row_with_its_multipart_rows_and_reports_
     """The bind alone (no engine): the concatenated parts reach gammu-smsd whole and in order."""
     from warta.gateway.transports import parse_url
     from warta.gateway.transports.gammu import open_bind
-
     from warta.sms.segments import split_text
 
     receipts: list[tuple[str, str]] = []

@@ -144,7 +144,7 @@ def kannel_mo(request: HttpRequest, kid: str) -> HttpResponse:
 
     def value(name: str, header: str) -> str:
         got = request.GET.get(name)
-        return got if got is not None else request.headers.get(header, "")
+        return str(got if got is not None else request.headers.get(header, ""))
 
     coding = value("coding", "X-Kannel-Coding")
     charset = value("charset", "X-Kannel-Charset")

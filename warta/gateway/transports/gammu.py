@@ -53,7 +53,14 @@ from django.utils.translation import gettext as _
 from warta.gateway.smppclient import SubmitResult
 from warta.sms.segments import Concat, Encoding, UdhError, concat_udh, parse_udh, split_text
 
-from . import ConnectionSpec, ConnectionURLError, TransportError, float_option, int_option, split_options
+from . import (
+    ConnectionSpec,
+    ConnectionURLError,
+    TransportError,
+    float_option,
+    int_option,
+    split_options,
+)
 
 log = logging.getLogger("warta.gateway.gammu")
 T = TypeVar("T")

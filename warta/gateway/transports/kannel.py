@@ -49,7 +49,14 @@ from django.utils.translation import gettext as _
 from warta.gateway.smppclient import SubmitResult
 from warta.sms.segments import Encoding, choose_encoding
 
-from . import ConnectionSpec, ConnectionURLError, float_option, host_and_port, int_option, split_options
+from . import (
+    ConnectionSpec,
+    ConnectionURLError,
+    float_option,
+    host_and_port,
+    int_option,
+    split_options,
+)
 
 log = logging.getLogger("warta.gateway.kannel")
 

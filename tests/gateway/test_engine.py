@@ -157,3 +157,87 @@ def test_an_emergency_blast_overtakes_a_normal_one_already_sending(transactional
             assert "queued" in await db(states, normal.pk)  # the normal blast is still waiting
 
     asyncio.run(scenario())
+
+
+def test_a_citizens_sms_on_the_same_bind_reaches_the_inbox(transactional_db):
+    from warta.inbox.models import Message
+
+    async def scenario():
+        async with Rig() as rig:
+            await wait_until(lambda: True)
+            for _ in range(100):
+                if rig.sim.bound_receivers:
+                    break
+                await asyncio.sleep(0.05)
+            rig.sim.inject_mo("6281234567890", "02132881818", "Banjir di Kampung Melayu, mohon bantuan")
+            await wait_until(lambda: Message.objects.filter(direction="in").exists())
+
+    asyncio.run(scenario())
+    msg = Message.objects.get(direction="in")
+    assert "Kampung Melayu" in msg.text
+
+
+def test_a_receipt_that_arrives_before_its_response_is_saved_is_matched_later(transactional_db):
+    from django.utils import timezone
+
+    from warta.blasts.models import OutboundMessage, Receipt
+    from warta.gateway.engine import Engine, InReceipt, Outcome
+    from warta.gateway.smppclient import SubmitResult
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    blast = create_blast(numbers(2))
+    engine = Engine()
+    engine.register()
+    engine.load_routes()
+    items = engine.claim_batch(10)
+    marked, _dropped = engine.mark_sending({conn.pk: items})
+    assert len(marked) == 2
+    # The receipt for the first message comes first (another engine's bind, say) …
+    unmatched = engine.apply_receipts([InReceipt(conn.pk, "abc1", "DELIVRD", "", timezone.now())])
+    assert len(unmatched) == 1 and Receipt.objects.filter(matched_at__isnull=True).count() == 1
+    # … then the responses are saved, and the stored receipt finds its part.
+    engine.apply_responses([Outcome(items[0], conn.pk, [SubmitResult(1, 1, "abc1", 0)]),
+                            Outcome(items[1], conn.pk, [SubmitResult(1, 1, None, 0x0B, permanent=True,
+                                                                     error="ESME_RINVDSTADR")])])
+    engine.match_pending_receipts()
+    engine._write_deltas()
+    first, second = OutboundMessage.objects.filter(blast=blast).order_by("id")
+    assert first.state == "delivered" and Receipt.objects.get().matched_at is not None
+    assert second.state == "failed" and second.status == 0x0B
+    assert second.status_meaning["id"] == "Nomor tujuan tidak valid"
+    assert second.status_meaning["en"] == "Invalid destination address"
+
+
+def test_a_dead_engines_sending_rows_become_unknown_and_its_claims_go_back(transactional_db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from warta.blasts.models import OutboundMessage
+    from warta.blasts.outbox import status_counts
+    from warta.gateway.engine import Engine
+    from warta.gateway.models import EngineLease
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    keep = create_blast(numbers(5), resend_unknown=False)
+    resend = create_blast(numbers(5, start=100), resend_unknown=True)
+    dead = Engine()
+    dead.register()
+    dead.load_routes()
+    items = dead.claim_batch(20)
+    dead.mark_sending({conn.pk: [i for i in items if i.to in numbers(3) or i.to in numbers(3, start=100)]})
+    dead._write_deltas()
+    EngineLease.objects.filter(engine_id=dead.engine_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    heir = Engine()
+    heir.register()
+    totals = heir.reap_expired_leases()
+    assert totals == {"engines": 1, "released": 4, "unknown": 3, "requeued_unknown": 3}
+    assert OutboundMessage.objects.filter(blast=keep, state="unknown").count() == 3
+    assert OutboundMessage.objects.filter(blast=resend, state="queued", unknown_count=1).count() == 3
+    assert not OutboundMessage.objects.filter(engine_id=dead.engine_id).exists()
+    assert status_counts(keep.pk)["unknown"] == 3 and status_counts(resend.pk)["queued"] == 5

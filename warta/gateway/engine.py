@@ -753,9 +753,22 @@ class Engine:
         return len(rows)
 
     def store_mos(self, mos: Sequence[InMo]) -> None:
-        """Citizens' messages → ``InboundMessage`` rows (the inbox issue takes them from there)."""
+        """Citizens' messages → the inbox (``warta.inbox.services.receive_mo_batch``: stored,
+        reassembled, ticketed, idempotent per deliver_sm), in this flush's transaction, so the
+        deliver_sm is answered only once they are committed. Without an inbox app they go to the
+        gateway's ``InboundMessage`` table."""
         if not mos:
             return
+        try:
+            from warta.inbox.services import from_smpp, receive_mo_batch
+        except ImportError:  # no inbox app yet: keep them in the gateway's own table
+            self._store_mos_locally(mos)
+            return
+        names = {bs.conn_id: bs.conn_name for bs in self.binds.values()}
+        receive_mo_batch([from_smpp(mo.item, names.get(mo.conn_id, str(mo.conn_id)), mo.at) for mo in mos])
+        self._gdeltas[(None, "mo", "")] += len(mos)
+
+    def _store_mos_locally(self, mos: Sequence[InMo]) -> None:
         rows = []
         for mo in mos:
             item = mo.item

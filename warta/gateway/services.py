@@ -85,8 +85,8 @@ def add_connection(name: str, url: str, *, senders: Sequence[str] = (), operator
     name = name.strip()
     if Connection.objects.filter(name=name).exists():
         raise GatewayError(_("Koneksi bernama %(n)r sudah ada.") % {"n": name})
-    from django.core.validators import validate_slug
     from django.core.exceptions import ValidationError
+    from django.core.validators import validate_slug
 
     try:
         validate_slug(name)

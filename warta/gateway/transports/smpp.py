@@ -11,8 +11,8 @@ the SMSC only once the engine has committed it.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.translation import gettext as _

@@ -15,6 +15,7 @@ urlpatterns = [
     path("kotak-masuk/", include("warta.inbox.urls")),
     path("analisis/", include("warta.insights.urls")),
     path("laporan/", include("warta.reports.urls")),
+    path("pengaturan/gateway/", include("warta.gateway.urls")),
     path("gateway/kannel/", include("warta.gateway.callback_urls")),  # Kannel's dlr-url, get-url
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from warta.blasts.models import SenderID
+
+from .services import OPERATORS, GatewayError, validate_url
+
+
+class ConnectionForm(forms.Form):
+    name = forms.SlugField(label=_("Nama"), max_length=50)
+    url = forms.CharField(label=_("URL"), max_length=500, required=False, widget=forms.PasswordInput(render_value=False),
+                          help_text=_("smpp://SYSTEM_ID:SANDI@HOST:PORT?bind=trx&window=64&tps=200&binds=2 · "
+                                      "kannel://USER:SANDI@HOST:13013?secret=… · gammu+sqlite:///path/smsd.db. "
+                                      "Saat mengubah, kosongkan untuk mempertahankan URL lama."))
+    senders = forms.ModelMultipleChoiceField(label=_("Sender ID yang dibawa"), queryset=SenderID.objects.all(),
+                                             required=False, widget=forms.CheckboxSelectMultiple,
+                                             help_text=_("Kosong: semua sender ID."))
+    operators = forms.MultipleChoiceField(label=_("Operator yang dilayani"), choices=[(o, o) for o in OPERATORS],
+                                          required=False, widget=forms.CheckboxSelectMultiple,
+                                          help_text=_("Kosong: semua operator."))
+    priority = forms.IntegerField(label=_("Prioritas"), initial=0, help_text=_("Angka kecil dipakai lebih dulu."))
+    is_active = forms.BooleanField(label=_("Aktif"), required=False, initial=True)
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            self.fields["name"].disabled = True
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data.get("url", "").strip()
+        if not url:
+            if not self.editing:
+                raise forms.ValidationError(_("URL wajib diisi."))
+            return ""
+        try:
+            return validate_url(url)
+        except GatewayError as exc:
+            raise forms.ValidationError(str(exc)) from None

@@ -1,0 +1,108 @@
+"""The outbox services: queueing, control, counts; ``warta send`` and ``warta outbox status``."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
+
+from warta.blasts import outbox
+from warta.blasts.models import Blast, OutboundMessage, OutboxCount, SenderID
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def humas(db):
+    return SenderID.objects.get_or_create(name="HumasDKI")[0]
+
+
+def test_create_blast_queues_each_valid_mobile_number_once(humas, actors):
+    blast, summary = outbox.create_blast(sender="HumasDKI", text="Halo Jakarta", actor=actors["operator"],
+                                         recipients=["0812-3456-7890", "+6281234567890", "021 3288 1818", "abc"])
+    assert summary["queued"] == 1 and summary["duplicates"] == 1 and summary["invalid"] == ["021 3288 1818", "abc"]
+    msg = OutboundMessage.objects.get(blast=blast)
+    assert msg.to == "+6281234567890" and msg.state == "queued" and msg.operator == "telkomsel"
+    assert outbox.status_counts(blast.pk)["queued"] == 1
+
+
+def test_an_unknown_or_inactive_sender_id_is_refused_in_indonesian(humas):
+    with pytest.raises(outbox.OutboxError, match="tidak ada"):
+        outbox.create_blast(sender="GubDKJ", text="x", recipients=["081234567890"])
+    humas.is_active = False
+    humas.save()
+    with pytest.raises(outbox.OutboxError, match="tidak aktif"):
+        outbox.create_blast(sender=humas, text="x", recipients=["081234567890"])
+
+
+def test_pause_resume_cancel_are_audited_and_cancel_accounts_queued_messages(humas, actors):
+    from warta.accounts.models import AuditEvent
+
+    blast, _ = outbox.create_blast(sender=humas, text="x", recipients=[f"08123456{i:04d}" for i in range(10)])
+    outbox.pause(blast, actors["operator"])
+    with pytest.raises(outbox.OutboxError):
+        outbox.pause(blast, actors["operator"])
+    outbox.resume(blast, actors["operator"])
+    outbox.cancel(blast, actors["operator"])
+    assert Blast.objects.get(pk=blast.pk).state == "cancelled"
+    assert outbox.status_counts(blast.pk)["cancelled"] == 10 and outbox.status_counts(blast.pk)["queued"] == 0
+    assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
+        "blasts.blast_paused", "blasts.blast_resumed", "blasts.blast_cancelled"}
+    assert OutboundMessage.objects.filter(blast=blast, state="cancelled", done_at__isnull=False).count() == 10
+
+
+def test_counts_squash_to_one_row_per_state_and_keep_their_sum(humas):
+    blast, _ = outbox.create_blast(sender=humas, text="x", recipients=["081234567890", "081234567891"])
+    OutboxCount.add({(blast.pk, "queued"): -1, (blast.pk, "delivered"): 1})
+    OutboxCount.add({(blast.pk, "queued"): -1, (blast.pk, "delivered"): 1})
+    OutboxCount.squash()
+    assert OutboxCount.objects.filter(blast=blast).count() == 1
+    assert outbox.status_counts(blast.pk)["delivered"] == 2
+
+
+def test_the_database_refuses_a_final_state_without_its_time(humas):
+    blast, _ = outbox.create_blast(sender=humas, text="x", recipients=["081234567890"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboundMessage.objects.filter(blast=blast).update(state="delivered")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboundMessage.objects.filter(blast=blast).update(state="sending")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboundMessage.objects.filter(blast=blast).update(state="terkirim")
+
+
+def test_warta_send_queues_an_audited_test_message(humas, actors):
+    from warta.accounts.models import AuditEvent
+
+    out = StringIO()
+    call_command("send", "Uji SMS Center", "--sender", "HumasDKI", "--to", "081234567890", "--as-user", "admin",
+                 stdout=out, stderr=StringIO())
+    assert "1 pesan diantrekan" in out.getvalue()
+    event = AuditEvent.objects.get(action="outbox.test_send")
+    assert event.actor == actors["admin"]
+    with pytest.raises(CommandError, match="tidak berhak"):
+        call_command("send", "x", "--sender", "HumasDKI", "--to", "081234567890", "--as-user", "operator",
+                     stdout=StringIO())
+    with pytest.raises(CommandError, match="--to"):
+        call_command("send", "x", "--sender", "HumasDKI", stdout=StringIO())
+
+
+def test_warta_send_reads_numbers_from_a_file(humas, tmp_path):
+    path = tmp_path / "nomor.txt"
+    path.write_text("081234567890\n081234567891\n\nbukan-nomor\n")
+    err = StringIO()
+    call_command("send", "x", "--sender", "HumasDKI", "--to-file", str(path), stdout=StringIO(), stderr=err)
+    assert OutboundMessage.objects.count() == 2 and "bukan-nomor" in err.getvalue()
+
+
+def test_outbox_status_prints_counts_per_state_as_json(humas):
+    blast, _ = outbox.create_blast(sender=humas, text="x", recipients=["081234567890", "081234567891"])
+    out = StringIO()
+    call_command("outbox", "status", "--json", "--blast", str(blast.pk), stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["states"]["queued"] == 2 and data["total"] == 2 and data["blast"] == blast.pk
+    text = StringIO()
+    call_command("outbox", "status", stdout=text)
+    assert "antre" in text.getvalue()

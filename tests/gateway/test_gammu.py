@@ -231,23 +231,26 @@ def test_a_long_text_goes_as_one_outbox_row_with_its_multipart_rows_and_reports_
     assert sorted(receipts) == [(f"{sent[0][0]}.{i}", "DELIVRD") for i in range(1, n + 1)]
 
 
-def test_a_citizens_sms_in_the_modem_reaches_warta_and_is_marked_processed(transactional_db, tmp_path):
-    from warta.gateway.models import InboundMessage
+def test_a_citizens_sms_in_the_modem_reaches_the_inbox_and_is_marked_processed(transactional_db, tmp_path):
+    from warta.inbox.models import Message
+
+    def received() -> bool:
+        return Message.objects.filter(direction="in").exists()
 
     async def scenario() -> GammuRig:
         async with GammuRig(tmp_path) as rig:
             rig.phone_receives("Deliver", "+6281298765432", "LAPOR jalan rusak di Cilincing 🙏", smsc="+6281100000")
             try:
-                await wait_until(lambda: InboundMessage.objects.exists(), timeout=15)
+                await wait_until(received, timeout=15)
                 await wait_until(lambda: rig.rows("SELECT Processed FROM inbox") == [("true",)], timeout=5)
             except AssertionError:
                 pytest.fail("no MO:\n" + rig.log_tail())
             return rig
 
     asyncio.run(scenario())
-    (mo,) = InboundMessage.objects.all()
-    assert (mo.source, mo.destination, mo.text) == ("+6281298765432", "02132881818", "LAPOR jalan rusak di Cilincing 🙏")
-    assert mo.connection.name == "gammu-uji"
+    (mo,) = Message.objects.filter(direction="in")
+    assert (mo.text, mo.connection, mo.destination) == ("LAPOR jalan rusak di Cilincing 🙏", "gammu-uji", "02132881818")
+    assert mo.conversation.address == "+6281298765432"
 
 
 def test_gammu_urls_are_checked_when_added():

@@ -23,7 +23,7 @@ from warta.core import demo
 
 
 class Command(BaseCommand):
-    help = "Jalankan Warta lengkap untuk demo: migrasi, data demo, web, pekerja latar."
+    help = "Jalankan Warta lengkap untuk demo: migrasi, data demo, web, pekerja latar, gateway, penjadwal."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default=os.environ.get("WARTA_BIND", "127.0.0.1:8000"))
@@ -45,6 +45,8 @@ class Command(BaseCommand):
             [*warta, "worker"],
             # The delivery engine, with the built-in SMSC simulator and a "demo" connection to it.
             [*warta, "gateway", "--demo"],
+            # Periodic work: inbox intake and SLA, scheduled blasts, retention.
+            [*warta, "scheduler"],
         ]
 
     def start_children(self, options: dict[str, Any]) -> list[subprocess.Popen[bytes]]:

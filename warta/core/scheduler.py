@@ -1,0 +1,85 @@
+"""The scheduler: the periodic work of every app, in one process (``warta scheduler``).
+
+Theory of operation: each job is a plain function an app already exposes, with an interval. The
+loop runs whatever is due, one job at a time, and sleeps until the next is due. A job that raises
+is logged and tried again at its next turn: one failing job must not stop the others (an SLA
+escalation must not wait on a broken retention run). The jobs are idempotent and claim their rows
+with conditional updates, so two schedulers by mistake do no harm; production runs one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger("warta.scheduler")
+
+
+def _release_due_blasts() -> Any:
+    from warta.blasts.services import release_due
+
+    return len(release_due())
+
+
+def _inbox_tick() -> Any:
+    from warta.inbox import ingest, services
+
+    taken = 0
+    while (n := ingest.intake_gateway()) and taken < 100_000:
+        taken += n
+    return {"taken": taken, "flushed": ingest.flush_incomplete(), "escalated": services.escalate_overdue()}
+
+
+def _daily_privacy_jobs() -> Any:
+    from warta.contacts.tasks import daily_privacy_jobs
+
+    return daily_privacy_jobs.call()
+
+
+@dataclass
+class Job:
+    name: str
+    interval: float  # seconds
+    run: Callable[[], Any]
+    next_at: float = field(default=0.0)
+
+
+def default_jobs() -> list[Job]:
+    return [
+        # Citizens' messages: intake from the gateway, timed-out concatenations, SLA escalation.
+        Job("inbox", 1.0, _inbox_tick),
+        # Scheduled blasts, and blasts held by quiet hours.
+        Job("blasts.release_due", 15.0, _release_due_blasts),
+        # Retention (UU 27/2022) and overdue data-subject requests.
+        Job("contacts.privacy", 24 * 3600.0, _daily_privacy_jobs),
+    ]
+
+
+def run_due(jobs: list[Job], now: float) -> dict[str, Any]:
+    """Run every job due at ``now``; return their results (or the error's class) by name."""
+    results: dict[str, Any] = {}
+    for job in jobs:
+        if now < job.next_at:
+            continue
+        job.next_at = now + job.interval
+        try:
+            results[job.name] = job.run()
+        except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the others
+            logger.exception("scheduled job %s failed", job.name)
+            results[job.name] = f"error: {type(exc).__name__}"
+    return results
+
+
+def sleep_for(jobs: list[Job], now: float) -> float:
+    return max(0.05, min(job.next_at for job in jobs) - now)
+
+
+def loop(jobs: list[Job], should_stop: Callable[[], bool], clock: Callable[[], float] = time.monotonic) -> None:
+    while not should_stop():
+        run_due(jobs, clock())
+        deadline = clock() + sleep_for(jobs, clock())
+        while not should_stop() and clock() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - clock())))

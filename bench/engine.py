@@ -10,7 +10,7 @@ Prints, from the database afterwards: messages/s from the first ``sending`` mark
 state, receipt-to-final lag (final state time minus the simulator's receipt time, which is
 submit + receipt delay), and each engine's peak RSS (VmHWM). The engine(s) and the simulator
 are separate processes, as in production; a fresh database is created for the run
-(PostgreSQL: database ``warta_bench``, dropped and recreated).
+(PostgreSQL: database ``warta_bench_engine``, dropped and recreated).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def peak_rss_mib(pid: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=100_000)
-    ap.add_argument("--postgres", default=None, help="server URL; the bench creates database warta_bench")
+    ap.add_argument("--postgres", default=None, help="server URL; the bench creates database warta_bench_engine")
     ap.add_argument("--engines", type=int, default=1)
     ap.add_argument("--window", type=int, default=512)
     ap.add_argument("--binds", type=int, default=2)
@@ -53,9 +53,9 @@ def main() -> None:
         import psycopg
 
         with psycopg.connect(args.postgres, autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS warta_bench")
-            c.execute("CREATE DATABASE warta_bench")
-        db_url = args.postgres.rsplit("/", 1)[0] + "/warta_bench"
+            c.execute("DROP DATABASE IF EXISTS warta_bench_engine WITH (FORCE)")
+            c.execute("CREATE DATABASE warta_bench_engine")
+        db_url = args.postgres.rsplit("/", 1)[0] + "/warta_bench_engine"
     else:
         if args.engines > 1:
             sys.exit("SQLite runs one engine (a single writer); use --postgres for several")

@@ -10,8 +10,10 @@ the SMSC only once the engine has committed it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +25,10 @@ from warta.gateway.smppclient import (
     SmppClient,
     SmppClientError,
     SubmitResult,
+    destination_address,
 )
+from warta.smpp.errors import InvalidPduError
+from warta.smpp.pdu import SubmitSm
 from warta.sms.segments import MessageTooLong, plan
 
 from . import (
@@ -101,6 +106,7 @@ class SmppBind:
         self._on_receipt = on_receipt
         self._on_mo = on_mo
         self.client = SmppClient(spec.config, on_deliver=self._on_deliver)
+        self._templates: dict[tuple[str, str, str], SubmitSm] = {}
 
     @property
     def bound(self) -> bool:
@@ -130,9 +136,27 @@ class SmppBind:
         # deliver late either.
         validity = valid_until.astimezone(UTC).strftime("%y%m%d%H%M%S") + "000+" if valid_until else ""
         try:
-            return await self.client.submit(sender, to, text, validity_period=validity)
+            key = (sender, text, validity)
+            template = self._templates.get(key)
+            if template is not None:
+                # A blast sends one text to many numbers: segmenting and encoding it once and
+                # changing only the destination saves most of the per-message CPU.
+                ton, npi, dest = destination_address(to)
+                pdu = replace(template, dest_addr_ton=ton, dest_addr_npi=npi, destination_addr=dest)
+                return [await self.client.submit_pdu(pdu)]
+            pdus = self.client.build_submits(sender, to, text, validity_period=validity)
+            if len(pdus) == 1:
+                if len(self._templates) > 64:
+                    self._templates.clear()
+                self._templates[key] = pdus[0]
+                return [await self.client.submit_pdu(pdus[0])]
+            n = len(pdus)
+            return list(await asyncio.gather(*(self.client.submit_pdu(p, part=i, parts=n)
+                                               for i, p in enumerate(pdus, start=1))))
         except SmppClientError as exc:  # input the SMSC could never accept
             return [SubmitResult.from_error(1, 1, exc)]
+        except InvalidPduError as exc:
+            return [SubmitResult.from_error(1, 1, SmppClientError(str(exc), permanent=True))]
 
     def _on_deliver(self, item: Any) -> Awaitable[None]:
         # Returns the engine's future (resolved after its commit); the client answers the

@@ -48,7 +48,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from warta.sms.gsm import decode_gsm7, decode_ucs2
-from warta.sms.numbers import NumberKind, parse_number
+from warta.sms.numbers import NumberKind, mask, parse_number
 from warta.sms.segments import UdhError, parse_udh
 
 from . import conf, keywords, outbound, routing, sla
@@ -69,6 +69,13 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _log_number(address: str) -> str:
+    """Logs are read by whoever runs the servers: numbers in them are masked (DESIGN.md)."""
+    info = parse_number(address)
+    return mask(info.e164) if info.e164 is not None else address
+
 
 __all__ = ["MO", "flush_incomplete", "from_smpp", "intake_gateway", "receive_mo", "receive_mo_batch"]
 
@@ -211,7 +218,7 @@ def _prepare(mo: MO, now: datetime, window: int) -> _Part:
                 udh, body = parse_udh(body)
             except UdhError as exc:
                 # A broken header: keep every octet as the body rather than drop the message.
-                log.info("inbox: bad UDH from %s: %s", mo.source, exc)
+                log.info("inbox: bad UDH from %s: %s", _log_number(mo.source), exc)
             else:
                 udh_len = udh.length
                 if udh.concat is not None:
@@ -705,7 +712,7 @@ def _run_keyword(keyword: Any, argument: str, conv: Conversation) -> str:
             else:
                 region = keywords.opt_in(conv.address, argument[:100] or None)
         except keywords.ContactsUnavailable as exc:
-            log.error("inbox: keyword %s from %s not honoured: %s", keyword.word, conv.address, exc)
+            log.error("inbox: keyword %s from %s not honoured: %s", keyword.word, _log_number(conv.address), exc)
             return render_template(err_reply, kelurahan=argument[:100])
         except ValueError as exc:  # e.g. an unknown kelurahan
             log.info("inbox: keyword %s refused: %s", keyword.word, exc)

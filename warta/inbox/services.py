@@ -277,18 +277,34 @@ def bulk_action(ids: Iterable[int], action: str, *, actor: User, unit: Unit | No
     return done, errors
 
 
+def masked_address(address: str) -> str:
+    """An address as the audit trail may hold it: the audit trail never holds a full number
+    (docs/privacy.md), so personal numbers are masked; short codes and alphanumeric senders stay."""
+    from warta.sms.numbers import mask, parse_number
+
+    address = (address or "").strip()
+    info = parse_number(address)
+    if info.e164 is not None:
+        return mask(info.e164)
+    if sum(ch.isdigit() for ch in address) <= 6:
+        return address
+    return address[:2] + "****" + address[-2:]
+
+
 def block_number(address: str, *, actor: User, reason: str = "") -> BlockedNumber:
     _check(has_capability(actor, "inbox.block"))
     blocked, created = BlockedNumber.objects.get_or_create(address=address.strip(),
                                                            defaults={"reason": reason[:200], "created_by": actor})
     if created:
-        audit.record("inbox.block", blocked, changes={"address": blocked.address, "reason": reason[:200]})
+        masked = masked_address(blocked.address)
+        audit.record("inbox.block", blocked, object_repr=masked, changes={"address": masked, "reason": reason[:200]})
     return blocked
 
 
 def unblock_number(blocked: BlockedNumber, *, actor: User) -> None:
     _check(has_capability(actor, "inbox.block"))
-    audit.record("inbox.unblock", blocked, changes={"address": blocked.address})
+    masked = masked_address(blocked.address)
+    audit.record("inbox.unblock", blocked, object_repr=masked, changes={"address": masked})
     blocked.delete()
 
 

@@ -15,6 +15,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -177,7 +178,12 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("%(n)d tiket diproses.") % {"n": done})
         for error in errors[:10]:
             messages.error(request, error)
-    return redirect(request.POST.get("next") or "inbox:index")
+    # Back to the list the user came from, never to another site (an open redirect).
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return redirect("inbox:index")
+    return redirect(target)
 
 
 @area_required("inbox")
@@ -200,6 +206,18 @@ CONFIG: dict[str, tuple[type[models.Model], type[forms.forms.ModelForm], str, st
 }
 
 
+def _snapshot(obj: models.Model) -> dict[str, Any]:
+    """``audit.snapshot`` with a blocked number masked: the audit trail never holds a full number."""
+    data = audit.snapshot(obj)
+    if isinstance(obj, BlockedNumber):
+        data["address"] = services.masked_address(obj.address)
+    return data
+
+
+def _audit_repr(obj: models.Model) -> str:
+    return services.masked_address(obj.address) if isinstance(obj, BlockedNumber) else ""
+
+
 @area_required("inbox")
 def config(request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
     if kind not in CONFIG:
@@ -210,19 +228,20 @@ def config(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRespon
     instance = get_object_or_404(model, pk=pk) if pk else None
     if request.method == "POST":
         if request.POST.get("delete") and instance is not None:
-            audit.record(f"inbox.{kind}.delete", instance, changes=audit.snapshot(instance))
+            audit.record(f"inbox.{kind}.delete", instance, changes=_snapshot(instance),
+                         object_repr=_audit_repr(instance))
             instance.delete()
             messages.success(request, _("Dihapus."))
             return redirect("inbox:config", kind=kind)
         form = form_class(request.POST, instance=instance)
         if form.is_valid():
-            before = audit.snapshot(instance) if instance is not None else {}
+            before = _snapshot(instance) if instance is not None else {}
             obj = form.save(commit=False)
             if isinstance(obj, BlockedNumber) and obj.created_by_id is None:
                 obj.created_by = request.user  # type: ignore[assignment]
             obj.save()
             audit.record(f"inbox.{kind}.{'edit' if instance else 'create'}", obj,
-                         changes=audit.diff(before, audit.snapshot(obj)))
+                         changes=audit.diff(before, _snapshot(obj)), object_repr=_audit_repr(obj))
             messages.success(request, _("Disimpan."))
             return redirect("inbox:config", kind=kind)
     else:

@@ -47,7 +47,8 @@ def free_port() -> int:
 
 def run_once(data_dir: Path) -> str:
     port = free_port()
-    env = {**os.environ, "WARTA_DATA_DIR": str(data_dir)}
+    # Own ports for the simulator too, so a demo running on this machine does not collide.
+    env = {**os.environ, "WARTA_DATA_DIR": str(data_dir), "WARTA_SIM_PORT": str(free_port())}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "warta", "run", "--bind", f"127.0.0.1:{port}"],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -65,6 +66,10 @@ def run_once(data_dir: Path) -> str:
                 time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/warta.css", timeout=2) as r:
             assert r.status == 200
+        # Every child (web, worker, gateway with its simulator, scheduler) is still up: the first
+        # one to die would have brought `warta run` down.
+        time.sleep(3)
+        assert proc.poll() is None, "warta run stopped on its own"
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)

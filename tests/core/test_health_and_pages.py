@@ -58,3 +58,12 @@ def test_secrets_are_redacted_from_logs() -> None:
 
     assert redact_text("bind smpp://warta:s3cr3t@10.0.0.1:2775 ok") == "bind smpp://warta:***@10.0.0.1:2775 ok"
     assert "hunter2" not in redact_text("password=hunter2&user=x")
+
+
+def test_an_english_browser_still_gets_indonesian_until_the_user_switches(client: Client, actors: dict[str, Any]) -> None:
+    login(client, actors["operator"])
+    html = client.get(reverse("core:home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="id">' in html and "Kotak Masuk" in html
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get(reverse("core:home"), HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert '<html lang="en">' in html and "Inbox" in html

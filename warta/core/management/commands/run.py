@@ -44,7 +44,7 @@ class Command(BaseCommand):
             [*warta, "web", "--bind", options["bind"], "--workers", "2"],
             [*warta, "worker"],
             # The delivery engine, with the built-in SMSC simulator and a "demo" connection to it.
-            [*warta, "gateway", "--demo"],
+            [*warta, "gateway", "--demo", "--demo-port", os.environ.get("WARTA_SIM_PORT", "2775")],
             # Periodic work: inbox intake and SLA, scheduled blasts, retention.
             [*warta, "scheduler"],
         ]

@@ -462,6 +462,30 @@ def create_draft(author: User, **fields: Any) -> Draft:
     return draft
 
 
+def _without_numbers(changes: dict[str, Any]) -> dict[str, Any]:
+    """A draft's changes as the audit trail may hold them: it never holds a full number
+    (docs/privacy.md), so typed audience numbers become a count and test numbers are masked."""
+    from warta.sms.numbers import mask
+
+    def audience(value: Any) -> Any:
+        if isinstance(value, dict) and value.get("numbers"):
+            return {**value, "numbers": len(value["numbers"])}
+        return value
+
+    def tests(value: Any) -> Any:
+        if not value:
+            return value
+        good, bad = parse_test_numbers(str(value))
+        return ", ".join([mask(n) for n in good] + ["…"] * len(bad))
+
+    out = dict(changes)
+    if "audience" in out:
+        out["audience"] = [audience(v) for v in out["audience"]]
+    if "test_numbers" in out:
+        out["test_numbers"] = [tests(v) for v in out["test_numbers"]]
+    return out
+
+
 def update_draft(draft: Draft, actor: User, **fields: Any) -> Draft:
     """Change a draft. A change of frozen content in review or after approval sends it back."""
     _require(actor, "blasts.compose")
@@ -490,7 +514,7 @@ def update_draft(draft: Draft, actor: User, **fields: Any) -> Draft:
             draft.version += 1
             _set_materi_status(draft.materi, Materi.Status.PROCESSING)
         draft.save()
-        changes = audit.diff(before, audit.snapshot(draft, list(_DRAFT_FIELDS)))
+        changes = _without_numbers(audit.diff(before, audit.snapshot(draft, list(_DRAFT_FIELDS))))
         audit.record("blasts.draft_changed", draft, actor=actor, changes=changes)
         if reopened:
             audit.record("blasts.draft_reopened", draft, actor=actor,

@@ -28,6 +28,12 @@ def test_seed_demo_is_idempotent(db: Any) -> None:
     assert set(SenderID.objects.values_list("name", flat=True)) == {"GubDKI", "WagubDKI", "SekdaDKI", "HumasDKI"}
     assert set(User.objects.values_list("role", flat=True)) == {"admin", "operator", "verifier", "approver", "liaison", "analyst"}
     assert Unit.objects.get(code="rsud-tarakan").parent == Unit.objects.get(code="dinkes")
+    from warta.contacts.models import Contact
+    from warta.inbox.models import Ticket
+
+    assert Contact.objects.count() >= 550  # 600 generated, a few random duplicates merged
+    assert Contact.objects.filter(region__isnull=False).count() == Contact.objects.count()
+    assert Ticket.objects.count() == 3  # "INFO" is a keyword, answered without a ticket
 
 
 def test_check_deploy_passes_with_production_settings(tmp_path: Path) -> None:

@@ -55,15 +55,44 @@ SENDER_IDS: list[tuple[str, str]] = [
 ]
 
 
+# Sample citizens' messages to 021 3288 1818 (demo only).
+SAMPLE_MESSAGES: list[tuple[str, str]] = [
+    ("+6281311110001", "Selamat siang, di RT 05 RW 02 Kelurahan Kampung Melayu air sudah setinggi lutut. Mohon bantuan pompa."),
+    ("+6285711110002", "Sampah di pinggir Kali Ciliwung dekat Bukit Duri belum diangkut seminggu, bau sekali."),
+    ("+6287811110003", "Jalan Raya Bogor dekat Pasar Rebo berlubang besar, sudah dua motor jatuh."),
+    ("+6281211110004", "INFO"),
+]
+DEMO_GROUP = "Warga DKI (demo)"
+FIRST_NAMES = ["Andi", "Budi", "Citra", "Dewi", "Eko", "Fitri", "Gilang", "Hana", "Indra", "Joko", "Kartika", "Lestari",
+               "Made", "Nur", "Oki", "Putri", "Rizki", "Siti", "Taufik", "Wulan", "Yusuf", "Zahra"]
+LAST_NAMES = ["Saputra", "Wijaya", "Hidayat", "Lestari", "Pratama", "Kurniawan", "Siregar", "Nasution", "Simanjuntak",
+              "Sari", "Rahman", "Hasibuan", "Setiawan", "Gunawan"]
+MOBILE_PREFIXES = ["0811", "0812", "0813", "0821", "0852", "0857", "0856", "0815", "0817", "0818", "0878", "0838",
+                   "0895", "0896", "0881", "0882"]
+
+
 @dataclass(frozen=True)
 class SeedResult:
     created_units: int
     created_users: int
     created_sender_ids: int
+    created_contacts: int = 0
+    created_messages: int = 0
+
+
+def seed() -> SeedResult:
+    result = _seed_accounts()
+    created_contacts = _seed_contacts()
+    created_messages = _seed_messages()
+    final = SeedResult(result.created_units, result.created_users, result.created_sender_ids,
+                       created_contacts, created_messages)
+    if any(final.__dict__.values()):
+        audit.record("demo.seeded", object_type="core.demo", changes=final.__dict__)
+    return final
 
 
 @transaction.atomic
-def seed() -> SeedResult:
+def _seed_accounts() -> SeedResult:
     units: dict[str, Unit] = {}
     created_units = created_users = created_senders = 0
     for code, name, kind, parent in UNITS:
@@ -84,7 +113,55 @@ def seed() -> SeedResult:
     for name, description in SENDER_IDS:
         _sender, created = SenderID.objects.get_or_create(name=name, defaults={"description": description, "owner": owner})
         created_senders += created
-    result = SeedResult(created_units, created_users, created_senders)
-    if created_units or created_users or created_senders:
-        audit.record("demo.seeded", object_type="core.demo", changes=result.__dict__)
-    return result
+    return SeedResult(created_units, created_users, created_senders)
+
+
+def _seed_contacts(count: int = 600) -> int:
+    """A few hundred made-up contacts across the kelurahan, imported the way an operator would."""
+    import csv
+    import random
+    import tempfile
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from warta.contacts.models import Contact, Region
+
+    if Contact.objects.exists():
+        return 0
+    kelurahan = list(Region.objects.filter(level="kelurahan").values_list("code", flat=True))
+    rng = random.Random(2026)  # the same demo every time
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "kontak-demo.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["nomor", "nama", "kelurahan", "label"])
+            for i in range(count):
+                number = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**7, 10**8)}"
+                name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+                writer.writerow([number, name, rng.choice(kelurahan) if kelurahan else "", "demo"])
+        call_command("contacts", "import", str(path), "--group", DEMO_GROUP, "--json", stdout=_Null())
+    return Contact.objects.count()
+
+
+def _seed_messages() -> int:
+    """Citizens' messages as if they had arrived at 021 3288 1818 (tickets, acknowledgements)."""
+    from warta.inbox.ingest import MO, receive_mo_batch
+    from warta.inbox.models import Message
+
+    if Message.objects.exists():
+        return 0
+    results = receive_mo_batch([
+        MO(connection="demo", source=number, destination="02132881818", text=text,
+           smsc_message_id=f"demo-{i}")
+        for i, (number, text) in enumerate(SAMPLE_MESSAGES)
+    ])
+    return results.count("stored")
+
+
+class _Null:
+    def write(self, *_args: object) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass

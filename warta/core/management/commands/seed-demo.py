@@ -14,5 +14,6 @@ class Command(BaseCommand):
         result = demo.seed()
         self.stdout.write(
             f"Data demo: {result.created_units} unit, {result.created_users} pengguna, "
-            f"{result.created_sender_ids} sender ID baru."
+            f"{result.created_sender_ids} sender ID, {result.created_contacts} kontak, "
+            f"{result.created_messages} pesan warga baru."
         )

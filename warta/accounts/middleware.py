@@ -10,9 +10,11 @@ from django.urls import reverse
 
 from .audit import current_request
 
-# Paths a half-logged-in user may still reach: the second factor itself, logout, static files,
-# language choice and health checks.
-TWO_FACTOR_EXEMPT_PREFIXES = ("/akun/", "/static/", "/i18n/", "/healthz", "/metrics")
+# Paths a half-logged-in user may still reach: login, the second factor itself, logout, the
+# password reset (which ends at the login page), static files, language choice and health checks.
+# Not the password change: a stolen password alone must not be enough to take the account over.
+TWO_FACTOR_EXEMPT_PREFIXES = ("/akun/masuk/", "/akun/keluar/", "/akun/dua-langkah/", "/akun/lupa-kata-sandi/",
+                              "/akun/atur-ulang/", "/static/", "/i18n/", "/healthz", "/metrics")
 
 
 class TwoFactorMiddleware:

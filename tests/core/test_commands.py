@@ -25,7 +25,8 @@ def test_seed_demo_is_idempotent(db: Any) -> None:
     counts = (Unit.objects.count(), User.objects.count(), SenderID.objects.count())
     call_command("seed-demo")
     assert (Unit.objects.count(), User.objects.count(), SenderID.objects.count()) == counts
-    assert set(SenderID.objects.values_list("name", flat=True)) == {"GubDKI", "WagubDKI", "SekdaDKI", "HumasDKI"}
+    # The four masks, plus the long number the inbox answers citizens from.
+    assert set(SenderID.objects.values_list("name", flat=True)) == {"GubDKI", "WagubDKI", "SekdaDKI", "HumasDKI", "02132881818"}
     assert set(User.objects.values_list("role", flat=True)) == {"admin", "operator", "verifier", "approver", "liaison", "analyst"}
     assert Unit.objects.get(code="rsud-tarakan").parent == Unit.objects.get(code="dinkes")
     from warta.contacts.models import Contact

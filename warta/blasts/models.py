@@ -150,8 +150,9 @@ class OutboundMessage(models.Model):
     text = models.TextField(blank=True)  # empty: the blast's text (the common case, saves space)
     state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
     engine_id = models.CharField(max_length=64, null=True, blank=True)
+    # db_index=False: set on every send; no job looks messages up by connection.
     connection = models.ForeignKey("gateway.Connection", on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     attempts = models.SmallIntegerField(default=0)
     unknown_count = models.SmallIntegerField(default=0)  # times its fate was unknown after a crash
     next_attempt_at = models.DateTimeField()  # not before: back-off after transient errors
@@ -176,8 +177,8 @@ class OutboundMessage(models.Model):
             # used by the validity sweep: queued messages with an end of validity
             models.Index(fields=["valid_until"], name="outbox_validity_sweep",
                          condition=models.Q(state="queued", valid_until__isnull=False)),
-            # used by the blast page and `warta outbox status --blast`
-            models.Index(fields=["blast", "state"], name="outbox_blast_state"),
+            # No (blast, state) index: every index costs a write on each of a message's four state
+            # changes, and counts come from OutboxCount, not from scanning the outbox.
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(state__in=_OUTBOX_STATES),

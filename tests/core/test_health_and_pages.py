@@ -67,3 +67,17 @@ def test_an_english_browser_still_gets_indonesian_until_the_user_switches(client
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = client.get(reverse("core:home"), HTTP_ACCEPT_LANGUAGE="id").content.decode()
     assert '<html lang="en">' in html and "Inbox" in html
+
+
+def test_home_lists_each_roles_own_work(client: Client, actors: dict[str, Any]) -> None:
+    from warta.inbox.ingest import MO, receive_mo_batch
+
+    receive_mo_batch([MO(connection="t", source="+6281311112222", destination="02132881818", text="Banjir di Cawang",
+                         smsc_message_id="home-1")])
+    login(client, actors["operator"])
+    work = {item.label: item.count for item in client.get(reverse("core:home")).context["work"]}
+    assert work["Tiket terbuka"] == 1 and "Naskah menunggu keputusan Anda" in work
+    # The other unit's liaison sees no ticket (it is not routed to Dinas Kesehatan), and no approvals.
+    login(client, actors["other_liaison"])
+    work = {item.label: item.count for item in client.get(reverse("core:home")).context["work"]}
+    assert work["Tiket terbuka"] == 0 and "Naskah menunggu keputusan Anda" not in work

@@ -14,8 +14,10 @@ from . import metrics
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    from .dashboard import work_items
+
     areas = [(key, label, url) for key, label, url in AREAS if can_open(request.user, key)]
-    return render(request, "core/home.html", {"areas": areas})
+    return render(request, "core/home.html", {"areas": areas, "work": work_items(request.user)})
 
 
 @area_required("settings")

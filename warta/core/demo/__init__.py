@@ -136,7 +136,7 @@ def _seed_contacts(count: int = 600) -> int:
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["nomor", "nama", "kelurahan", "label"])
-            for i in range(count):
+            for _ in range(count):
                 number = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**7, 10**8)}"
                 name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
                 writer.writerow([number, name, rng.choice(kelurahan) if kelurahan else "", "demo"])

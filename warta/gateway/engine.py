@@ -140,9 +140,11 @@ class BindSlot:
     lost: bool = False
     bucket: Any = None  # TokenBucket when the connection has a TPS limit
 
+    draining: bool = False  # more binds than our fair share: finish the window, then let go
+
     @property
     def free(self) -> int:
-        return self.window - self.inflight if self.bind.bound and not self.lost else 0
+        return self.window - self.inflight if self.bind.bound and not self.lost and not self.draining else 0
 
     def take(self, parts: int, now: float) -> bool:
         """A window slot and (with a TPS limit) a token for each part, now or not at all.
@@ -273,6 +275,7 @@ class Engine:
         self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
         self._blasts: dict[int, Blast] = {}
         self._parts_cache: dict[str, int] = {}
+        self._shares: dict[int, int] = {}  # connection id → binds this engine may hold
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -377,6 +380,7 @@ class Engine:
             for slot in range(spec.binds):
                 BindLease.objects.get_or_create(connection=conn, slot=slot)
             share = math.ceil(spec.binds / live)
+            self._shares[conn.pk] = share
             held = sum(1 for (c, _s) in self.binds if c == conn.pk)
             for slot in range(spec.binds):
                 if held >= share:
@@ -875,6 +879,20 @@ class Engine:
             self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind, bucket=bucket)
             log.info("connection %s bind %d started (%s)", conn.name, slot, conn.safe_url)
 
+    async def _rebalance(self) -> None:
+        """When more engines run than when we took our binds, hand the extra ones back: stop
+        dispatching to them, and once their window is empty, unbind and free the lease."""
+        for conn_id, share in self._shares.items():
+            mine = sorted(k for k in self.binds if k[0] == conn_id)
+            for key in mine[share:]:
+                self.binds[key].draining = True
+        for key, bs in list(self.binds.items()):
+            if bs.draining and bs.inflight == 0:
+                self.binds.pop(key)
+                await bs.bind.close()
+                await self.db(_release_bind, key[0], key[1], self.engine_id, "")
+                log.info("connection %s bind %d handed back (fair share)", bs.conn_name, bs.slot)
+
     async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:
         for key in list(keys):
             bs = self.binds.pop(key, None)
@@ -937,6 +955,7 @@ class Engine:
             lost, got = await self.db(self.housekeeping)
             await self._close_binds(lost)
             await self._open_binds(got)
+            await self._rebalance()
             if mono >= self._next_squash:
                 self._next_squash = mono + 30
                 await self.db(_squash)

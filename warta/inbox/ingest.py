@@ -44,14 +44,14 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from warta.sms.gsm import decode_gsm7, decode_ucs2
 from warta.sms.numbers import NumberKind, mask, parse_number
 from warta.sms.segments import UdhError, parse_udh
 
-from . import conf, keywords, outbound, routing, sla
+from . import conf, fastsql, keywords, outbound, routing, sla
 from .models import (
     OPEN_STATUSES,
     BlockedNumber,
@@ -428,16 +428,59 @@ def receive_mo_batch(mos: list[MO], *, now: datetime | None = None) -> list[str]
     return outcomes
 
 
+@dataclass(slots=True)
+class _NewPart:
+    """An ``InboundPart`` row about to be inserted (attribute names as on the model)."""
+
+    connection: str
+    dedup_key: str
+    source: str
+    destination: str
+    data_coding: int
+    payload: bytes | None
+    text: str
+    concat_ref: int | None
+    concat_total: int | None
+    concat_seq: int | None
+    concat_bits: int | None
+    smsc_message_id: str
+    metadata: dict[str, Any]
+    received_at: datetime
+    assembled: bool
+    message_id: int | None = None
+    pk: None = None
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.connection, self.dedup_key, self.source, self.destination, self.data_coding, self.payload,
+                self.text, self.concat_ref, self.concat_total, self.concat_seq, self.concat_bits,
+                self.smsc_message_id, self.metadata, self.received_at, self.assembled, self.message_id)
+
+
+_PART_FIELDS = ("connection", "dedup_key", "source", "destination", "data_coding", "payload", "text", "concat_ref",
+                "concat_total", "concat_seq", "concat_bits", "smsc_message_id", "metadata", "received_at",
+                "assembled", "message")
+
+
+def _seen_keys(keys_by_conn: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """The (connection, dedup_key) pairs already stored: one query per connection in the batch."""
+    table = connection.ops.quote_name(InboundPart._meta.db_table)
+    seen: set[tuple[str, str]] = set()
+    with connection.cursor() as cur:
+        for conn, keys in keys_by_conn.items():
+            where, params = fastsql.in_list("dedup_key", sorted(keys))
+            cur.execute(f"SELECT dedup_key FROM {table} WHERE connection = %s AND {where}",  # noqa: S608
+                        [conn, *params])
+            seen.update((conn, k) for (k,) in cur.fetchall())
+    return seen
+
+
 def _receive(mos: list[MO], now: datetime) -> list[str]:
     window = int(conf.get("INBOX_DEDUP_WINDOW"))
     prepared = [_prepare(mo, now, window) for mo in mos]
     keys_by_conn: dict[str, set[str]] = defaultdict(set)
     for p in prepared:
         keys_by_conn[p.mo.connection].update((p.key, p.prev_key))
-    seen: set[tuple[str, str]] = set()
-    for conn, keys in keys_by_conn.items():
-        seen.update((conn, k) for k in InboundPart.objects.filter(connection=conn, dedup_key__in=keys)
-                    .values_list("dedup_key", flat=True))
+    seen = _seen_keys(keys_by_conn)
 
     outcomes: list[str] = []
     fresh: list[_Part] = []
@@ -451,7 +494,7 @@ def _receive(mos: list[MO], now: datetime) -> list[str]:
         outcomes.append("part" if p.concat else "stored")
 
     part_rows = [
-        InboundPart(
+        _NewPart(
             connection=_clean(p.mo.connection)[:50], dedup_key=p.key, source=_clean(p.mo.source)[:32],
             destination=_clean(p.mo.destination)[:32], data_coding=p.mo.data_coding,
             payload=p.mo.short_message, text=p.text,
@@ -465,7 +508,7 @@ def _receive(mos: list[MO], now: datetime) -> list[str]:
     ]
     # Whole single-part messages are inserted after their Message exists (message_id set at
     # insert, no UPDATE); parts of concatenations now, to wait for their siblings.
-    InboundPart.objects.bulk_create([row for row in part_rows if not row.assembled])
+    fastsql.insert_rows(InboundPart, _PART_FIELDS, [row.row() for row in part_rows if not row.assembled])
 
     wholes: list[_Whole] = []
     touched: set[tuple[str, int]] = set()
@@ -475,7 +518,7 @@ def _receive(mos: list[MO], now: datetime) -> list[str]:
                 connection=row.connection, source=row.source, source_ton=p.mo.source_ton,
                 destination=row.destination, data_coding=row.data_coding, text=p.text,
                 binary=is_binary(row.data_coding), parts_total=1, missing=[], received_at=p.received_at,
-                part_ids=[], part_objs=[row],
+                part_ids=[], part_objs=[row],  # type: ignore[list-item]
             ))
         else:
             touched.add((row.source, p.concat[0]))
@@ -511,6 +554,36 @@ def _wib_day(at: datetime) -> date:
     return at.astimezone(sla.WIB).date()
 
 
+@dataclass(slots=True)
+class _In:
+    """An incoming ``Message`` row about to be inserted."""
+
+    conv: Conversation
+    text: str
+    at: datetime
+    connection: str
+    destination: str
+    data_coding: int
+    is_binary: bool
+    parts_total: int
+    parts_missing: list[int]
+    disposition: Any = ""
+    keyword: str = ""
+    ticket: Ticket | None = None
+
+
+_MESSAGE_FIELDS = ("conversation", "ticket", "direction", "disposition", "text", "at", "connection", "destination",
+                   "data_coding", "is_binary", "parts_total", "parts_missing", "keyword", "author", "outbox_id")
+_CONV_STATE = ("last_message_at", "window_start", "window_count", "autoreply_day", "autoreply_count")
+_TICKET_FIELDS = tuple(f.name for f in Ticket._meta.concrete_fields if not f.primary_key)
+
+
+def _where_in(model: Any, column: str, values: Any, db_type: str = "text") -> tuple[str, str, list[Any]]:
+    table = connection.ops.quote_name(model._meta.db_table)
+    where, params = fastsql.in_list(column, list(values), db_type)
+    return table, where, params
+
+
 def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     if not wholes:
         return
@@ -531,26 +604,50 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         if len(w.text) > max_text:
             w.text = w.text[:max_text] + "[…dipotong…]"
 
-    # Conversations: fetch, create the missing ones (ignore_conflicts: another engine may race).
+    # Conversations: the existing ones are fetched; the new ones are inserted after the rules
+    # with their final counters (no UPDATE), and have no tickets yet.
     addresses = {a for a, _ in addr.values()}
-    convs = {c.address: c for c in Conversation.objects.filter(address__in=addresses)}
-    missing = addresses - convs.keys()
-    if missing:
-        first_at = {}
-        for i, w in enumerate(wholes):
-            first_at.setdefault(addr[i][0], (w.received_at, addr[i][1]))
-        Conversation.objects.bulk_create(
-            [Conversation(address=a, kind=first_at[a][1], created_at=first_at[a][0], last_message_at=first_at[a][0])
-             for a in missing], ignore_conflicts=True)
-        convs.update({c.address: c for c in Conversation.objects.filter(address__in=missing)})
-    conv_ids = [c.pk for c in convs.values()]
-    open_tickets = {t.conversation_id: t for t in Ticket.objects.filter(conversation_id__in=conv_ids,
-                                                                        status__in=OPEN_STATUSES)}
-    blocked = set(BlockedNumber.objects.filter(address__in=addresses).values_list("address", flat=True))
+    tbl, where, params = _where_in(Conversation, "address", addresses)
+    convs = {c.address: c for c in Conversation.objects.raw(f"SELECT * FROM {tbl} WHERE {where}", params)}  # noqa: S608
+    existing = list(convs.values())
+    new_convs: list[Conversation] = []
+    for i, w in enumerate(wholes):
+        a, kind = addr[i]
+        if a not in convs:
+            convs[a] = c = Conversation(address=a, kind=kind, created_at=w.received_at, last_message_at=w.received_at)
+            new_convs.append(c)
+    open_tickets: dict[str, Ticket] = {}  # by address
+    if existing:
+        by_id = {c.pk: c for c in existing}
+        tbl, where, params = _where_in(Ticket, "conversation_id", list(by_id), "bigint")
+        statuses = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
+        for t in Ticket.objects.raw(f"SELECT * FROM {tbl} WHERE {where} AND status IN ({statuses})",  # noqa: S608
+                                    params):
+            t.conversation = by_id[t.conversation_id]
+            open_tickets[t.conversation.address] = t
+    blocked: set[str] = set()
+    if BlockedNumber.objects.exists():
+        tbl, where, params = _where_in(BlockedNumber, "address", addresses)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT address FROM {tbl} WHERE {where}", params)  # noqa: S608
+            blocked = {a for (a,) in cur.fetchall()}
     table = keywords.active_table()
     rules = routing.compile_rules()
     holidays = sla.holidays()
     due_cache: dict[tuple[date, int], datetime] = {}
+
+    # Keywords are matched once; the tickets STATUS asks about are fetched in one query.
+    found_by_index: dict[int, tuple[Any, str]] = {}
+    asked: set[int] = set()
+    for i, w in enumerate(wholes):
+        found = None if w.binary else keywords.match(w.text, table)
+        if found is not None:
+            found_by_index[i] = found
+            if found[0].action == KeywordAction.STATUS:
+                number = keywords.ticket_number(found[1])
+                if number is not None and number < 2**63:
+                    asked.add(number)
+    status_tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=asked).select_related("unit")} if asked else {}
 
     def due(at: datetime, days: int) -> datetime:
         k = (_wib_day(at), days)
@@ -560,10 +657,10 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
 
     new_tickets: list[Ticket] = []
     touched_tickets: dict[int, Ticket] = {}
-    incoming: list[Message] = []
-    incoming_parts: list[list[InboundPart]] = []
-    replies: list[tuple[Conversation, Ticket | None, str, str]] = []  # conv, ticket, text, disposition
-    events: list[TicketEvent] = []
+    incoming: list[_In] = []
+    incoming_parts: list[list[Any]] = []
+    replies: list[tuple[Conversation, Ticket | None, str, Any]] = []  # conv, ticket, text, disposition
+    events: list[tuple[Ticket, datetime, Any, dict[str, Any]]] = []
 
     def may_autoreply(conv: Conversation) -> bool:
         if conv.kind != SenderKind.MOBILE:
@@ -582,9 +679,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         if conv.window_start is None or w.received_at - conv.window_start > flood_window:
             conv.window_start, conv.window_count = w.received_at, 0
         conv.window_count += 1
-        msg = Message(conversation=conv, direction=Direction.IN, text=w.text, at=w.received_at,
-                      connection=w.connection, destination=w.destination, data_coding=w.data_coding,
-                      is_binary=w.binary, parts_total=w.parts_total, parts_missing=w.missing)
+        msg = _In(conv=conv, text=w.text, at=w.received_at, connection=w.connection, destination=w.destination,
+                  data_coding=w.data_coding, is_binary=w.binary, parts_total=w.parts_total, parts_missing=w.missing)
         incoming.append(msg)
         incoming_parts.append(w.part_objs)
         if address in blocked:
@@ -596,18 +692,18 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         if not w.text.strip():
             msg.disposition = Disposition.EMPTY
             continue
-        found = None if w.binary else keywords.match(w.text, table)
+        found = found_by_index.get(i)
         if found is not None:
             keyword, argument = found
             msg.disposition = Disposition.KEYWORD
             msg.keyword = keyword.word
-            answer = _run_keyword(keyword, argument, conv)
+            answer = _run_keyword(keyword, argument, conv, status_tickets)
             if answer and may_autoreply(conv):
                 replies.append((conv, None, answer, Disposition.KEYWORD_REPLY))
             continue
 
         msg.disposition = Disposition.TICKET
-        ticket = open_tickets.get(conv.pk)
+        ticket = open_tickets.get(address)
         if ticket is None:
             ticket = Ticket(conversation=conv, status=TicketStatus.MENUNGGU, subject=w.text[:200].strip(),
                             created_at=w.received_at, updated_at=now, last_message_at=w.received_at,
@@ -618,10 +714,9 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
                 ticket.status = TicketStatus.DISPOSISI
                 ticket.forwarded_at = w.received_at
                 ticket.followup_due_at = due(w.received_at, followup_days)
-                events.append(TicketEvent(ticket=ticket, at=now, kind=EventKind.ROUTED,
-                                          data={"rule": rule.rule_id, "unit": rule.unit_id}))
-            events.append(TicketEvent(ticket=ticket, at=w.received_at, kind=EventKind.CREATED))
-            open_tickets[conv.pk] = ticket
+                events.append((ticket, now, EventKind.ROUTED, {"rule": rule.rule_id, "unit": rule.unit_id}))
+            events.append((ticket, w.received_at, EventKind.CREATED, {}))
+            open_tickets[address] = ticket
             new_tickets.append(ticket)
         elif ticket.pk is not None:
             touched_tickets[ticket.pk] = ticket
@@ -634,61 +729,67 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         if may_autoreply(conv):
             replies.append((conv, ticket, "", Disposition.ACK))
 
-    Ticket.objects.bulk_create(new_tickets)
+    if new_convs:
+        inserted = dict(fastsql.insert_rows(
+            Conversation, ("address", "kind", "created_at", *_CONV_STATE),
+            [(c.address, c.kind, c.created_at, *(getattr(c, f) for f in _CONV_STATE)) for c in new_convs],
+            returning=("address", "id"), on_conflict_nothing=True))
+        if len(inserted) != len(new_convs):
+            # Another engine created one of these conversations meanwhile: the retry of the whole
+            # batch (receive_mo_batch) counts its floods and auto-replies on the stored row.
+            raise IntegrityError("inbox: conversation created concurrently")
+        for c in new_convs:
+            c.pk = inserted[c.address]
+    for t in new_tickets:
+        t.conversation_id = t.conversation.pk
+    attnames = [Ticket._meta.get_field(f).attname for f in _TICKET_FIELDS]
+    ids = fastsql.insert_rows(Ticket, _TICKET_FIELDS, [tuple(getattr(t, a) for a in attnames) for t in new_tickets],
+                              returning=True)
+    for t, pk in zip(new_tickets, ids, strict=True):
+        t.pk = pk
     if touched_tickets:
-        _update_many(Ticket, list(touched_tickets.values()),
-                     ["last_message_at", "updated_at", "message_count", "search_text"])
-    for ev in events:
-        ev.ticket_id = ev.ticket.pk
-    TicketEvent.objects.bulk_create(events)
-    for m in incoming:
-        m.ticket_id = m.ticket.pk if m.ticket is not None else None
-    Message.objects.bulk_create(incoming)
+        fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text"),
+                            [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.pk)
+                             for t in touched_tickets.values()])
+    fastsql.insert_rows(TicketEvent, ("ticket", "at", "actor", "kind", "text", "data"),
+                        [(t.pk, at, None, kind, "", data) for t, at, kind, data in events])
+    message_ids = fastsql.insert_rows(Message, _MESSAGE_FIELDS, [
+        (m.conv.pk, m.ticket.pk if m.ticket is not None else None, Direction.IN, m.disposition, m.text, m.at,
+         m.connection, m.destination, m.data_coding, m.is_binary, m.parts_total, m.parts_missing, m.keyword,
+         None, None)
+        for m in incoming
+    ], returning=True)
 
     # Link parts to their message: new single parts are inserted with it; the (few) parts of
-    # concatenations get one UPDATE per message. bulk_update's CASE costs O(n) per row on SQLite.
-    new_parts: list[InboundPart] = []
-    for m, parts in zip(incoming, incoming_parts, strict=True):
+    # concatenations are updated, one statement for the batch.
+    new_parts: list[tuple[Any, ...]] = []
+    linked: list[tuple[int, bool, int]] = []
+    for message_id, parts in zip(message_ids, incoming_parts, strict=True):
         if parts and parts[0].pk is None:
-            parts[0].message_id = m.pk
-            new_parts.append(parts[0])
-        elif parts:
-            InboundPart.objects.filter(pk__in=[p.pk for p in parts]).update(message_id=m.pk, assembled=True)
-    InboundPart.objects.bulk_create(new_parts)
+            parts[0].message_id = message_id
+            new_parts.append(parts[0].row())
+        else:
+            linked.extend((message_id, True, p.pk) for p in parts)
+    fastsql.insert_rows(InboundPart, _PART_FIELDS, new_parts)
+    fastsql.update_rows(InboundPart, ("message", "assembled"), linked)
 
     if replies:
         texts = [text or render_template(ack_template, ticket=t.number if t else "") for _c, t, text, _d in replies]
-        ids = outbound.queue_sms_batch([
+        outbox_ids = outbound.queue_sms_batch([
             outbound.Outgoing(c.address, text, center, "ack" if d == Disposition.ACK else "keyword",
                               t.pk if t else None)
             for (c, t, _x, d), text in zip(replies, texts, strict=True)
         ], now=now)
-        Message.objects.bulk_create([
-            Message(conversation=c, ticket=t, direction=Direction.OUT, disposition=d, text=text, at=now,
-                    destination=c.address, outbox_id=oid)
-            for (c, t, _x, d), text, oid in zip(replies, texts, ids, strict=True)
+        fastsql.insert_rows(Message, _MESSAGE_FIELDS, [
+            (c.pk, t.pk if t is not None else None, Direction.OUT, d, text, now, "", c.address, None, False, 1, [],
+             "", None, oid)
+            for (c, t, _x, d), text, oid in zip(replies, texts, outbox_ids, strict=True)
         ])
-    _update_many(Conversation, list(convs.values()),
-                 ["last_message_at", "window_start", "window_count", "autoreply_day", "autoreply_count"])
+    fastsql.update_rows(Conversation, _CONV_STATE, [(*(getattr(c, f) for f in _CONV_STATE), c.pk) for c in existing])
 
 
-def _update_many(model: Any, objs: list[Any], fields: list[str]) -> None:
-    """``UPDATE … WHERE id=%s`` with executemany: linear, unlike bulk_update's CASE on SQLite."""
-    from django.db import connection
-
-    if not objs:
-        return
-    meta = model._meta
-    cols = [meta.get_field(f) for f in fields]
-    sql = (f"UPDATE {connection.ops.quote_name(meta.db_table)} SET "  # noqa: S608
-           + ", ".join(f"{connection.ops.quote_name(c.column)} = %s" for c in cols)
-           + f" WHERE {connection.ops.quote_name(meta.pk.column)} = %s")
-    rows = [[c.get_db_prep_save(getattr(o, c.attname), connection) for c in cols] + [o.pk] for o in objs]
-    with connection.cursor() as cur:
-        cur.executemany(sql, rows)
-
-
-def _run_keyword(keyword: Any, argument: str, conv: Conversation) -> str:
+def _run_keyword(keyword: Any, argument: str, conv: Conversation,
+                 status_tickets: dict[int, Ticket] | None = None) -> str:
     """Do what the keyword says; the answer to send (may be empty)."""
     action = keyword.action
     ok_reply, err_reply = keyword.reply, keyword.reply_error or keyword.reply
@@ -696,8 +797,12 @@ def _run_keyword(keyword: Any, argument: str, conv: Conversation) -> str:
         number = keywords.ticket_number(argument)
         # Only the citizen's own tickets: a ticket number is not a secret, a complaint's status is.
         ticket = None
-        if number is not None:
-            ticket = Ticket.objects.filter(pk=number, conversation=conv).first()
+        if number is not None and status_tickets is not None:
+            ticket = status_tickets.get(number)
+            if ticket is not None and ticket.conversation_id != conv.pk:
+                ticket = None
+        elif number is not None and conv.pk is not None:
+            ticket = Ticket.objects.filter(pk=number, conversation=conv).select_related("unit").first()
         if ticket is None:
             return render_template(err_reply, ticket=number or argument[:12], status="")
         return render_template(ok_reply, ticket=ticket.number, status=str(ticket.get_status_display()),

@@ -3,8 +3,11 @@
     .venv/bin/python bench/inbox.py [--messages 100000] [--batch 2000] [--numbers 50000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/warta_bench .venv/bin/python bench/inbox.py
 
-Fresh database: SQLite in a temporary WARTA_DATA_DIR, or the DATABASE_URL given (migrated; the
-inbox's and outbox's rows are left from earlier runs, which only makes it harder). Messages come
+Fresh database: SQLite in a temporary WARTA_DATA_DIR, or the DATABASE_URL given (migrated). Use a
+freshly created PostgreSQL database for figures: rows of earlier runs are kept, and although each
+run uses its own connection name (so its MOs are not duplicates of the last run's), the earlier
+runs' conversations carry their open tickets and daily acknowledgement caps over (fewer
+acknowledgements: a different workload); the bench says so when the database was not empty. Messages come
 from ``--numbers`` distinct handsets (two each by default, so half of them join an open ticket),
 1 in 20 is a concatenated message of two parts, 1 in 50 a keyword (INFO/STATUS), 1 in 100 a
 redelivered PDU. Each call of ``receive_mo_batch`` is what the engine does for one loop turn's
@@ -44,11 +47,16 @@ def main() -> None:
     from django.utils import timezone
 
     from warta.blasts.models import OutboundMessage
-    from warta.inbox.models import Message, Ticket
+    from warta.inbox.models import Conversation, Message, Ticket
     from warta.inbox.services import MO, receive_mo_batch
     from warta.sms.segments import concat_udh
 
     call_command("migrate", verbosity=0)
+    earlier = Conversation.objects.count()
+    if earlier:
+        print(f"note: database not fresh ({earlier:,} conversations from earlier runs): open tickets and "
+              "acknowledgement caps carry over; use a new database for comparable figures")
+    conn_name = f"bench-{os.getpid()}-{int(time.time())}"  # the dedup key includes the connection
     rng = random.Random(7)
     texts = ["Jalan berlubang di depan sekolah, mohon diperbaiki", "Sampah belum diangkut 3 hari",
              "Banjir 40 cm di RT 05 RW 02", "Lampu PJU mati sejak kemarin", "Bagaimana cara urus KTP hilang?"]
@@ -61,14 +69,14 @@ def main() -> None:
         if seq % 20 == 0:  # a two-part message
             ref = seq % 256
             long = ("Mohon bantuan, " * 15).encode()
-            mos += [MO("bench", number, "02132881818", short_message=concat_udh(ref, 2, 1) + long[:153], udhi=True),
-                    MO("bench", number, "02132881818", short_message=concat_udh(ref, 2, 2) + long[153:], udhi=True)]
+            mos += [MO(conn_name, number, "02132881818", short_message=concat_udh(ref, 2, 1) + long[:153], udhi=True),
+                    MO(conn_name, number, "02132881818", short_message=concat_udh(ref, 2, 2) + long[153:], udhi=True)]
             continue
         if seq % 50 == 0:
             text = rng.choice(["INFO", "STATUS 1"])
         else:
             text = f"{rng.choice(texts)} ({seq})"
-        mo = MO("bench", number, "02132881818", short_message=text.encode(), source_ton=1)
+        mo = MO(conn_name, number, "02132881818", short_message=text.encode(), source_ton=1)
         mos.append(mo)
         if seq % 100 == 7:
             mos.append(mo)  # the SMSC redelivers the same deliver_sm
@@ -76,18 +84,20 @@ def main() -> None:
 
     before_out = OutboundMessage.objects.count()
     before_msg = Message.objects.filter(direction="in").count()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     outcomes: dict[str, int] = {}
     for start in range(0, len(mos), args.batch):
         for outcome in receive_mo_batch(mos[start:start + args.batch], now=now):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     acks = OutboundMessage.objects.count() - before_out
     stored = Message.objects.filter(direction="in").count() - before_msg
     print(f"database: {connection.vendor}; batch {args.batch}")
     print(f"receive_mo_batch: {len(mos):,} MOs in {seconds:.1f} s = {len(mos) / seconds:,.0f} msg/s "
           f"(outcomes {outcomes}); {stored:,} messages, {Ticket.objects.count():,} tickets, "
           f"{acks:,} SMS queued in the outbox (acknowledgements and keyword answers)")
+    print(f"CPU of this process: {cpu:.1f} s ({len(mos) / cpu:,.0f} msg per CPU-second); "
+          f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

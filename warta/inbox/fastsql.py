@@ -165,8 +165,10 @@ def _copy(cur: Any, table: str, pk: str, cols: str, columns: list[list[Any]], *,
         ids = [r[0] for r in cur.fetchall()]
         columns = [ids, *columns]
         cols = f"{pk}, {cols}"
-    raw = getattr(cur, "cursor", cur)  # Django's wrapper does not forward ``copy``'s context manager
-    with raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+    raw = getattr(cur, "cursor", cur)  # psycopg's own cursor: Django's wrapper has no ``copy``
+    # …so errors are wrapped here as Django wraps them: a duplicate key is django.db.IntegrityError
+    # (receive_mo_batch retries on it), not psycopg's UniqueViolation.
+    with connection.wrap_database_errors, raw.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         for row in zip(*columns, strict=True):
             copy.write_row(row)
     return ids

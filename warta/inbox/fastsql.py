@@ -105,7 +105,11 @@ def _adapt(rows: Sequence[Sequence[Any]], adapters: list[Callable[[Any], Any]]) 
     """Columns of adapted values (the shape unnest wants; SQLite transposes back)."""
     columns = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in adapters]
     for i, adapt in enumerate(adapters):
-        if adapt is not _identity:
+        if adapt is _sqlite_datetime:
+            # A batch's timestamps repeat (its "now", the PDUs of one second): convert each once.
+            memo: dict[Any, Any] = {}
+            columns[i] = [memo[v] if v in memo else memo.setdefault(v, adapt(v)) for v in columns[i]]
+        elif adapt is not _identity:
             columns[i] = [adapt(v) for v in columns[i]]
     return columns
 

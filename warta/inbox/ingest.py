@@ -729,17 +729,15 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         if may_autoreply(conv):
             replies.append((conv, ticket, "", Disposition.ACK))
 
-    if new_convs:
-        inserted = dict(fastsql.insert_rows(
-            Conversation, ("address", "kind", "created_at", *_CONV_STATE),
-            [(c.address, c.kind, c.created_at, *(getattr(c, f) for f in _CONV_STATE)) for c in new_convs],
-            returning=("address", "id"), on_conflict_nothing=True))
-        if len(inserted) != len(new_convs):
-            # Another engine created one of these conversations meanwhile: the retry of the whole
-            # batch (receive_mo_batch) counts its floods and auto-replies on the stored row.
-            raise IntegrityError("inbox: conversation created concurrently")
-        for c in new_convs:
-            c.pk = inserted[c.address]
+    # If another engine created one of these conversations meanwhile, unique(address) raises
+    # IntegrityError and receive_mo_batch retries the batch, which then counts floods and
+    # auto-replies on the stored row.
+    conv_ids = fastsql.insert_rows(
+        Conversation, ("address", "kind", "created_at", *_CONV_STATE),
+        [(c.address, c.kind, c.created_at, *(getattr(c, f) for f in _CONV_STATE)) for c in new_convs],
+        returning=True)
+    for c, pk in zip(new_convs, conv_ids, strict=True):
+        c.pk = pk
     for t in new_tickets:
         t.conversation_id = t.conversation.pk
     attnames = [Ticket._meta.get_field(f).attname for f in _TICKET_FIELDS]

@@ -241,3 +241,22 @@ def test_a_dead_engines_sending_rows_become_unknown_and_its_claims_go_back(trans
     assert OutboundMessage.objects.filter(blast=resend, state="queued", unknown_count=1).count() == 3
     assert not OutboundMessage.objects.filter(engine_id=dead.engine_id).exists()
     assert status_counts(keep.pk)["unknown"] == 3 and status_counts(resend.pk)["queued"] == 5
+
+
+def test_it_sends_a_long_text_as_concatenated_parts_with_a_receipt_each(transactional_db):
+    long_text = "Peringatan dini banjir: " + "tinggi muka air Katulampa naik, warga bantaran Ciliwung waspada. " * 4
+
+    async def scenario():
+        async with Rig() as rig:
+            blast = await db(create_blast, numbers(20), text=long_text)
+            await wait_until(lambda: states(blast.pk) == {"delivered": 20})
+            return blast, rig.submits()
+
+    blast, submits = asyncio.run(scenario())
+    from warta.blasts.models import MessagePart
+    from warta.sms import measure
+
+    parts = measure(long_text).segments
+    assert parts > 1
+    assert len(submits) == 20 * parts
+    assert MessagePart.objects.filter(message__blast=blast).count() == 20 * parts

@@ -29,7 +29,7 @@ from warta.gateway.smppclient import (
 )
 from warta.smpp.errors import InvalidPduError
 from warta.smpp.pdu import SubmitSm
-from warta.sms.segments import MessageTooLong, plan
+from warta.sms.segments import measure
 
 from . import (
     ConnectionSpec,
@@ -126,10 +126,11 @@ class SmppBind:
 
     @staticmethod
     def parts_needed(text: str) -> int:
-        try:
-            return plan(text).segment_count
-        except MessageTooLong:
+        # Counting needs no concatenation reference (plan() asks for one once a text is long).
+        segments = measure(text).segments
+        if segments > 255:
             return 1  # submit will fail permanently; it takes one slot until then
+        return max(1, segments)
 
     async def submit(self, sender: str, to: str, text: str, *, valid_until: datetime | None = None) -> list[SubmitResult]:
         # The SMSC gets the validity too (absolute UTC time, SMPP 3.4 §7.1.1), so it does not

@@ -284,7 +284,9 @@ class Engine:
         self._next_claim = 0.0
         self._next_pending_match = 0.0
         self._next_squash = 0.0
-        self._pending_hint = False
+        # True at start: receipts stored by an earlier run, or by another process (Kannel's dlr-url
+        # callbacks), are waiting for their parts; housekeeping sets it again periodically.
+        self._pending_hint = True
         self.stats: dict[str, int] = defaultdict(int)
 
     def __repr__(self) -> str:
@@ -956,6 +958,8 @@ class Engine:
             await self._close_binds(lost)
             await self._open_binds(got)
             await self._rebalance()
+            # Other processes store pending receipts too; look again every housekeeping turn.
+            self._pending_hint = True
             if mono >= self._next_squash:
                 self._next_squash = mono + 30
                 await self.db(_squash)

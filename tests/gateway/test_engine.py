@@ -260,3 +260,36 @@ def test_it_sends_a_long_text_as_concatenated_parts_with_a_receipt_each(transact
     assert parts > 1
     assert len(submits) == 20 * parts
     assert MessagePart.objects.filter(message__blast=blast).count() == 20 * parts
+
+
+@pytest.mark.parametrize("fault", ["disconnect", "unbind"])
+def test_outbox_stays_exact_when_the_smsc_drops_the_link_mid_window(transactional_db, fault):
+    """The SMSC drops the socket (or unbinds) every 40 submits: the engine reconnects with
+    back-off and finishes the blast; with resend_unknown off, each recipient is accepted by the
+    SMSC at most once, and only messages caught in a dropped window may be left ``unknown``."""
+    recipients = numbers(200)
+
+    async def scenario():
+        async with Rig(query="window=16&reconnect_min=0.05&reconnect_max=0.2", faults=frozenset({fault}),
+                       fault_after=40) as rig:
+            blast = await db(create_blast, recipients, resend_unknown=False)
+            await wait_until(lambda: set(states(blast.pk)) <= {"delivered", "unknown"}
+                             and sum(states(blast.pk).values()) == 200, timeout=60)
+            return blast, rig.submits(), rig.sim.counters
+
+    blast, submits, counters = asyncio.run(scenario())
+    accepted = [r["destination_addr"] for r in submits if r.get("response_status") == 0]
+    from collections import Counter
+
+    from warta.blasts.models import OutboundMessage
+
+    assert counters["fault_disconnects"] + counters["fault_unbinds"] >= 3  # the link really dropped
+    assert counters["binds"] >= 4  # ...and the engine bound again each time
+    assert max(Counter(accepted).values()) == 1  # never sent twice
+    final = dict(OutboundMessage.objects.filter(blast=blast).values_list("to", "state"))
+    delivered = {n for n, s in final.items() if s == "delivered"}
+    assert delivered <= {"+" + a for a in accepted}
+    unknown = [n for n, s in final.items() if s == "unknown"]
+    drops = counters["fault_disconnects"] + counters["fault_unbinds"]
+    assert len(unknown) <= drops * 16  # at most one window per dropped link
+    assert len(delivered) + len(unknown) == 200

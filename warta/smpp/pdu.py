@@ -26,6 +26,7 @@ Theory of operation
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from struct import Struct
@@ -147,6 +148,9 @@ class Pdu:
     #: Builds an instance from all fields, positionally, *without* validation; for the decoder's
     #: hot path once it has checked what validation would (set by ``_install_fast_new``).
     _fast_new: ClassVar[Callable[..., Any]]
+    #: All field values as a tuple, in ``_fast_new``'s order (an ``operator.attrgetter``: one C
+    #: call instead of a ``dataclasses.fields`` walk per copy).
+    _values: ClassVar[Callable[[Any], tuple[Any, ...]]]
 
     sequence_number: int = 0
     command_status: int = 0
@@ -257,9 +261,8 @@ class Pdu:
                 S.ESME_RSYSERR,
                 "sequence_number",
             )
-        values = [getattr(self, f.name) for f in dataclasses.fields(self)]
-        values[0] = sequence_number
-        new: _P = self._fast_new(*values)
+        values = self._values(self)
+        new: _P = self._fast_new(sequence_number, *values[1:])
         return new
 
     # -- responses -------------------------------------------------------------------------
@@ -406,6 +409,11 @@ class _BindResp(Pdu):
         if end == 16:
             return cls(sequence_number=seq, command_status=status)
         i = d.index(0, 16, end)
+        if i == end - 1 and i < 16 + 65:
+            # Hot path (every submit_sm_resp): a message id of Latin-1 octets without NUL that
+            # fits, no TLVs — all that validation would check, so skip it.
+            fast: Pdu = cls._fast_new(seq, status, (), d[16:i].decode("latin-1"))
+            return fast
         return cls(
             sequence_number=seq,
             command_status=status,
@@ -597,6 +605,11 @@ class _MessageIdResp(Pdu):
         if end == 16:
             return cls(sequence_number=seq, command_status=status)
         i = d.index(0, 16, end)
+        if i == end - 1 and i < 16 + 65:
+            # Hot path (every submit_sm_resp): a message id of Latin-1 octets without NUL that
+            # fits, no TLVs — all that validation would check, so skip it.
+            fast: Pdu = cls._fast_new(seq, status, (), d[16:i].decode("latin-1"))
+            return fast
         return cls(
             sequence_number=seq,
             command_status=status,
@@ -1044,6 +1057,7 @@ def _install_fast_new(cls: type[Pdu]) -> None:
     namespace: dict[str, Any] = {"new_": object.__new__, "setattr_": object.__setattr__, "cls": cls}
     exec(src, namespace)  # noqa: S102 - source built from our own field names only
     cls._fast_new = staticmethod(namespace["_fast_new"])
+    cls._values = staticmethod(operator.attrgetter(*names))
 
 
 for _cls in PDU_CLASSES.values():

@@ -61,6 +61,34 @@ def login(client: Any, user: Any) -> Any:
     return client
 
 
+def _reseed_reference_data() -> None:
+    """Put back what data migrations load (regions, keywords) after a transactional test's flush."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in ("warta.contacts.migrations.0002_load_regions", "warta.inbox.migrations.0002_keywords"):
+        migration = importlib.import_module(module)
+        (getattr(migration, "load", None) or migration.seed)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_survives_flush(request: Any, django_db_blocker: Any) -> Any:
+    # Transactional tests (engine, live server) end with a flush that empties every table,
+    # including the reference data the migrations loaded; a later test must still find it.
+    # So a test that uses the database gets it back first when it is missing.
+    marker = request.node.get_closest_marker("django_db")
+    if marker or {"db", "transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("_django_db_helper")  # the database is set up for this test
+        from warta.contacts.models import Region
+        from warta.inbox.models import Keyword
+
+        with django_db_blocker.unblock():
+            if not Region.objects.exists() or not Keyword.objects.exists():
+                _reseed_reference_data()
+    yield
+
+
 @pytest.fixture
 def units(db: Any) -> dict[str, Any]:
     kominfo = create_unit("diskominfotik", "Diskominfotik", kind="dinas")

@@ -293,3 +293,28 @@ def test_outbox_stays_exact_when_the_smsc_drops_the_link_mid_window(transactiona
     drops = counters["fault_disconnects"] + counters["fault_unbinds"]
     assert len(unknown) <= drops * 16  # at most one window per dropped link
     assert len(delivered) + len(unknown) == 200
+
+
+def test_a_rejected_bind_is_reported_and_nothing_is_lost_until_the_password_is_fixed(transactional_db):
+    """The SMSC refuses the bind (wrong password): the engine records the cause on the bind,
+    keeps every message queued, and sends them all once the SMSC accepts the password."""
+
+    async def scenario():
+        async with Rig(accounts={"warta": "lain"}, query="window=16&reconnect_min=0.05&reconnect_max=0.2") as rig:
+            blast = await db(create_blast, numbers(30))
+
+            def bind_error() -> str:
+                return " ".join(b.last_error for b in rig.connection.bind_leases.all())
+
+            await wait_until(lambda: bind_error() != "", timeout=20)
+            assert await db(states, blast.pk) == {"queued": 30}
+            assert rig.sim.counters["bind_failures"] >= 1 and rig.sim.counters["submit_sm"] == 0
+            error = await db(bind_error)
+            # The SMSC now accepts the engine's password: the bind succeeds on a later retry.
+            rig.sim.config = type(rig.sim.config)(**{**rig.sim.config.__dict__, "accounts": {"warta": "secret"}})
+            await wait_until(lambda: states(blast.pk) == {"delivered": 30}, timeout=30)
+            return error, rig.submits()
+
+    error, submits = asyncio.run(scenario())
+    assert error  # the cause is shown in the settings UI
+    assert sorted("+" + r["destination_addr"] for r in submits if r.get("response_status") == 0) == sorted(numbers(30))

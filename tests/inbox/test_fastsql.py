@@ -140,3 +140,18 @@ def test_a_conversation_created_by_another_engine_meanwhile_is_used_after_the_re
     conv = Conversation.objects.get()
     assert len(calls) == 2 and conv.messages.filter(direction="in").count() == 1
     assert conv.created_at == AT and conv.autoreply_count == 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite fallbacks")
+def test_sqlite_without_returning_and_with_the_old_variable_limit(monkeypatch):
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    fields = ("address", "kind", "created_at", "last_message_at", "window_count", "autoreply_count")
+    Conversation.objects.create(address="+62first", kind="mobile", created_at=AT, last_message_at=AT)
+    ids = fastsql.insert_rows(Conversation, fields, [(f"+62{i}", "mobile", AT, AT, 0, 0) for i in range(50)],
+                              returning=True)
+    assert [Conversation.objects.get(pk=pk).address for pk in ids] == [f"+62{i}" for i in range(50)]
+    monkeypatch.undo()
+    monkeypatch.setattr(fastsql, "_sqlite_max_params", lambda: 999)
+    ids = fastsql.insert_rows(Conversation, fields, [(f"+63{i}", "mobile", AT, AT, 0, 0) for i in range(500)],
+                              returning=True)
+    assert [Conversation.objects.get(pk=pk).address for pk in ids] == [f"+63{i}" for i in range(500)]

@@ -37,7 +37,17 @@ from django.db import connection
 
 __all__ = ["in_list", "insert_rows", "update_rows"]
 
-_SQLITE_CHUNK_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 variables per statement
+
+
+def _sqlite_max_params() -> int:
+    """Variables per statement this SQLite allows (32,766 since 3.32; 999 before)."""
+    try:
+        import sqlite3
+
+        connection.ensure_connection()
+        return min(30_000, int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)))
+    except (AttributeError, TypeError):  # Python < 3.11: no getlimit
+        return connection.features.max_query_params
 
 
 def _identity(value: Any) -> Any:
@@ -150,7 +160,14 @@ def insert_rows(model: Any, fields: Sequence[str], rows: Sequence[Sequence[Any]]
             cur.executemany(f"INSERT INTO {table} ({cols}) VALUES {one}{tail}", values)  # noqa: S608
             return []
         ids: list[Any] = []
-        step = max(1, _SQLITE_CHUNK_PARAMS // len(fields))
+        if single and not on_conflict_nothing and not connection.features.can_return_rows_from_bulk_insert:
+            # SQLite < 3.35 has no RETURNING. Ingest's transaction holds the write lock (SQLite has
+            # one writer), so the rows just inserted got consecutive ids ending at the last one.
+            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES {one}", values)  # noqa: S608
+            cur.execute("SELECT last_insert_rowid()")
+            last = cur.fetchone()[0]
+            return list(range(last - len(values) + 1, last + 1))
+        step = max(1, _sqlite_max_params() // len(fields))
         for start in range(0, len(values), step):
             chunk = values[start:start + step]
             sql = f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(chunk)) + tail  # noqa: S608

@@ -135,3 +135,26 @@ def test_metrics_show_queue_depth_and_binds_from_counters(client, actors):
     body = client.get("/metrics").content.decode()
     assert 'warta_outbox_messages{state="queued"} 2' in body
     assert 'warta_gateway_bind_up{bind="1",connection="sim"} 0' in body
+
+
+def test_prefix_routes_are_set_in_the_settings_ui_and_survive_other_edits(client, actors):
+    from warta.gateway.models import Connection
+
+    login(client, actors["admin"])
+    bad = client.post("/pengaturan/gateway/tambah/", {"name": "tsel", "url": "smpp://warta:rahasia@h:2775",
+                                                      "priority": 0, "prefixes": "0811, abc", "is_active": "on"})
+    assert bad.status_code == 200 and "Awalan &#x27;abc&#x27; tidak dikenal" in bad.content.decode()
+    client.post("/pengaturan/gateway/tambah/", {"name": "tsel", "url": "smpp://warta:rahasia@h:2775", "priority": 0,
+                                               "prefixes": "0811, +62 812", "is_active": "on"})
+    conn = Connection.objects.get(name="tsel")
+    assert conn.prefix_names() == ["+62811", "+62812"]
+    assert "+62811, +62812" in client.get(f"/pengaturan/gateway/{conn.pk}/").content.decode()
+    # Changing only the priority keeps the prefixes (an edit must not widen a route by accident).
+    client.post(f"/pengaturan/gateway/{conn.pk}/", {"name": "tsel", "url": "", "priority": 2,
+                                                    "prefixes": "+62811, +62812"})
+    conn.refresh_from_db()
+    assert conn.priority == 2 and conn.prefix_names() == ["+62811", "+62812"]
+    from warta.gateway import services
+
+    services.update_connection(conn, operators=["telkomsel"])
+    assert conn.prefix_names() == ["+62811", "+62812"] and conn.operator_names() == ["telkomsel"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -22,6 +23,8 @@ class ConnectionForm(forms.Form):
     operators = forms.MultipleChoiceField(label=_("Operator yang dilayani"), choices=[(o, o) for o in OPERATORS],
                                           required=False, widget=forms.CheckboxSelectMultiple,
                                           help_text=_("Kosong: semua operator."))
+    prefixes = forms.CharField(label=_("Awalan nomor yang dilayani"), required=False, max_length=500,
+                               help_text=_("Dipisah koma, misalnya +62811, +62812. Kosong: semua nomor."))
     priority = forms.IntegerField(label=_("Prioritas"), initial=0, help_text=_("Angka kecil dipakai lebih dulu."))
     is_active = forms.BooleanField(label=_("Aktif"), required=False, initial=True)
 
@@ -30,6 +33,20 @@ class ConnectionForm(forms.Form):
         self.editing = editing
         if editing:
             self.fields["name"].disabled = True
+
+    def clean_prefixes(self) -> list[str]:
+        prefixes = []
+        for raw in self.cleaned_data.get("prefixes", "").replace(";", ",").split(","):
+            item = raw.strip().replace(" ", "").replace("-", "")
+            if not item:
+                continue
+            if item.startswith("0"):
+                item = "+62" + item[1:]  # 0812 → +62812, as operators write prefixes
+            if not re.fullmatch(r"\+\d{3,15}", item):
+                raise forms.ValidationError(
+                    _("Awalan %(p)r tidak dikenal: tulis seperti +62812 atau 0812.") % {"p": raw.strip()})
+            prefixes.append(item)
+        return prefixes
 
     def clean_url(self) -> str:
         url = self.cleaned_data.get("url", "").strip()

@@ -59,6 +59,9 @@ class Connection(models.Model):
     def operator_names(self) -> list[str]:
         return sorted({r.operator for r in self.routes.all() if r.operator})
 
+    def prefix_names(self) -> list[str]:
+        return sorted({r.prefix for r in self.routes.all() if r.prefix})
+
 
 class Route(models.Model):
     """What a connection may carry: a sender ID (or any), an operator (or any), a prefix (or any).

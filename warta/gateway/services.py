@@ -106,10 +106,10 @@ def add_connection(name: str, url: str, *, senders: Sequence[str] = (), operator
 
 @transaction.atomic
 def update_connection(conn: Connection, *, url: str | None = None, senders: Sequence[str] | None = None,
-                      operators: Sequence[str] | None = None, priority: int | None = None,
-                      is_active: bool | None = None, actor: Any = None) -> Connection:
+                      operators: Sequence[str] | None = None, prefixes: Sequence[str] | None = None,
+                      priority: int | None = None, is_active: bool | None = None, actor: Any = None) -> Connection:
     before = {"url": conn.safe_url, "priority": conn.priority, "is_active": conn.is_active,
-              "senders": conn.sender_names(), "operators": conn.operator_names()}
+              "senders": conn.sender_names(), "operators": conn.operator_names(), "prefixes": conn.prefix_names()}
     if url is not None and url.strip() and url.strip() != conn.url:
         conn.url = validate_url(url)
     if priority is not None:
@@ -117,12 +117,14 @@ def update_connection(conn: Connection, *, url: str | None = None, senders: Sequ
     if is_active is not None:
         conn.is_active = is_active
     conn.save()
-    if senders is not None or operators is not None:
+    if senders is not None or operators is not None or prefixes is not None:
+        # What is not given stays as it was (editing senders must not drop the prefixes).
         _set_routes(conn, _senders(senders if senders is not None else conn.sender_names()),
-                    _operators(operators if operators is not None else conn.operator_names()), [])
+                    _operators(operators if operators is not None else conn.operator_names()),
+                    [p.strip() for p in (prefixes if prefixes is not None else conn.prefix_names()) if p.strip()])
     _sync_slots(conn)
     after = {"url": conn.safe_url, "priority": conn.priority, "is_active": conn.is_active,
-             "senders": conn.sender_names(), "operators": conn.operator_names()}
+             "senders": conn.sender_names(), "operators": conn.operator_names(), "prefixes": conn.prefix_names()}
     audit.record("gateway.connection_changed", conn, actor=actor, changes=audit.diff(before, after))
     return conn
 

@@ -37,7 +37,8 @@ def connection_add(request: HttpRequest) -> HttpResponse:
         d = form.cleaned_data
         try:
             conn = services.add_connection(d["name"], d["url"], senders=[s.name for s in d["senders"]],
-                                           operators=d["operators"], priority=d["priority"], actor=request.user)
+                                           operators=d["operators"], prefixes=d["prefixes"], priority=d["priority"],
+                                           actor=request.user)
         except services.GatewayError as exc:
             form.add_error(None, str(exc))
         else:
@@ -50,14 +51,15 @@ def connection_add(request: HttpRequest) -> HttpResponse:
 def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     conn = get_object_or_404(Connection, pk=pk)
     initial = {"name": conn.name, "senders": [r.sender for r in conn.routes.all() if r.sender],
-               "operators": conn.operator_names(), "priority": conn.priority, "is_active": conn.is_active}
+               "operators": conn.operator_names(), "prefixes": ", ".join(conn.prefix_names()),
+               "priority": conn.priority, "is_active": conn.is_active}
     form = ConnectionForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             services.update_connection(conn, url=d["url"] or None, senders=[s.name for s in d["senders"]],
-                                       operators=d["operators"], priority=d["priority"], is_active=d["is_active"],
-                                       actor=request.user)
+                                       operators=d["operators"], prefixes=d["prefixes"], priority=d["priority"],
+                                       is_active=d["is_active"], actor=request.user)
         except services.GatewayError as exc:
             form.add_error(None, str(exc))
         else:

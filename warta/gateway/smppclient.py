@@ -559,6 +559,7 @@ class _Link(asyncio.Protocol):
         self._flush_scheduled = False
         self._timer: asyncio.Task[None] | None = None
         self._inbound_tasks: set[asyncio.Task[None]] = set()
+        self._inbound_futures: dict[asyncio.Future[None], DeliverSm] = {}  # awaited ack → its deliver_sm
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -675,9 +676,25 @@ class _Link(asyncio.Protocol):
         if result is None or not inspect.isawaitable(result):
             self.send_response(pdu.response())
             return
+        if isinstance(result, asyncio.Future):
+            # The engine hands back a plain future: answer from its done callback rather than
+            # from a task awaiting it (a task per receipt was a good part of the loop's work).
+            self._inbound_futures[result] = pdu
+            result.add_done_callback(self._future_delivered)
+            return
         task = self.loop.create_task(self._finish_deliver(pdu, result))
         self._inbound_tasks.add(task)
         task.add_done_callback(self._inbound_tasks.discard)
+
+    def _future_delivered(self, result: asyncio.Future[None]) -> None:
+        pdu = self._inbound_futures.pop(result, None)
+        if pdu is None or result.cancelled():
+            return  # cancelled (the link is closing): no answer, the SMSC redelivers
+        if result.exception() is not None:  # same as below: answer "temporary", keep the link
+            log.error("smpp %s: on_deliver failed; answering ESME_RX_T_APPN: %s", self.kind, result.exception())
+            self.send_response(pdu.response(command_status=_APP_ERROR_TEMPORARY))
+            return
+        self.send_response(pdu.response())
 
     async def _finish_deliver(self, pdu: DeliverSm, result: Awaitable[None]) -> None:
         try:
@@ -757,6 +774,8 @@ class _Link(asyncio.Protocol):
             self.transport.abort()
         for task in list(self._inbound_tasks):
             task.cancel()
+        for fut in list(self._inbound_futures):
+            fut.cancel()  # as cancelling a task awaiting it would: no answer after unbind
 
 
 # --------------------------------------------------------------------------------- client

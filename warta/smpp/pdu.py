@@ -861,6 +861,11 @@ class DeliverSm(_ShortMessage):
     response_class: ClassVar[type[Pdu] | None] = DeliverSmResp
 
     def response(self, *, command_status: int = 0, tlvs: Tlvs = ()) -> DeliverSmResp:
+        if not command_status and not tlvs:
+            # Hot path (every receipt is answered): our own sequence number and constants, all
+            # valid, so skip validation.
+            fast: DeliverSmResp = DeliverSmResp._fast_new(self.sequence_number, 0, (), "")
+            return fast
         return DeliverSmResp(
             sequence_number=self.sequence_number, command_status=command_status, tlvs=tlvs
         )

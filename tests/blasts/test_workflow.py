@@ -418,6 +418,16 @@ def test_test_send_goes_only_to_test_numbers_before_approval(actors: dict[str, A
         s.test_send(d, actors["operator"])
 
 
+def test_a_double_click_on_test_send_sends_once(actors: dict[str, Any]) -> None:
+    from warta.blasts.models import Blast
+
+    s = services()
+    d = create_draft(actors["operator"], sender="HumasDKI", test_numbers="0812 1111 2222")
+    first = s.test_send(d, actors["operator"])
+    second = s.test_send(d, actors["operator"])
+    assert second.pk == first.pk and Blast.objects.count() == 1
+
+
 def test_history_search_by_sender_unit_and_text(actors: dict[str, Any]) -> None:
     s = services()
     m = create_materi(actors["liaison"])

@@ -163,6 +163,22 @@ def test_reply_through_the_page(client, actors, ticket):
     assert "Terima kasih, sedang kami cek." in page
 
 
+def test_a_double_click_on_reply_texts_the_citizen_once(client, actors, ticket):
+    import datetime as dt
+
+    import time_machine
+
+    login(client, actors["operator"])
+    url = reverse("inbox:reply", args=[ticket.pk])
+    client.post(url, {"text": "Pompa sudah dikirim."})
+    client.post(url, {"text": "Pompa sudah dikirim."})  # the second click of a double click
+    assert Message.objects.filter(disposition="reply").count() == 1
+    # The same words sent again deliberately, later, are a new reply.
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)):
+        services.reply(ticket, "Pompa sudah dikirim.", actor=actors["operator"])
+    assert Message.objects.filter(disposition="reply").count() == 2
+
+
 def test_csrf_is_enforced(actors, ticket):
     from django.test import Client
 

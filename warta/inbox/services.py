@@ -12,7 +12,7 @@ because the gateway's contract names ``warta.inbox.services.receive_mo``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -59,6 +59,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # What a unit liaison may set on its own unit's tickets ("return" means back to the SMS Center).
 LIAISON_TARGETS = frozenset({S.PROSES, S.SELESAI, S.KOORDINASI})
+# A second identical reply this soon after the first is a double click, not a new answer.
+DOUBLE_SUBMIT_SECONDS = 10
 
 
 class TicketError(Exception):
@@ -233,6 +235,14 @@ def reply(ticket: Ticket, text: str, *, actor: User, close: bool = False) -> Mes
         if BlockedNumber.objects.filter(address=conv.address).exists():
             raise TicketError(_("Nomor ini diblokir."))
         now = timezone.now()
+        # A double click must not text the citizen twice: under the ticket's row lock, the same
+        # person's identical reply of the last few seconds is the answer to the second click.
+        recent = Message.objects.filter(
+            ticket=ticket, direction=Direction.OUT, disposition=Disposition.REPLY, author=actor, text=text,
+            at__gte=now - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
+        ).order_by("-at").first()
+        if recent is not None:
+            return recent
         outbox_id = outbound.queue_sms(conv.address, text, sender=conf.center_number(), purpose="reply", ticket=ticket)
         message = Message.objects.create(conversation=conv, ticket=ticket, direction=Direction.OUT,
                                          disposition=Disposition.REPLY, text=text, at=now, author=actor,

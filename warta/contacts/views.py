@@ -72,7 +72,9 @@ def _filtered(form: ContactFilterForm) -> tuple[QuerySet[Contact], str]:
             parts.append("nomor")
         except services.ContactError:
             qs = qs.filter(name__icontains=q)
-            parts.append(f"nama~{q}")
+            # The audit trail holds no citizen's name (docs/privacy.md): record that a name
+            # search narrowed the export, not the name.
+            parts.append("nama")
     if d.get("region"):
         region = Region.objects.filter(code=d["region"]).first()
         if region:

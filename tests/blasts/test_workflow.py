@@ -418,6 +418,16 @@ def test_test_send_goes_only_to_test_numbers_before_approval(actors: dict[str, A
         s.test_send(d, actors["operator"])
 
 
+def test_blasts_are_offered_the_masks_not_the_sms_centers_long_number(actors: dict[str, Any]) -> None:
+    from warta.blasts.models import SenderID
+
+    s = services()
+    for name in ("GubDKI", "HumasDKI", "02132881818"):
+        SenderID.objects.get_or_create(name=name)
+    names = set(s.usable_senders(actors["operator"]).values_list("name", flat=True))
+    assert {"GubDKI", "HumasDKI"} <= names and "02132881818" not in names
+
+
 def test_a_double_click_on_test_send_sends_once(actors: dict[str, Any]) -> None:
     from warta.blasts.models import Blast
 

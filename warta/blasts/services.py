@@ -433,7 +433,10 @@ _DRAFT_FIELDS = ("title", "text", "justification", "audience", "test_numbers", "
 def usable_senders(user: User) -> QuerySet[SenderID]:
     if not has_capability(user, "blasts.compose"):
         return SenderID.objects.none()
-    return SenderID.objects.filter(is_active=True)
+    # The SMS Center's long number answers citizens (inbox); blasts go out under the masks.
+    center = settings.WARTA.get("SMS_CENTER_NUMBER", "")
+    national = "0" + center[3:] if center.startswith("+62") else center
+    return SenderID.objects.filter(is_active=True).exclude(name=national)
 
 
 def _check_sender(user: User, sender: SenderID) -> None:

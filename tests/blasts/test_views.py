@@ -306,3 +306,50 @@ def test_history_search(client: Client, actors: dict[str, Any]) -> None:
     as_(client, actors["verifier"])
     html = client.get(reverse("blasts:index"), {"q": "rob"}).content.decode()
     assert "Rob" in html and "Vaksin" not in html
+
+
+def test_operator_keeps_templates_and_an_unknown_field_is_refused(client: Client, actors: dict[str, Any]) -> None:
+    from warta.accounts.models import AuditEvent
+    from warta.blasts.models import Template
+
+    login(client, actors["operator"])
+    bad = client.post(reverse("blasts:templates"), {"name": "Banjir", "text": "Halo {alamat}, waspada banjir."})
+    assert bad.status_code == 200 and "Kolom personalisasi tidak dikenal: {alamat}." in bad.content.decode()
+    ok = client.post(reverse("blasts:templates"), {"name": "Banjir", "text": "Halo {nama}, waspada banjir di {kelurahan}."})
+    assert ok.status_code == 302 and Template.objects.filter(name="Banjir").exists()
+    template = Template.objects.get(name="Banjir")
+    client.post(reverse("blasts:templates"), {"delete": template.pk})
+    assert not Template.objects.exists()
+    assert AuditEvent.objects.filter(action__in=["blasts.template_saved", "blasts.template_deleted"]).count() == 2
+
+
+def test_analyst_cannot_open_templates_and_approver_cannot_change_them(client: Client, actors: dict[str, Any]) -> None:
+    login(client, actors["analyst"])
+    assert client.get(reverse("blasts:templates")).status_code == 403
+    login(client, actors["approver"])
+    assert client.get(reverse("blasts:templates")).status_code == 200
+    assert client.post(reverse("blasts:templates"), {"name": "x", "text": "y"}).status_code == 403
+
+
+def test_administrator_sets_a_tariff_used_by_the_cost_estimate(client: Client, actors: dict[str, Any]) -> None:
+    from decimal import Decimal
+
+    from warta.blasts import services
+
+    login(client, actors["admin"])
+    client.post(reverse("blasts:sender_ids"), {"form": "tariff", "operator": "telkomsel", "price_per_segment": "400"})
+    client.post(reverse("blasts:sender_ids"), {"form": "tariff", "operator": "telkomsel", "price_per_segment": "425"})
+    assert services.tariffs()["telkomsel"] == Decimal("425")
+    client.post(reverse("blasts:sender_ids"), {"form": "tariff", "operator": "xl", "price_per_segment": "0"})
+    assert services.tariffs()["xl"] != Decimal("0")
+
+
+def test_administrator_removes_a_watch_word_and_others_cannot(client: Client, actors: dict[str, Any]) -> None:
+    from warta.blasts.models import WatchWord
+
+    word = WatchWord.objects.create(word="coblos", category="kampanye")
+    login(client, actors["operator"])
+    assert client.post(reverse("blasts:sender_ids"), {"form": "watch_delete", "pk": word.pk}).status_code == 403
+    login(client, actors["admin"])
+    client.post(reverse("blasts:sender_ids"), {"form": "watch_delete", "pk": word.pk})
+    assert not WatchWord.objects.exists()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from warta.contacts.models import ContactGroup, Region, Segment
 from warta.sms.numbers import Operator
 
-from .models import BlackoutPeriod, Materi, SenderID, SenderRegistration, WatchWord
+from .models import BlackoutPeriod, Materi, SenderID, SenderRegistration, Tariff, Template, WatchWord
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 5
@@ -182,6 +182,39 @@ class WatchWordForm(forms.ModelForm):
     class Meta:
         model = WatchWord
         fields = ["word", "category"]
+
+
+class TariffForm(forms.ModelForm):
+    operator = forms.ChoiceField(label=_("Operator"), choices=[(o.value, o.value) for o in Operator])
+
+    class Meta:
+        model = Tariff
+        fields = ["operator", "price_per_segment"]
+
+    def clean_price_per_segment(self) -> Any:
+        price = self.cleaned_data["price_per_segment"]
+        if price <= 0:
+            raise forms.ValidationError(_("Harga per segmen harus lebih dari nol."))
+        return price
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = Template
+        fields = ["name", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_text(self) -> str:
+        from . import composer
+
+        text = self.cleaned_data["text"].strip()
+        if not text:
+            raise forms.ValidationError(_("Teks templat kosong."))
+        unknown = composer.unknown_fields(text)
+        if unknown:
+            raise forms.ValidationError(
+                _("Kolom personalisasi tidak dikenal: %(f)s.") % {"f": ", ".join("{%s}" % u for u in unknown)})
+        return text
 
 
 class ChainForm(forms.Form):

@@ -28,6 +28,8 @@ from .forms import (
     MateriForm,
     RegistrationForm,
     RejectForm,
+    TariffForm,
+    TemplateForm,
     WatchWordForm,
 )
 from .models import (
@@ -38,6 +40,7 @@ from .models import (
     MateriAttachment,
     SenderID,
     SenderRegistration,
+    Tariff,
     Template,
     WatchWord,
 )
@@ -413,12 +416,25 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
         if not has_capability(request.user, "blasts.configure"):
             raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
         kind = request.POST.get("form")
+        if kind == "watch_delete":
+            word = get_object_or_404(WatchWord, pk=request.POST.get("pk"))
+            from warta.accounts import audit
+
+            audit.record("blasts.watch_deleted", word, actor=request.user, changes={"word": word.word})
+            word.delete()
+            messages.success(request, _("Kata pantauan dihapus."))
+            return redirect("blasts:sender_ids")
         form_cls = {"registration": RegistrationForm, "blackout": BlackoutForm, "watch": WatchWordForm,
-                    "chain": ChainForm}.get(kind or "")
+                    "chain": ChainForm, "tariff": TariffForm}.get(kind or "")
         if form_cls is None:
             messages.error(request, _("Formulir tidak dikenal."))
             return redirect("blasts:sender_ids")
-        form = form_cls(request.POST)
+        if kind == "tariff":
+            # One price per operator: saving an operator again changes its price.
+            existing = Tariff.objects.filter(operator=request.POST.get("operator", "")).first()
+            form = form_cls(request.POST, instance=existing)
+        else:
+            form = form_cls(request.POST)
         if form.is_valid():
             _save_setting(request, kind or "", form)
             return redirect("blasts:sender_ids")
@@ -432,6 +448,7 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
         "rows": rows, "sender_ids": senders, "blackouts": BlackoutPeriod.objects.prefetch_related("senders"),
         "watch_words": WatchWord.objects.all(), "reg_form": RegistrationForm(), "blackout_form": BlackoutForm(),
         "watch_form": WatchWordForm(), "chain_form": ChainForm(), "tariffs": services.tariffs(),
+        "tariff_form": TariffForm(),
         "can_configure": has_capability(request.user, "blasts.configure"),
     })
 
@@ -457,3 +474,31 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
         obj = form.save()
     audit.record(f"blasts.{kind}_saved", obj, actor=request.user, changes={k: str(v) for k, v in form.cleaned_data.items()})
     messages.success(request, _("Disimpan."))
+
+
+@area_required("blasts")
+def templates(request: HttpRequest) -> HttpResponse:
+    """The template library: operators keep their recurring messages here (flood, vaccination…)."""
+    from warta.accounts import audit
+
+    can_edit = has_capability(request.user, "blasts.compose")
+    form = TemplateForm()
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
+        if request.POST.get("delete"):
+            template = get_object_or_404(Template, pk=request.POST["delete"])
+            audit.record("blasts.template_deleted", template, actor=request.user, changes={"name": template.name})
+            template.delete()
+            messages.success(request, _("Templat dihapus."))
+            return redirect("blasts:templates")
+        form = TemplateForm(request.POST)
+        if form.is_valid():
+            template = form.save(commit=False)
+            template.created_by = request.user
+            template.save()
+            audit.record("blasts.template_saved", template, actor=request.user, changes={"name": template.name})
+            messages.success(request, _("Templat %(n)s disimpan.") % {"n": template.name})
+            return redirect("blasts:templates")
+    return render(request, "blasts/templates.html", {
+        "templates": Template.objects.order_by("name"), "form": form, "can_edit": can_edit, "can_compose": can_edit})

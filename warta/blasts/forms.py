@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from warta.contacts.models import ContactGroup, Region, Segment
 from warta.sms.numbers import Operator
 
-from .models import BlackoutPeriod, Materi, SenderID, SenderRegistration, Tariff, Template, WatchWord
+from .models import (
+    BlackoutPeriod,
+    Materi,
+    SenderID,
+    SenderRegistration,
+    Tariff,
+    Template,
+    WatchWord,
+)
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 5
@@ -213,7 +221,7 @@ class TemplateForm(forms.ModelForm):
         unknown = composer.unknown_fields(text)
         if unknown:
             raise forms.ValidationError(
-                _("Kolom personalisasi tidak dikenal: %(f)s.") % {"f": ", ".join("{%s}" % u for u in unknown)})
+                _("Kolom personalisasi tidak dikenal: %(f)s.") % {"f": ", ".join(f"{{{u}}}" for u in unknown)})
         return text
 
 

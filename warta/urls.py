@@ -17,6 +17,7 @@ urlpatterns = [
     path("laporan/", include("warta.reports.urls")),
     path("pengaturan/gateway/", include("warta.gateway.urls")),
     path("gateway/kannel/", include("warta.gateway.callback_urls")),  # Kannel's dlr-url, get-url
+    path("api/v1/", include("warta.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("healthz", core_views.healthz, name="healthz"),

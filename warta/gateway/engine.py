@@ -21,6 +21,10 @@ that a test can call alone, and ``flush`` runs the steps of one loop turn in ONE
   conditional UPDATE that also re-checks the blast is still active and the message still valid,
   which is how pause, cancel and validity reach every engine within one loop — and only after that
   commit does its PDU leave. So a ``kill -9`` leaves at most ``window`` rows per bind in ``sending``.
+  When the buffer is empty, one connection is up and it has no TPS limit (the common case), the
+  claim *is* the mark: one UPDATE claims as many rows as window slots are free straight into
+  ``sending`` (same re-checks), saving one of a message's four row updates; a row that then
+  finds no slot or route after all is ``unmark``-ed back to the queue before anything is sent.
 * **Batched writes.** Responses, receipts, citizens' messages, the next ``sending`` marks and the
   next claim of one loop turn are one transaction of a few set-based statements (``UPDATE … WHERE
   id IN (…)`` grouped by outcome, ``bulk_create`` for parts), never a round-trip per message.
@@ -167,6 +171,7 @@ class FlushResult:
     marked: set[int] = field(default_factory=set)
     claimed: list[Item] = field(default_factory=list)
     dropped: set[int] = field(default_factory=set)
+    direct: list[Item] = field(default_factory=list)  # claimed straight into ``sending``
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,44 +423,70 @@ class Engine:
         self._blasts.update({b.pk: b for b in blasts})
         return blasts
 
-    def claim_batch(self, limit: int, senders: set[str] | None = None) -> list[Item]:
+    def claim_batch(self, limit: int, senders: set[str] | None = None, *, mark_conn: int | None = None) -> list[Item]:
         """Claim up to ``limit`` due messages, emergency blasts first. Opted-out numbers among
-        them are ``suppressed`` at once and not returned."""
+        them are ``suppressed`` at once and not returned.
+
+        With ``mark_conn`` the claim is also the ``sending`` mark (for that connection), in the
+        same UPDATE: ``limit`` is then free window slots (parts), and the caller must send or
+        ``unmark`` every returned item right after the commit. That saves a whole row update (and
+        its index writes) per message against claim-then-mark; ``step`` uses it when the buffer
+        is empty, so the rows marked never exceed the free window slots.
+        """
         if limit <= 0:
             return []
         now = self.now()
         items: list[Item] = []
+        taken = 0  # rows, or window slots (parts) when marking
+        if mark_conn is None:
+            sets, head, tail, ret = "engine_id=%s", [self.engine_id], "", "attempts"
+        else:
+            # The blast state is re-checked in the UPDATE, as mark_sending does: pause and cancel
+            # reach every engine within one loop turn. RETURNING attempts-1: the count before
+            # this send, as a plain claim returns it.
+            sets = "engine_id=%s, state=%s, sent_at=%s, connection_id=%s, attempts=attempts+1"
+            head = [self.engine_id, S.SENDING, now, mark_conn]
+            tail, ret = f" AND blast_id IN (SELECT id FROM {B} WHERE state=%s)", "attempts-1"
         for blast in self.active_blasts():
-            if len(items) >= limit:
+            if taken >= limit:
                 break
             if senders is not None and blast.sender.name not in senders:
+                continue
+            blast_parts = self._parts_needed(blast.text)
+            want = limit - taken if mark_conn is None else (limit - taken) // blast_parts
+            if want <= 0:
                 continue
             pick = (f'SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL '
                     f'AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s) '
                     f'ORDER BY next_attempt_at, id LIMIT %s')
-            params = [blast.pk, S.QUEUED, now, now, limit - len(items)]
+            params = [blast.pk, S.QUEUED, now, now, want]
+            tail_params = [Blast.State.ACTIVE] if mark_conn is not None else []
             with connection.cursor() as cur:
                 if self.is_postgres:
                     # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE
                     # subquery of an UPDATE more than once and claim more rows than asked.
                     _execute(cur, f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) '
-                                  f'UPDATE {M} m SET engine_id=%s FROM c WHERE m.id=c.id '
-                                  f'RETURNING m.id, m."to", m.operator, m.text, m.attempts',
-                             [*params, self.engine_id])
+                                  f'UPDATE {M} m SET {sets} FROM c WHERE m.id=c.id{tail} '
+                                  f'RETURNING m.id, m."to", m.operator, m.text, m.{ret}',
+                             [*params, *head, *tail_params])
                 else:
                     # SQLite: one writer at a time, so the conditional UPDATE is the whole claim.
-                    _execute(cur, f'UPDATE {M} SET engine_id=%s WHERE id IN ({pick}) AND state=%s '
-                                  f'AND engine_id IS NULL RETURNING id, "to", operator, text, attempts',
-                             [self.engine_id, *params, S.QUEUED])
+                    _execute(cur, f'UPDATE {M} SET {sets} WHERE id IN ({pick}) AND state=%s '
+                                  f'AND engine_id IS NULL{tail} RETURNING id, "to", operator, text, {ret}',
+                             [*head, *params, S.QUEUED, *tail_params])
                 rows = cur.fetchall()
             mono = time.monotonic()
-            blast_parts = self._parts_needed(blast.text)
             for id_, to, operator, text, attempts in rows:
-                items.append(Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
-                                  blast.resend_unknown, self._parts_needed(text) if text else blast_parts,
-                                  claimed_at=mono, valid_until=blast.valid_until))
+                item = Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
+                            blast.resend_unknown, self._parts_needed(text) if text else blast_parts,
+                            claimed_at=mono, valid_until=blast.valid_until)
+                items.append(item)
+                taken += 1 if mark_conn is None else item.parts
+                if mark_conn is not None:
+                    self._deltas[(blast.pk, S.QUEUED)] -= 1
+                    self._deltas[(blast.pk, S.SENDING)] += 1
         if items:
-            items = self._suppress(items)
+            items = self._suppress(items, S.QUEUED if mark_conn is None else S.SENDING)
         items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
         return items
 
@@ -471,7 +502,7 @@ class Engine:
             self._parts_cache[text] = n
         return n
 
-    def _suppress(self, items: list[Item]) -> list[Item]:
+    def _suppress(self, items: list[Item], state: str = S.QUEUED) -> list[Item]:
         blocked = self.suppression([i.to for i in items])
         if not blocked:
             return items
@@ -480,9 +511,9 @@ class Engine:
         done = self._update_returning(
             f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE id IN ({{ids}}) "
             f"AND state=%s AND engine_id=%s RETURNING id, blast_id",
-            [S.SUPPRESSED, now, "nomor menolak pesan (BERHENTI)"], [i.id for i in hit], [S.QUEUED, self.engine_id])
+            [S.SUPPRESSED, now, "nomor menolak pesan (BERHENTI)"], [i.id for i in hit], [state, self.engine_id])
         for _id, blast_id in done:
-            self._deltas[(blast_id, S.QUEUED)] -= 1
+            self._deltas[(blast_id, state)] -= 1
             self._deltas[(blast_id, S.SUPPRESSED)] += 1
         self.stats["suppressed"] += len(done)
         return [i for i in items if i.to not in blocked]
@@ -523,6 +554,22 @@ class Engine:
         # What is left and still ours belongs to a paused blast (or one we cannot route): give it back.
         self._update_returning(f"UPDATE {M} SET engine_id=NULL WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s "
                                f"RETURNING id", [], ids, [S.QUEUED, self.engine_id])
+
+    def unmark(self, items: Sequence[Item], delay: float = 0.0) -> None:
+        """Put messages claimed straight into ``sending`` whose PDU did not leave back in the
+        queue (no free slot or no route for them after all); the attempt is not counted."""
+        if not items:
+            return
+        when = self.now() + timedelta(seconds=delay)
+        with transaction.atomic():
+            rows = self._update_returning(
+                f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, attempts=attempts-1 "
+                f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
+                [S.QUEUED, when], [i.id for i in items], [S.SENDING, self.engine_id])
+            for _id, blast_id in rows:
+                self._deltas[(blast_id, S.SENDING)] -= 1
+                self._deltas[(blast_id, S.QUEUED)] += 1
+            self._write_deltas()
 
     def release(self, items: Sequence[Item], delay: float = 0.0) -> None:
         """Give claimed messages back to the queue (unroutable here, or shutting down)."""
@@ -801,7 +848,8 @@ class Engine:
         self._gdeltas[(None, "mo", "")] += len(rows)
 
     def flush(self, outcomes: Sequence[Outcome], receipts: Sequence[InReceipt], mos: Sequence[InMo],
-              plan: dict[int, list[Item]], claim: int, senders: set[str] | None) -> FlushResult:
+              plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
+              direct: tuple[int, int] | None = None) -> FlushResult:
         """One loop turn's writes in one transaction: results first (so a receipt in the same turn
         finds its part), then the ``sending`` marks, then the next claim."""
         result = FlushResult()
@@ -814,6 +862,8 @@ class Engine:
                     result.marked, result.dropped = self.mark_sending(plan)
                 if claim:
                     result.claimed = self.claim_batch(claim, senders)
+                if direct:
+                    result.direct = self.claim_batch(direct[1], senders, mark_conn=direct[0])
                 self._write_deltas()
         except BaseException:
             # Rolled back: the counted deltas did not happen either.
@@ -967,6 +1017,27 @@ class Engine:
         if self._wake is not None:
             self._wake.set()
 
+    def _dispatch_direct(self, conn_id: int, items: list[Item]) -> tuple[list[Item], list[Item]]:
+        """Send messages claimed straight into ``sending`` on ``conn_id``'s binds; returns those
+        that cannot go (no route there, no free slot) for ``unmark``."""
+        slots = [bs for bs in self.binds.values() if bs.conn_id == conn_id and bs.bind.bound and not bs.lost]
+        unroutable: list[Item] = []
+        no_slot: list[Item] = []
+        loop = asyncio.get_running_loop()
+        mono = time.monotonic()
+        for item in items:
+            if conn_id not in self.router.candidates(item.sender, item.to, item.operator):
+                unroutable.append(item)
+                continue
+            best = max(slots, key=lambda b: b.free) if slots else None
+            if best is None or not best.take(item.parts, mono):
+                no_slot.append(item)
+                continue
+            task = loop.create_task(self._send(item, best))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return unroutable, no_slot
+
     async def step(self) -> bool:
         """One loop turn. Returns True when it did something (so the loop does not sleep)."""
         mono = time.monotonic()
@@ -988,21 +1059,30 @@ class Engine:
         plan, assigned, unroutable = self._plan() if not self._stopping else ({}, [], [])
         free = sum(bs.free for bs in self.binds.values())
         claim = 0
+        direct: tuple[int, int] | None = None
         senders: set[str] | None = None
         if not self._stopping and free > 0 and mono >= self._next_claim:
-            want = max(2 * sum(bs.window for bs in self.binds.values() if bs.bind.bound), 100)
-            claim = max(0, want - len(self.buffer) - sum(len(v) for v in plan.values()))
-            senders = self.router.senders({bs.conn_id for bs in self.binds.values() if bs.bind.bound})
+            up = [bs for bs in self.binds.values() if bs.bind.bound and not bs.lost]
+            conns = {bs.conn_id for bs in up}
+            senders = self.router.senders(conns)
+            if not self.buffer and len(conns) == 1 and all(bs.bucket is None for bs in up):
+                # Nothing buffered, one connection up, no TPS pacing: claim straight into
+                # ``sending``, as many as the window slots free right now (claim_batch's
+                # mark_conn) — one row update per message less than claim, then mark.
+                direct = (next(iter(conns)), free)
+            else:
+                want = max(2 * sum(bs.window for bs in up), 100)
+                claim = max(0, want - len(self.buffer) - sum(len(v) for v in plan.values()))
         outcomes, self._outcomes = self._outcomes, []
         receipts, self._receipts = self._receipts, []
         mos, self._mos = self._mos, []
-        if not (plan or claim or outcomes or receipts or mos or unroutable):
+        if not (plan or claim or direct or outcomes or receipts or mos or unroutable):
             return False
         if unroutable:
             await self.db(self.release, unroutable, 2.0)
         try:
             t_flush = time.perf_counter()
-            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders)
+            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct)
             self.stats["flushes"] += 1
             self.stats["flush_ms"] += int((time.perf_counter() - t_flush) * 1000)
         except Exception:
@@ -1037,6 +1117,18 @@ class Engine:
                 task.add_done_callback(self._tasks.discard)
             else:
                 bs.inflight -= item.parts
+        if direct is not None:
+            if res.direct:
+                self.stats["claimed"] += len(res.direct)
+                unroutable, no_slot = self._dispatch_direct(direct[0], res.direct)
+                # Marked but not sent (rare: a route by operator or prefix, a multipart text
+                # needing more slots than left): back to the queue at once.
+                if unroutable:
+                    await self.db(self.unmark, unroutable, 2.0)
+                if no_slot:
+                    await self.db(self.unmark, no_slot, 0.0)
+            else:
+                self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
         if claim:
             if res.claimed:
                 self.buffer.extend(res.claimed)

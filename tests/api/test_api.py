@@ -256,7 +256,7 @@ def test_token_pages_are_for_administrators_only(client: Any, actors: dict[str, 
 
 def test_anonymous_visitors_are_sent_to_login(client: Any, db: Any) -> None:
     r = client.get("/api/v1/pengaturan/")
-    assert r.status_code == 302 and "login" in r["Location"] or "masuk" in r["Location"]
+    assert r.status_code == 302 and ("login" in r["Location"] or "masuk" in r["Location"])
 
 
 def test_admin_makes_a_client_and_token_shown_once_then_revokes(client: Any, actors: dict[str, Any],

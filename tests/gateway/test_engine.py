@@ -318,3 +318,32 @@ def test_a_rejected_bind_is_reported_and_nothing_is_lost_until_the_password_is_f
     error, submits = asyncio.run(scenario())
     assert error  # the cause is shown in the settings UI
     assert sorted("+" + r["destination_addr"] for r in submits if r.get("response_status") == 0) == sorted(numbers(30))
+
+
+def test_a_claim_that_is_the_mark_sends_within_the_slots_and_unmark_gives_rows_back(transactional_db):
+    from warta.blasts import outbox
+    from warta.blasts.models import Blast, OutboundMessage
+    from warta.gateway.engine import Engine
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    blast = create_blast(numbers(5))
+    engine = Engine()
+    engine.register()
+    engine.load_routes()
+    # Three free window slots: three rows claimed straight into ``sending``, the rest untouched.
+    items = engine.claim_batch(3, mark_conn=conn.pk)
+    engine._write_deltas()
+    assert len(items) == 3 and all(i.attempts == 0 for i in items)
+    rows = OutboundMessage.objects.filter(blast=blast)
+    assert sorted(rows.values_list("state", flat=True)) == ["queued", "queued", "sending", "sending", "sending"]
+    assert {r.connection_id for r in rows.filter(state="sending")} == {conn.pk}
+    # One of them finds no slot after all: back to the queue, its attempt not counted.
+    engine.unmark(items[:1])
+    back = OutboundMessage.objects.get(pk=items[0].id)
+    assert (back.state, back.engine_id, back.attempts) == ("queued", None, 0)
+    assert outbox.status_counts(blast.pk)["sending"] == 2 and outbox.status_counts(blast.pk)["queued"] == 3
+    # A paused blast is not claimed into ``sending``.
+    Blast.objects.filter(pk=blast.pk).update(state=Blast.State.PAUSED)
+    assert engine.claim_batch(5, mark_conn=conn.pk) == []

@@ -713,6 +713,10 @@ class Engine:
         multi: list[tuple[int, int, str, datetime]] = []  # part id, message id, state, at
         latency = 0.0
         for conn_id, rcs in by_conn.items():
+            if self.is_postgres:
+                rcs = self._settle_single_part(conn_id, rcs, now)
+                if not rcs:
+                    continue
             found: dict[str, tuple[int, int, int, datetime]] = {}
             keys = list(rcs)
             # PostgreSQL: one array parameter instead of chunked IN lists (see _update_returning).
@@ -763,6 +767,38 @@ class Engine:
             self._pending_hint = True
             self.stats["receipts_pending"] += len(unmatched)
         return unmatched
+
+    def _settle_single_part(self, conn_id: int, rcs: dict[str, InReceipt], now: datetime) -> dict[str, InReceipt]:
+        """PostgreSQL: final receipts of single-part messages still ``submitted``, looked up and
+        applied in one ``UPDATE … FROM parts`` per final state — the part lookup was a round trip
+        and an index pass of its own every loop turn. Returns the receipts it did not settle
+        (multipart, not final, unknown id, message already final), for the general path."""
+        by_state: dict[str, list[str]] = defaultdict(list)
+        for smsc_id, rc in rcs.items():
+            state = RECEIPT_STATES.get(rc.stat.upper())
+            if state is not None:
+                by_state[state].append(smsc_id)
+        if not by_state:
+            return rcs
+        rest = dict(rcs)
+        with connection.cursor() as cur:
+            for state, smsc_ids in by_state.items():
+                _execute(cur,
+                    f"UPDATE {M} m SET state=%s, done_at=%s FROM {P} p WHERE p.connection_id=%s "
+                    f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
+                    f"RETURNING p.smsc_message_id, m.blast_id, p.submitted_at",
+                    [state, now, conn_id, smsc_ids, S.SUBMITTED])
+                rows = cur.fetchall()
+                for smsc_id, blast_id, sub_at in rows:
+                    rc = rest.pop(smsc_id)
+                    self._gdeltas[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
+                    lag = max(0.0, (rc.at - sub_at).total_seconds())
+                    self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
+                    self._gdeltas[(conn_id, "receipt_latency_count", "")] += 1
+                    self._deltas[(blast_id, S.SUBMITTED)] -= 1
+                    self._deltas[(blast_id, state)] += 1
+                self.stats["final"] += len(rows)
+        return rest
 
     def _apply_multipart(self, multi: list[tuple[int, int, str, datetime]], now: datetime) -> None:
         by_state: dict[str, list[int]] = defaultdict(list)

@@ -262,7 +262,7 @@ class Pdu:
                 "sequence_number",
             )
         values = self._values(self)
-        new: _P = self._fast_new(sequence_number, *values[1:])
+        new: _P = type(self)._fast_new(sequence_number, *values[1:])
         return new
 
     # -- responses -------------------------------------------------------------------------

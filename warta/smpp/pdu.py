@@ -261,7 +261,7 @@ class Pdu:
                 S.ESME_RSYSERR,
                 "sequence_number",
             )
-        values = self._values(self)
+        values = type(self)._values(self)
         new: _P = type(self)._fast_new(sequence_number, *values[1:])
         return new
 

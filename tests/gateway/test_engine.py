@@ -159,6 +159,28 @@ def test_an_emergency_blast_overtakes_a_normal_one_already_sending(transactional
     asyncio.run(scenario())
 
 
+def test_a_citizens_acknowledgement_overtakes_a_running_normal_blast(transactional_db):
+    """An acknowledgement queued by the inbox during a large blast is sent at once, not after it."""
+    from warta.inbox import outbound
+
+    async def scenario():
+        async with Rig(query="window=8&tps=300") as rig:
+            normal = await db(create_blast, numbers(1500))
+            await wait_until(lambda: len(rig.submits()) > 100)
+            ack_id = await db(outbound.queue_sms, "+6281377778888", "Terima kasih, tiket 1.", sender="+622132881818",
+                              purpose="ack")
+
+            def ack_delivered() -> bool:
+                from warta.blasts.models import OutboundMessage
+
+                return OutboundMessage.objects.get(pk=ack_id).state == "delivered"
+
+            await wait_until(ack_delivered, timeout=20)
+            assert "queued" in await db(states, normal.pk)  # the blast had not finished
+
+    asyncio.run(scenario())
+
+
 def test_a_citizens_sms_on_the_same_bind_reaches_the_inbox(transactional_db):
     from warta.inbox.models import Message
 

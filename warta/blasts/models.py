@@ -54,6 +54,9 @@ class Blast(models.Model):
 
     class Priority(models.IntegerChoices):
         NORMAL = 0, _("normal")  # queued behind earlier blasts
+        # Answers to citizens (acknowledgements, keyword replies, operators' replies): a few
+        # messages that must not wait behind a million-recipient blast, yet are no emergency.
+        REPLY = 5, _("balasan warga")
         EMERGENCY = 10, _("darurat")  # overtakes every normal blast in every engine's claim
 
     class State(models.TextChoices):

@@ -54,7 +54,7 @@ def queue_sms_batch(items: list[Outgoing], now: datetime | None = None) -> list[
     if not items:
         return []
     from warta.blasts import outbox
-    from warta.blasts.models import OutboundMessage
+    from warta.blasts.models import Blast, OutboundMessage
 
     groups: dict[tuple[str, str], list[int]] = {}
     for index, item in enumerate(items):
@@ -66,7 +66,9 @@ def queue_sms_batch(items: list[Outgoing], now: datetime | None = None) -> list[
         blast, _summary = outbox.create_blast(
             sender=_sender(name), text=items[indexes[0]].text,
             recipients=[(items[i].to_e164, items[i].text) for i in indexes],
-            name=f"inbox:{purpose}:{label or '-'}"[:200], audit_action=f"inbox.sms_{purpose}")
+            name=f"inbox:{purpose}:{label or '-'}"[:200], audit_action=f"inbox.sms_{purpose}",
+            # Citizens' answers overtake normal blasts in the engines' claim (not emergencies).
+            priority=Blast.Priority.REPLY)
         # The outbox keeps one row per number (duplicates once): map numbers back to their rows.
         by_to = dict(OutboundMessage.objects.filter(blast=blast).values_list("to", "pk"))
         for i in indexes:

@@ -195,3 +195,14 @@ def test_to_national_refuses_non_indonesian_or_malformed_values(value: str) -> N
 )
 def test_mask_hides_the_middle_digits(e164: str, masked: str) -> None:
     assert mask(e164) == masked
+
+
+def test_a_local_landline_without_area_code_is_refused_not_guessed() -> None:
+    from warta.sms.numbers import InvalidReason, NumberKind, parse_number
+
+    info = parse_number("3288 1818")
+    assert info.kind == NumberKind.INVALID and info.reason == InvalidReason.MISSING_AREA_CODE
+    assert "kode area" in info.reason.message_id
+    # A spreadsheet's dropped leading zero keeps the area code, so it is still read.
+    assert parse_number("2132881818").e164 == "+622132881818"
+    assert parse_number("0328 81818").kind == NumberKind.FIXED

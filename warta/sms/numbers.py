@@ -81,6 +81,7 @@ class InvalidReason(enum.StrEnum):
     NOT_INDONESIAN = "not_indonesian"  # valid, but not +62 (allow_foreign=False)
     INVALID_PREFIX = "invalid_prefix"  # the leading digits are not allocated
     INVALID_NUMBER = "invalid_number"  # plausible length and prefix, still not a valid number
+    MISSING_AREA_CODE = "missing_area_code"  # a local landline number written without 0xx
 
     @property
     def message_id(self) -> str:
@@ -109,6 +110,10 @@ REASON_MESSAGES: MappingProxyType[InvalidReason, tuple[str, str]] = MappingProxy
         InvalidReason.TOO_LONG: (
             "Nomor terlalu panjang. Periksa apakah ada angka yang berlebih.",
             "The number is too long. Check for extra digits.",
+        ),
+        InvalidReason.MISSING_AREA_CODE: (
+            "Nomor telepon rumah tanpa kode area. Tulis dengan kode area, misalnya 021 3288 1818.",
+            "A landline number without its area code. Write it with the area code, e.g. 021 3288 1818.",
         ),
         InvalidReason.INVALID_COUNTRY_CODE: (
             "Kode negara tidak dikenal. Nomor Indonesia diawali +62 atau 0.",
@@ -350,6 +355,11 @@ def parse_number(raw: str, *, allow_foreign: bool = False) -> NumberInfo:
             line_type=line_type,
         )
     if number_type == PhoneNumberType.FIXED_LINE:
+        if not compact.startswith(("0", "+", "62")) and len(compact) <= 8:
+            # "3288 1818" is a Jakarta number missing its 021 far more often than a 0328 number
+            # missing its 0; the two cannot be told apart, so ask rather than guess.
+            # (Longer inputs such as "2132881818" are a spreadsheet's dropped leading zero.)
+            return _invalid(raw, InvalidReason.MISSING_AREA_CODE)
         area: str | None = None
         if region == REGION:
             nsn = phonenumbers.national_significant_number(number)

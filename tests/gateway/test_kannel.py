@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.interop._tools import free_port, require_binary
+from tests.interop._tools import free_port, kannel_conf, require_binary
 from warta.gateway.simulator import Simulator, SimulatorConfig
 from warta.sms.gsm import decode_gsm7
 
@@ -29,57 +29,6 @@ from .engine_harness import create_blast, db, states, wait_until
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 SECRET = "kannel-uji-0123456789abcdef"
-
-
-def _kannel_conf(tmp: Path, *, sim_port: int, admin: int, box: int, sendsms: int, get_url: str) -> Path:
-    conf = tmp / "kannel.conf"
-    conf.write_text(f"""
-group = core
-admin-port = {admin}
-admin-interface = 127.0.0.1
-admin-password = adminpw
-smsbox-port = {box}
-smsbox-interface = 127.0.0.1
-box-allow-ip = 127.0.0.1
-log-file = "{tmp}/bearerbox.log"
-log-level = 0
-dlr-storage = internal
-
-group = smsc
-smsc = smpp
-smsc-id = warta-sim
-host = 127.0.0.1
-port = {sim_port}
-transceiver-mode = true
-smsc-username = kannel
-smsc-password = kpass
-system-type = ""
-msg-id-type = 0x00
-enquire-link-interval = 30
-reconnect-delay = 1
-wait-ack = 30
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = {box}
-sendsms-port = {sendsms}
-sendsms-interface = 127.0.0.1
-log-file = "{tmp}/smsbox.log"
-log-level = 0
-
-group = sendsms-user
-username = warta
-password = kanpw
-max-messages = 10
-concatenation = true
-
-group = sms-service
-keyword = default
-get-url = "{get_url}"
-max-messages = 0
-catch-all = true
-""")
-    return conf
 
 
 class KannelRig:
@@ -108,8 +57,9 @@ class KannelRig:
         url = (f"kannel://warta:kanpw@127.0.0.1:{sendsms}?secret={SECRET}&callback={self.live_url}"
                f"&dlr-mask=31&window=8")
         self.connection = await db(services.add_connection, "kannel-uji", url)
-        conf = _kannel_conf(self.tmp, sim_port=self.sim.port, admin=admin, box=box, sendsms=sendsms,
-                            get_url=kannel.mo_get_url(url))
+        conf = kannel_conf(self.tmp, sim_port=self.sim.port, admin=admin, box=box, sendsms=sendsms,
+                           user="warta", password="kanpw", max_messages=10,
+                           service=f'get-url = "{kannel.mo_get_url(url)}"\nmax-messages = 0\ncatch-all = true')
         for binary in (bearerbox, smsbox):
             self.procs.append(await asyncio.create_subprocess_exec(
                 binary, str(conf), cwd=self.tmp,

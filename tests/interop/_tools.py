@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,57 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def kannel_conf(tmp: Path, *, sim_port: int, admin: int, box: int, sendsms: int, user: str, password: str,
+                max_messages: int, service: str) -> Path:
+    """A kannel.conf for bearerbox + smsbox on 127.0.0.1 with Warta's simulator as the SMPP SMSC.
+
+    ``service`` is the body of the catch-all ``sms-service`` group (a fixed reply, or a get-url).
+    """
+    conf = tmp / "kannel.conf"
+    conf.write_text(f"""
+group = core
+admin-port = {admin}
+admin-interface = 127.0.0.1
+admin-password = adminpw
+smsbox-port = {box}
+smsbox-interface = 127.0.0.1
+box-allow-ip = 127.0.0.1
+log-file = "{tmp}/bearerbox.log"
+log-level = 0
+dlr-storage = internal
+
+group = smsc
+smsc = smpp
+smsc-id = warta-sim
+host = 127.0.0.1
+port = {sim_port}
+transceiver-mode = true
+smsc-username = kannel
+smsc-password = kpass
+system-type = ""
+msg-id-type = 0x00
+enquire-link-interval = 30
+reconnect-delay = 1
+wait-ack = 30
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = {box}
+sendsms-port = {sendsms}
+sendsms-interface = 127.0.0.1
+log-file = "{tmp}/smsbox.log"
+log-level = 0
+
+group = sendsms-user
+username = {user}
+password = {password}
+max-messages = {max_messages}
+concatenation = true
+
+group = sms-service
+keyword = default
+{service.strip()}
+""")
+    return conf

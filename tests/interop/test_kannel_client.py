@@ -25,65 +25,13 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 
-from tests.interop._tools import free_port, require_binary
+from tests.interop._tools import free_port, kannel_conf, require_binary
 from warta.gateway.simulator import Simulator, SimulatorConfig
 from warta.sms.gsm import decode_gsm7
 
 pytestmark = pytest.mark.interop
 
 REPLY = "Terima kasih, laporan Anda kami terima"
-
-
-def _kannel_conf(tmp: Path, *, sim_port: int, admin: int, box: int, sendsms: int) -> Path:
-    conf = tmp / "kannel.conf"
-    conf.write_text(
-        f"""
-group = core
-admin-port = {admin}
-admin-interface = 127.0.0.1
-admin-password = adminpw
-smsbox-port = {box}
-smsbox-interface = 127.0.0.1
-box-allow-ip = 127.0.0.1
-log-file = "{tmp}/bearerbox.log"
-log-level = 0
-dlr-storage = internal
-
-group = smsc
-smsc = smpp
-smsc-id = warta-sim
-host = 127.0.0.1
-port = {sim_port}
-transceiver-mode = true
-smsc-username = kannel
-smsc-password = kpass
-system-type = ""
-msg-id-type = 0x00
-enquire-link-interval = 30
-reconnect-delay = 1
-wait-ack = 30
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = {box}
-sendsms-port = {sendsms}
-sendsms-interface = 127.0.0.1
-log-file = "{tmp}/smsbox.log"
-log-level = 0
-
-group = sendsms-user
-username = tester
-password = foobar
-max-messages = 3
-concatenation = true
-
-group = sms-service
-keyword = default
-text = "{REPLY}"
-max-messages = 1
-"""
-    )
-    return conf
 
 
 async def _eventually(check: Any, timeout: float, what: str, logs: list[Path]) -> None:
@@ -125,7 +73,8 @@ def test_kannel_sends_through_the_simulator_and_gets_receipts_and_mo(tmp_path: P
         logs = [tmp_path / "bearerbox.log", tmp_path / "smsbox.log"]
         async with Simulator(sim_cfg) as sim:
             admin, box, sendsms = free_port(), free_port(), free_port()
-            conf = _kannel_conf(tmp_path, sim_port=sim.port, admin=admin, box=box, sendsms=sendsms)
+            conf = kannel_conf(tmp_path, sim_port=sim.port, admin=admin, box=box, sendsms=sendsms, user="tester",
+                               password="foobar", max_messages=3, service=f'text = "{REPLY}"\nmax-messages = 1')
             try:
                 for binary in (bearerbox, smsbox):
                     procs.append(

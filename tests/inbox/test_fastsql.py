@@ -1,4 +1,4 @@
-"""``warta.inbox.fastsql``: ingest's plain-SQL writes read back exactly as Django's own would."""
+"""``warta.lib.fastsql``: ingest's plain-SQL writes read back exactly as Django's own would."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from warta.inbox import fastsql
+from warta.lib import fastsql
 from warta.inbox.models import (
     Conversation,
     Direction,

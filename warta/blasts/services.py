@@ -702,7 +702,9 @@ def release_blocker(draft: Draft, now: datetime) -> str | None:
     return None
 
 
-def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str]) -> Iterator[tuple[str, str]]:
+def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str]) -> Iterator[tuple[str, str, str]]:
+    """(e164, operator, text) for each deliverable recipient: the audience has already checked
+    the numbers, so the outbox takes them as prepared."""
     from warta.contacts.models import Contact
 
     personalise = bool(composer.fields_in(draft.text))
@@ -719,9 +721,9 @@ def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str
                 continue
             if personalise:
                 name, kel = extra.get(cid, ("", "")) if cid is not None else ("", "")
-                yield e164, composer.render(draft.text, {"nama": name, "kelurahan": kel})
+                yield e164, operator, composer.render(draft.text, {"nama": name, "kelurahan": kel})
             else:
-                yield e164, draft.text
+                yield e164, operator, draft.text
 
 
 def release(draft: Draft, actor: User | None = None, now: datetime | None = None) -> Blast | None:
@@ -748,7 +750,7 @@ def release(draft: Draft, actor: User | None = None, now: datetime | None = None
             sender=draft.sender, text=composer.render(draft.text, {}) if composer.fields_in(draft.text) else draft.text,
             recipients=_recipients(draft, allowed, skipped), name=draft.title,
             priority=Blast.Priority.EMERGENCY if draft.emergency else Blast.Priority.NORMAL,
-            valid_until=draft.window_end, actor=actor, audit_action="blasts.blast_released")
+            valid_until=draft.window_end, actor=actor, audit_action="blasts.blast_released", prepared=True)
         summary = {"queued": summary["queued"], "invalid": len(summary["invalid"]),
                    "duplicates": summary["duplicates"], "not_registered": dict(skipped),
                    "emergency": draft.emergency}

@@ -47,11 +47,12 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from warta.lib import fastsql
 from warta.sms.gsm import decode_gsm7, decode_ucs2
 from warta.sms.numbers import NumberKind, mask, parse_number
 from warta.sms.segments import UdhError, parse_udh
 
-from . import conf, fastsql, keywords, outbound, routing, sla
+from . import conf, keywords, outbound, routing, sla
 from .models import (
     OPEN_STATUSES,
     BlockedNumber,

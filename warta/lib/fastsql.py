@@ -1,4 +1,4 @@
-"""Plain-SQL inserts and updates for ingest's hot path (SQLite and PostgreSQL).
+"""Plain-SQL inserts and updates for hot paths (inbox ingest, freezing an audience into the outbox).
 
 Theory of operation
 -------------------

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from warta.lib import fastsql
 from warta.inbox.models import (
     Conversation,
     Direction,
@@ -16,6 +15,7 @@ from warta.inbox.models import (
     Message,
     SenderKind,
 )
+from warta.lib import fastsql
 
 pytestmark = pytest.mark.django_db
 

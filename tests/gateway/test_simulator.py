@@ -36,7 +36,8 @@ def client_for(sim: Simulator, **overrides: Any) -> ClientConfig:
     )
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    # Generous: CI shares two cores with PostgreSQL; a condition that never comes still fails.
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.01)

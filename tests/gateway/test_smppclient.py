@@ -53,7 +53,8 @@ def config_for(sim: Simulator, **overrides: Any) -> ClientConfig:
     return ClientConfig(**values)
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    # Generous: CI shares two cores with PostgreSQL; a condition that never comes still fails.
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.01)
@@ -231,7 +232,9 @@ def test_client_reconnects_when_enquire_link_is_not_answered() -> None:
         async with Simulator(SimulatorConfig(faults=frozenset({Fault.NO_ENQUIRE_LINK}))) as sim:
             cfg = config_for(sim, enquire_link_interval=0.05, response_timeout=0.1)
             async with SmppClient(cfg) as client:
-                await eventually(lambda: sim.counters["binds"] >= 2)
+                # The simulator counts the second bind before the client has counted its
+                # reconnect (it does so when the bind_resp arrives): wait for both.
+                await eventually(lambda: sim.counters["binds"] >= 2 and client.stats["reconnects"] >= 1)
                 assert client.stats["reconnects"] >= 1
 
     run(scenario())

@@ -166,6 +166,8 @@ def test_kill_9_during_a_blast_loses_nothing_and_resends_nothing_acknowledged(tm
     assert not set(sent) - set(recipients)
 
 
+# Runs in make test's PostgreSQL pass (scripts/test), which CI=true makes mandatory; the SQLite
+# pass skips it because SQLite runs one engine by design.
 @pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
                     reason="several engines share one blast only on PostgreSQL (SQLite: one engine by design)")
 def test_two_engines_share_one_blast_and_one_dies_halfway(tmp_path):

@@ -150,3 +150,15 @@ def test_responses_with_an_error_status_may_omit_their_body() -> None:
         ).command_status
         == 0x0D
     )
+
+
+def test_a_bind_resp_with_a_system_id_over_15_characters_is_refused() -> None:
+    # The fast decoding path must check each field's own size (system_id 16 with its NUL,
+    # message_id 65), not the larger message_id limit for every one-string response.
+    body = b"x" * 20 + b"\0"
+    pdu = struct.pack(">IIII", 16 + len(body), CommandId.BIND_TRANSCEIVER_RESP, 0, 7) + body
+    with pytest.raises(DecodeError):
+        decode_pdu(pdu)
+    ok = b"SMSC-DKI\0"
+    decoded = decode_pdu(struct.pack(">IIII", 16 + len(ok), CommandId.BIND_TRANSCEIVER_RESP, 0, 7) + ok)
+    assert decoded.system_id == "SMSC-DKI"  # type: ignore[attr-defined]

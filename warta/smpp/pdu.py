@@ -390,6 +390,26 @@ class Unbind(Pdu):
 # --------------------------------------------------------------------------- bind
 
 
+def _decode_one_string_resp(cls: type[Pdu], d: bytes, status: int, seq: int, field: str, size: int) -> Pdu:
+    """Decode a response whose body is one C-Octet string (bind_*_resp: system_id;
+    submit/deliver/data_sm_resp: message_id) and optional TLVs."""
+    end = len(d)
+    if end == 16:
+        return cls(sequence_number=seq, command_status=status)
+    i = d.index(0, 16, end)
+    if i == end - 1 and i < 16 + size:
+        # Hot path (every submit_sm_resp): Latin-1 octets without NUL that fit the field, no
+        # TLVs — all that validation would check, so skip it.
+        fast: Pdu = cls._fast_new(seq, status, (), d[16:i].decode("latin-1"))
+        return fast
+    return cls(
+        sequence_number=seq,
+        command_status=status,
+        tlvs=_decode_tlvs(d, i + 1, end) if i + 1 < end else (),
+        **{field: d[16:i].decode("latin-1")},
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _BindResp(Pdu):
     _cstrings: ClassVar[tuple[tuple[str, int, int], ...]] = (("system_id", 16, S.ESME_RINVSYSID),)
@@ -405,21 +425,7 @@ class _BindResp(Pdu):
 
     @classmethod
     def _decode(cls, d: bytes, status: int, seq: int) -> Pdu:
-        end = len(d)
-        if end == 16:
-            return cls(sequence_number=seq, command_status=status)
-        i = d.index(0, 16, end)
-        if i == end - 1 and i < 16 + 65:
-            # Hot path (every submit_sm_resp): a message id of Latin-1 octets without NUL that
-            # fits, no TLVs — all that validation would check, so skip it.
-            fast: Pdu = cls._fast_new(seq, status, (), d[16:i].decode("latin-1"))
-            return fast
-        return cls(
-            sequence_number=seq,
-            command_status=status,
-            system_id=d[16:i].decode("latin-1"),
-            tlvs=_decode_tlvs(d, i + 1, end) if i + 1 < end else (),
-        )
+        return _decode_one_string_resp(cls, d, status, seq, "system_id", 16)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -601,21 +607,7 @@ class _MessageIdResp(Pdu):
 
     @classmethod
     def _decode(cls, d: bytes, status: int, seq: int) -> Pdu:
-        end = len(d)
-        if end == 16:
-            return cls(sequence_number=seq, command_status=status)
-        i = d.index(0, 16, end)
-        if i == end - 1 and i < 16 + 65:
-            # Hot path (every submit_sm_resp): a message id of Latin-1 octets without NUL that
-            # fits, no TLVs — all that validation would check, so skip it.
-            fast: Pdu = cls._fast_new(seq, status, (), d[16:i].decode("latin-1"))
-            return fast
-        return cls(
-            sequence_number=seq,
-            command_status=status,
-            message_id=d[16:i].decode("latin-1"),
-            tlvs=_decode_tlvs(d, i + 1, end) if i + 1 < end else (),
-        )
+        return _decode_one_string_resp(cls, d, status, seq, "message_id", 65)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

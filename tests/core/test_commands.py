@@ -52,10 +52,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A port whose next port is free too (the simulator's MO endpoint listens on port + 1)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no pair of free ports")
+
+
 def run_once(data_dir: Path) -> str:
     port = free_port()
     # Own ports for the simulator too, so a demo running on this machine does not collide.
-    env = {**os.environ, "WARTA_DATA_DIR": str(data_dir), "WARTA_SIM_PORT": str(free_port())}
+    env = {**os.environ, "WARTA_DATA_DIR": str(data_dir), "WARTA_SIM_PORT": str(free_port_pair())}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "warta", "run", "--bind", f"127.0.0.1:{port}"],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -46,10 +46,19 @@ def _secret_key() -> str:
         return Path(os.environ["WARTA_SECRET_KEY_FILE"]).read_text().strip()
     path = DATA_DIR / "secret.key"
     if not path.exists():
-        # Written with 0600 so that a shared demo machine does not leak session signing keys.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole to a private (0600) temporary file, then linked into place: `warta run`
+        # starts several processes at once on a fresh data directory, and the first link wins
+        # while the others read the winner's key (never a half-written or a second key).
+        tmp = DATA_DIR / f".secret.key.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 

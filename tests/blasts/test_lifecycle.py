@@ -70,8 +70,8 @@ def test_a_blast_held_by_quiet_hours_shows_when_it_resumes(client: Client, actor
 
 
 def test_cost_counters_survive_squash_and_the_counts_move_on(db: Any) -> None:
-    from warta.blasts.models import OutboxCount
     from tests.gateway.engine_harness import create_blast, numbers
+    from warta.blasts.models import OutboxCount
 
     blast = create_blast(numbers(4))
     OutboxCount.add({(blast.pk, "queued"): -4, (blast.pk, "submitted"): 4, (blast.pk, OutboxCount.COST): Decimal("1400")})

@@ -5,12 +5,20 @@ Run::
     .venv/bin/python bench/engine.py                       # SQLite, one engine, 100,000 messages
     .venv/bin/python bench/engine.py --postgres postgres://postgres@127.0.0.1:5432/postgres --engines 2
     .venv/bin/python bench/engine.py -n 20000 --window 256 --binds 2
+    .venv/bin/python bench/engine.py --idle [--postgres URL] [--blasts 10000 --history 5000000]
+
+``--idle`` measures what history costs an idle engine (#10 item 10): it writes ``--blasts``
+finished blasts and ``--history`` delivered outbox rows with plain SQL (``INSERT … SELECT`` over
+``generate_series`` / a recursive CTE: minutes, not hours), their squashed counter rows, then runs
+``warta gateway`` against the simulator with nothing queued and prints the engine process's CPU
+share over ``--idle-seconds``, and, in this process, the queries and time of one claim on the
+empty queue (with and without the blasts' clock, ``outbox.sweep``).
 
 Prints, from the database afterwards: messages/s from the first ``sending`` mark to the last final
 state, receipt-to-final lag (final state time minus the simulator's receipt time, which is
 submit + receipt delay), and each engine's peak RSS (VmHWM). The engine(s) and the simulator
 are separate processes, as in production; a fresh database is created for the run
-(PostgreSQL: database ``warta_bench_engine``, dropped and recreated).
+(PostgreSQL: database ``--database``, default ``warta_bench_engine``, dropped and recreated).
 """
 
 from __future__ import annotations
@@ -42,10 +50,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=100_000)
     ap.add_argument("--postgres", default=None, help="server URL; the bench creates database warta_bench_engine")
+    ap.add_argument("--database", default="warta_bench_engine",
+                    help="--postgres: the database the bench drops and creates (default warta_bench_engine)")
     ap.add_argument("--engines", type=int, default=1)
     ap.add_argument("--window", type=int, default=512)
     ap.add_argument("--binds", type=int, default=2)
     ap.add_argument("--receipt-delay", type=float, default=0.5)
+    ap.add_argument("--idle", action="store_true", help="measure an idle engine over a long history")
+    ap.add_argument("--blasts", type=int, default=10_000, help="--idle: finished blasts in the history")
+    ap.add_argument("--history", type=int, default=5_000_000, help="--idle: delivered outbox rows in the history")
+    ap.add_argument("--idle-seconds", type=float, default=30.0)
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="warta-bench-"))
@@ -53,9 +67,9 @@ def main() -> None:
         import psycopg
 
         with psycopg.connect(args.postgres, autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS warta_bench_engine WITH (FORCE)")
-            c.execute("CREATE DATABASE warta_bench_engine")
-        db_url = args.postgres.rsplit("/", 1)[0] + "/warta_bench_engine"
+            c.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            c.execute(f'CREATE DATABASE "{args.database}"')
+        db_url = args.postgres.rsplit("/", 1)[0] + "/" + args.database
     else:
         if args.engines > 1:
             sys.exit("SQLite runs one engine (a single writer); use --postgres for several")
@@ -74,6 +88,9 @@ def main() -> None:
     from warta.blasts.models import OutboundMessage, SenderID
     from warta.gateway import services
 
+    if args.idle:
+        idle(args, env)
+        return
     port = free_port()
     sim = subprocess.Popen([sys.executable, "-m", "warta.gateway.simulator", "--port", str(port), "--http-port", "-1",
                             "--receipt-delay", str(args.receipt_delay)], env=env,
@@ -127,6 +144,95 @@ def main() -> None:
               f"p95 {lags[int(len(lags) * 0.95)] * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms")
     print("engine peak RSS: " + ", ".join(f"{p:.0f} MiB" for p in peaks))
     del Avg
+
+
+def _history(blasts: int, rows: int) -> None:
+    """``blasts`` finished blasts with ``rows`` delivered messages between them, by plain SQL."""
+    from django.db import connection, transaction
+
+    from warta.blasts.models import Blast, OutboundMessage, OutboxCount, SenderID
+
+    sender = SenderID.objects.get_or_create(name="HumasDKI")[0]
+    B, M, C = Blast._meta.db_table, OutboundMessage._meta.db_table, OutboxCount._meta.db_table
+    pg = connection.vendor == "postgresql"
+    series = "generate_series(1, %s) AS s(g)" if pg else "s"
+    cte = "" if pg else "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < %s) "
+    ts = "now() - interval '30 days'" if pg else "datetime('now', '-30 days')"
+    per = max(1, rows // blasts)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT COALESCE(MAX(id), 0) FROM " + B)
+        first = cur.fetchone()[0] + 1
+        cur.execute(f"INSERT INTO {B} (id, name, sender_id, text, priority, state, resend_unknown, created_at, "
+                    f"started_at, finished_at) {cte}SELECT {first} - 1 + g, 'riwayat ' || g, %s, 'Info riwayat', 0, "
+                    f"'done', true, {ts}, {ts}, {ts} FROM {series}", [blasts, sender.pk] if not pg else
+                    [sender.pk, blasts])
+        cur.execute(f'INSERT INTO {M} (blast_id, "to", operator, text, state, attempts, unknown_count, '
+                    f"next_attempt_at, created_at, sent_at, submitted_at, done_at, error, cost) "
+                    f"{cte}SELECT {first} + ((g - 1) / {per}) %% {blasts}, '+62812' || (10000000 + g), 'telkomsel', "
+                    f"'', 'delivered', 1, 0, {ts}, {ts}, {ts}, {ts}, {ts}, '', 350 FROM {series}", [rows])
+        cur.execute(f"INSERT INTO {C} (blast_id, state, count, cost) {cte}SELECT {first} - 1 + g, 'delivered', "
+                    f"{per}, {per * 350} FROM {series}", [blasts])
+        if pg:
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{B}', 'id'), (SELECT MAX(id) FROM {B}))")
+    if pg:
+        with connection.cursor() as cur:
+            cur.execute(f"ANALYZE {B}; ANALYZE {M}; ANALYZE {C}")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle(args: argparse.Namespace, env: dict[str, str]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from warta.blasts.models import Blast
+    from warta.gateway import services
+    from warta.gateway.engine import Engine
+
+    t0 = time.monotonic()
+    _history(args.blasts, args.history)
+    print(f"history: {args.blasts:,} finished blasts, {args.history:,} delivered outbox rows written in "
+          f"{time.monotonic() - t0:.0f} s ({connection.vendor})")
+    port = free_port()
+    sim = subprocess.Popen([sys.executable, "-m", "warta.gateway.simulator", "--port", str(port), "--http-port", "-1"],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    services.add_connection("bench", f"smpp://warta:secret@127.0.0.1:{port}?window={args.window}&binds={args.binds}")
+    # One claim on the empty queue, in this process: queries and time.
+    engine = Engine(engine_id="bench-probe")
+    engine.register()
+    engine.load_routes()
+    engine.claim_batch(100)  # warm: the first sweep
+    with CaptureQueriesContext(connection) as ctx:
+        t1 = time.perf_counter()
+        engine.claim_batch(100)
+        claim_ms = (time.perf_counter() - t1) * 1000
+    engine._next_sweep = 0.0
+    with CaptureQueriesContext(connection) as ctx2:
+        t1 = time.perf_counter()
+        engine.claim_batch(100)
+        sweep_ms = (time.perf_counter() - t1) * 1000
+    engine.release_all()
+    print(f"one claim on the empty queue: {len(ctx.captured_queries)} queries, {claim_ms:.2f} ms; "
+          f"with the blasts' clock (once a second): {len(ctx2.captured_queries)} queries, {sweep_ms:.2f} ms; "
+          f"active blasts: {Blast.objects.filter(state='active').count()}")
+    connection.close()
+    eng = subprocess.Popen([sys.executable, "-m", "warta", "gateway", "--heartbeat", "2"], env=env)
+    try:
+        time.sleep(5.0)  # bind, first housekeeping
+        c0, w0 = _cpu_seconds(eng.pid), time.monotonic()
+        time.sleep(args.idle_seconds)
+        c1, w1 = _cpu_seconds(eng.pid), time.monotonic()
+        print(f"engine peak RSS {peak_rss_mib(eng.pid):.0f} MiB")
+    finally:
+        eng.terminate()
+        eng.wait(20)
+        sim.terminate()
+        sim.wait(10)
+    print(f"idle engine over {w1 - w0:.0f} s: {c1 - c0:.2f} CPU-seconds = {100 * (c1 - c0) / (w1 - w0):.2f}% of a core")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--throttled", action="store_true",
                     help="four Net::SMPP SMSCs, each throttling at its own limit; an emergency blast")
     ap.add_argument("--limits", default="150,200,250,300", help="--throttled: submits/s each SMSC accepts")
+    ap.add_argument("--by-operator", action="store_true", help="--throttled: queue operator after operator")
     ap.add_argument("--max-seconds", type=float, default=900.0, help="give up waiting after this long")
     ap.add_argument("--idle", action="store_true", help="measure an idle engine over a long history")
     ap.add_argument("--blasts", type=int, default=10_000, help="--idle: finished blasts in the history")
@@ -235,7 +236,13 @@ def throttled(args: argparse.Namespace, env: dict[str, str]) -> None:
                                 operators=[op])
     SenderID.objects.get_or_create(name="HumasDKI")
     per = args.n // len(OPERATORS)
-    recipients = [f"{prefix}{10_000_000 + i:08d}" for _op, prefix in OPERATORS for i in range(per)]
+    # Operators interleaved, as in a real audience (contacts in any order). ``--by-operator``
+    # queues them operator after operator instead: the claim takes rows in id order, so the
+    # first minute then feeds one connection only (head-of-line blocking, measured).
+    if args.by_operator:
+        recipients = [f"{prefix}{10_000_000 + i:08d}" for _op, prefix in OPERATORS for i in range(per)]
+    else:
+        recipients = [f"{prefix}{10_000_000 + i:08d}" for i in range(per) for _op, prefix in OPERATORS]
     t0 = time.monotonic()
     blast, summary = outbox.create_blast(sender="HumasDKI", text="DARURAT: uji kapasitas Warta",
                                          recipients=recipients, priority=Blast.Priority.EMERGENCY)

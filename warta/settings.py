@@ -172,7 +172,10 @@ AXES_COOLOFF_TIME = env_int("WARTA_LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "warta.accounts.views.locked_out"
-AXES_IPWARE_PROXY_COUNT = env_int("WARTA_PROXY_COUNT", 0)
+# One client-address function (warta/lib/clientaddr.py) for the lockout, the audit trail and the
+# rate limits, so that all three agree and none trusts what the client wrote in X-Forwarded-For.
+WARTA_PROXY_COUNT = env_int("WARTA_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "warta.lib.clientaddr.client_address"
 AXES_VERBOSE = False
 
 # Sessions end after inactivity: the cookie is renewed on every request.

@@ -15,6 +15,8 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from warta.lib.clientaddr import client_address
+
 from .models import AuditEvent, Unit, User
 
 current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
@@ -26,13 +28,7 @@ REDACTED = "[disembunyikan]"
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    from django.conf import settings
-
-    if getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 def redact(changes: dict[str, Any]) -> dict[str, Any]:

@@ -95,7 +95,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "warta.accounts.middleware.IdleSessionMiddleware",  # Django's, but polls are not activity
     "warta.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -178,7 +178,8 @@ WARTA_PROXY_COUNT = env_int("WARTA_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "warta.lib.clientaddr.client_address"
 AXES_VERBOSE = False
 
-# Sessions end after inactivity: the cookie is renewed on every request.
+# Sessions end after inactivity: renewed on every request except htmx polls
+# (warta/accounts/middleware.py, IdleSessionMiddleware).
 SESSION_COOKIE_AGE = env_int("WARTA_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -205,3 +205,38 @@ def test_new_liaison_without_unit_is_refused_with_the_field_named(client: Client
 
 def test_create_user_helper_makes_distinct_users(db: Any) -> None:
     assert create_user().pk != create_user().pk
+
+
+def test_polls_do_not_keep_an_idle_session_alive(client: Client, actors: dict[str, Any]) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    login(client, actors["operator"])
+    start = dt.datetime.now(dt.UTC)
+    assert client.get(reverse("core:home")).status_code == 200
+    # The inbox page left open: its rows are fetched again every 5 s (here: every 5 minutes).
+    for minutes in range(5, 30, 5):
+        with time_machine.travel(start + dt.timedelta(minutes=minutes)):
+            poll = client.get(reverse("inbox:index"), HTTP_HX_REQUEST="true", HTTP_X_WARTA_POLL="1")
+            assert poll.status_code == 200
+    with time_machine.travel(start + dt.timedelta(minutes=31)):
+        poll = client.get(reverse("inbox:index"), HTTP_HX_REQUEST="true", HTTP_X_WARTA_POLL="1",
+                          HTTP_HX_CURRENT_URL="http://testserver/kotak-masuk/?status=baru")
+        # Expired: htmx is sent to the login page rather than pasting it into the table.
+        assert poll.status_code == 200
+        assert poll["HX-Redirect"] == LOGIN + "?next=%2Fkotak-masuk%2F%3Fstatus%3Dbaru"
+        assert client.get(reverse("core:home")).status_code == 302
+
+
+def test_a_real_action_still_renews_the_session(client: Client, actors: dict[str, Any]) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    login(client, actors["operator"])
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start + dt.timedelta(minutes=20)):
+        assert client.get(reverse("inbox:index")).status_code == 200
+    with time_machine.travel(start + dt.timedelta(minutes=45)):
+        assert client.get(reverse("core:home")).status_code == 200

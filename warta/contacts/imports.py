@@ -7,7 +7,8 @@ Theory of operation
    ``WARTA_IMPORT_MAX_XLSX_RATIO`` (an "XLSX bomb") *before* openpyxl opens it. The declared
    sizes checked are the ones Python's zipfile then enforces while inflating.
 2. **Stream.** :func:`records` yields ``(line, cells, error)`` one record at a time: CSV through
-   ``csv.reader`` over a decoding text stream (UTF-8 with or without BOM, else Latin-1; ``,`` ``;``
+   ``csv.reader`` over a decoding text stream (UTF-8 with or without BOM, UTF-16/32 by BOM, UTF-16
+   without BOM by its NULs, else Windows-1252; anything else refused, see ``sniff_encoding``; ``,`` ``;``
    or tab, sniffed; quoted newlines; the line is where the record starts), XLSX through openpyxl's
    read-only mode. A malformed record is reported with its line and the next one is read.
    Bounded: a physical line is read at most ``WARTA_IMPORT_MAX_LINE_CHARS`` characters at a time
@@ -153,13 +154,43 @@ def store_upload(chunks: Any, filename: str) -> tuple[str, int]:
 
 
 def sniff_encoding(sample: bytes) -> str:
+    """The file's encoding from its first bytes: a BOM (UTF-8, UTF-16, UTF-32), valid UTF-8, UTF-16
+    without a BOM (NUL in every other byte), else Windows-1252 (what Excel calls "ANSI" on an
+    Indonesian Windows; a superset of Latin-1's printable range). Anything else, e.g. Shift-JIS or
+    a binary file, is refused with a message rather than silently misread."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
     except UnicodeDecodeError:
-        return "latin-1"
+        pass
+    if b"\x00" in sample:
+        even, odd = sample[0::2], sample[1::2]
+        if len(sample) >= 4 and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if len(sample) >= 4 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+        raise _undecodable()
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        raise _undecodable() from None
+    # C1 control characters and most of cp1252's rarely used symbols mean another encoding.
+    odd_chars = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n" or ch in "ƒ†‡ˆ‰Šš‹›ŒœŽž˜™")
+    if odd_chars > max(3, len(text) // 200):
+        raise _undecodable()
+    return "cp1252"
+
+
+def _undecodable() -> ImportRefused:
+    return ImportRefused(_("Encoding berkas tidak dikenali (bukan UTF-8, UTF-16 atau Windows-1252/Latin-1), "
+                           "sehingga isinya akan terbaca salah. Di Excel pilih Simpan Sebagai → "
+                           "\"CSV UTF-8 (dipisah koma)\", lalu unggah lagi."))
 
 
 def sniff_delimiter(text: str) -> str:

@@ -251,4 +251,7 @@ WARTA = {
     "SMS_CENTER_NUMBER": os.environ.get("WARTA_SMS_CENTER_NUMBER", "+622132881818"),
     # Normal blasts are held in these hours (WIB); emergency blasts are not.
     "QUIET_HOURS": os.environ.get("WARTA_QUIET_HOURS", "21:00-06:00"),
+    # Password-reset requests per hour, per client address and per e-mail address.
+    "PASSWORD_RESET_PER_ADDRESS": env_int("WARTA_PASSWORD_RESET_PER_ADDRESS", 5),
+    "PASSWORD_RESET_PER_EMAIL": env_int("WARTA_PASSWORD_RESET_PER_EMAIL", 3),
 }

@@ -20,7 +20,8 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "warta.wsgi:application",
             "--bind", options["bind"], "--workers", str(options["workers"]),
             "--threads", str(options["threads"]), "--graceful-timeout", "10",
-            "--access-logfile", "-", "--forwarded-allow-ips", os.environ.get("WARTA_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            "--access-logfile", "-", "--logger-class", "warta.core.logging.RedactingAccessLogger",
+            "--forwarded-allow-ips", os.environ.get("WARTA_FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]
         # exec, so that signals reach gunicorn directly and `warta run` can stop it cleanly.
         os.execv(sys.executable, argv)

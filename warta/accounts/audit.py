@@ -97,3 +97,43 @@ def record(
         unit=unit,
         changes=redact(changes or {}),
     )
+
+
+# --- Reading personal data ----------------------------------------------------------------------
+
+VIEW_WINDOW_SECONDS = 3600
+MAX_IDS_PER_EVENT = 200
+
+
+def record_views(request: HttpRequest, object_type: str, ids: list[Any], *, what: str) -> AuditEvent | None:
+    """Record that ``request``'s user was shown the personal data of these records (contact pages,
+    tickets with full numbers): one ``data.viewed`` event naming the ids not already recorded for
+    this session in the last hour, or nothing when all were.
+
+    Why a cache and not the session: pages that poll (the inbox every 5 s) must neither write an
+    event per poll nor renew the session (polls never save it, see middleware.py). The default
+    cache is per process, so with N web workers a record may be noted up to N times an hour per
+    session: bounded, and never a write per poll. One ``get_many`` per page is the whole cost when
+    nothing is new.
+    """
+    from django.core.cache import cache
+
+    if not getattr(request, "user", None) or not request.user.is_authenticated or not ids:
+        return None
+    session = getattr(request, "session", None)
+    scope = (session.session_key if session is not None else None) or f"user-{request.user.pk}"
+    keys = {f"warta:viewed:{scope}:{object_type}:{pk}": pk for pk in ids}
+    seen = cache.get_many(list(keys))
+    fresh = [pk for key, pk in keys.items() if key not in seen]
+    if not fresh:
+        return None
+    fresh = fresh[:MAX_IDS_PER_EVENT]
+    event = record(
+        "data.viewed", object_type=object_type,
+        object_id=str(fresh[0]) if len(fresh) == 1 else "",
+        object_repr=f"{what} ({len(fresh)})",
+        changes={"what": what, "ids": [str(pk) for pk in fresh], "path": request.path[:200]},
+        request=request,
+    )
+    cache.set_many({key: 1 for key, pk in keys.items() if pk in fresh}, timeout=VIEW_WINDOW_SECONDS)
+    return event

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "warta.core.csp.ContentSecurityPolicyMiddleware",  # strict CSP: no inline script (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "warta.accounts.middleware.IdleSessionMiddleware",  # Django's, but polls are not activity
     "warta.core.middleware.ChosenLanguageMiddleware",

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from warta.accounts import auditchain
 from warta.accounts.models import AuditEvent
@@ -25,15 +26,16 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(verdict.as_dict()))
         else:
-            self.stdout.write(f"Diperiksa: {verdict.checked} baris; kepala rantai: #{verdict.head_id} {verdict.head_hash}")
+            self.stdout.write(_("Diperiksa: %(n)s baris; kepala rantai: #%(id)s %(hash)s")
+                              % {"n": verdict.checked, "id": verdict.head_id, "hash": verdict.head_hash})
             for problem in verdict.problems:
-                what = ("baris sebelumnya hilang atau dipindah" if problem["problem"] == "missing_before"
-                        else "isi baris diubah")
+                what = (_("baris sebelumnya hilang atau dipindah") if problem["problem"] == "missing_before"
+                        else _("isi baris diubah"))
                 self.stdout.write(f"  #{problem['id']}: {what}")
         if not verdict.ok:
-            raise CommandError(
+            raise CommandError(_(
                 "Jejak audit TIDAK utuh: ada baris yang dihapus atau diubah. Amankan salinan basis data "
                 "dan cadangan, lalu ikuti prosedur insiden (docs/security.md)."
-            )
+            ))
         if not options["json"]:
-            self.stdout.write("Jejak audit utuh. Catat kepala rantai di luar basis data untuk pemeriksaan berikutnya.")
+            self.stdout.write(_("Jejak audit utuh. Catat kepala rantai di luar basis data untuk pemeriksaan berikutnya."))

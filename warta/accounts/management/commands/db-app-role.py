@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from warta.accounts.auditdb import TABLE, app_role_sql
 
@@ -31,23 +32,24 @@ class Command(BaseCommand):
         from psycopg import sql
 
         if connection.vendor != "postgresql":
-            raise CommandError("Perintah ini hanya untuk PostgreSQL (DATABASE_URL=postgres://…). "
-                               "SQLite tidak mengenal peran; trigger tetap menolak UPDATE/DELETE.")
+            raise CommandError(_("Perintah ini hanya untuk PostgreSQL (DATABASE_URL=postgres://…). "
+                                 "SQLite tidak mengenal peran; trigger tetap menolak UPDATE/DELETE."))
         role = options["role"]
         with connection.cursor() as cursor:
             cursor.execute("SELECT tableowner FROM pg_tables WHERE tablename = %s", [TABLE])
             row = cursor.fetchone()
             if row is None:
-                raise CommandError("Tabel jejak audit belum ada. Jalankan `warta migrate` dulu.")
+                raise CommandError(_("Tabel jejak audit belum ada. Jalankan `warta migrate` dulu."))
             owner = row[0]
             if role == owner:
-                raise CommandError(f"Peran {role} adalah pemilik tabel; pilih nama lain untuk aplikasi.")
+                raise CommandError(_("Peran %(role)s adalah pemilik tabel; pilih nama lain untuk aplikasi.")
+                                   % {"role": role})
             cursor.execute("SELECT rolsuper, pg_has_role(%s, %s, 'MEMBER') FROM pg_roles WHERE rolname = %s",
                            [role, owner, role])
             existing = cursor.fetchone()
         if existing is not None and (existing[0] or existing[1]):
-            raise CommandError(f"Peran {role} adalah superuser atau anggota {owner}: ia tetap bisa menghapus "
-                               "jejak audit. Gunakan peran lain.")
+            raise CommandError(_("Peran %(role)s adalah superuser atau anggota %(owner)s: ia tetap bisa menghapus "
+                                 "jejak audit. Gunakan peran lain.") % {"role": role, "owner": owner})
         statements: list[str] = []
         if existing is None:
             create = sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT").format(
@@ -64,7 +66,7 @@ class Command(BaseCommand):
         with transaction.atomic(), connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
-        self.stdout.write(
-            f"Peran {role} siap: baca/tulis semua tabel, jejak audit hanya SELECT dan INSERT. "
-            f"Layanan memakai DATABASE_URL dengan peran {role}; `warta migrate` tetap dengan {owner}."
-        )
+        self.stdout.write(_(
+            "Peran %(role)s siap: baca/tulis semua tabel, jejak audit hanya SELECT dan INSERT. "
+            "Layanan memakai DATABASE_URL dengan peran %(role)s; `warta migrate` tetap dengan %(owner)s."
+        ) % {"role": role, "owner": owner})

@@ -68,6 +68,15 @@ def lock(connection: Any) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_KEY])
 
 
+def head_hash(connection: Any, table: str) -> str:
+    """The newest row's hash (raw SQL: this runs on every audit write, and the ORM's query
+    building cost more than the query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT hash FROM {connection.ops.quote_name(table)} ORDER BY id DESC LIMIT 1")  # noqa: S608
+        row = cursor.fetchone()
+    return row[0] if row and row[0] else GENESIS
+
+
 @dataclass
 class Verdict:
     checked: int = 0

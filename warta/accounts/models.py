@@ -184,12 +184,10 @@ class AuditEvent(models.Model):
             raise AuditTrailIsAppendOnly(_("Jejak audit tidak dapat diubah."))
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
-            auditchain.lock(connections[using])
+            connection = connections[using]
+            auditchain.lock(connection)
             self.changes = auditchain.normalise_changes(self.changes)
-            self.prev_hash = (
-                AuditEvent.objects.using(using).order_by("-id").values_list("hash", flat=True).first()
-                or auditchain.GENESIS
-            )
+            self.prev_hash = auditchain.head_hash(connection, self._meta.db_table)
             self.hash = auditchain.row_hash(self.prev_hash, self)
             super().save(*args, **kwargs)
 

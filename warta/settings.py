@@ -94,8 +94,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "warta.core.csp.ContentSecurityPolicyMiddleware",  # strict CSP: no inline script (docs/security.md)
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "warta.accounts.middleware.IdleSessionMiddleware",  # Django's, but polls are not activity
     "warta.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -172,10 +173,14 @@ AXES_COOLOFF_TIME = env_int("WARTA_LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "warta.accounts.views.locked_out"
-AXES_IPWARE_PROXY_COUNT = env_int("WARTA_PROXY_COUNT", 0)
+# One client-address function (warta/lib/clientaddr.py) for the lockout, the audit trail and the
+# rate limits, so that all three agree and none trusts what the client wrote in X-Forwarded-For.
+WARTA_PROXY_COUNT = env_int("WARTA_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "warta.lib.clientaddr.client_address"
 AXES_VERBOSE = False
 
-# Sessions end after inactivity: the cookie is renewed on every request.
+# Sessions end after inactivity: renewed on every request except htmx polls
+# (warta/accounts/middleware.py, IdleSessionMiddleware).
 SESSION_COOKIE_AGE = env_int("WARTA_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -210,7 +215,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "warta.core.storage.StaticStorage"},  # WhiteNoise's, never a 500
 }
 MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = DEBUG
@@ -247,4 +252,7 @@ WARTA = {
     "SMS_CENTER_NUMBER": os.environ.get("WARTA_SMS_CENTER_NUMBER", "+622132881818"),
     # Normal blasts are held in these hours (WIB); emergency blasts are not.
     "QUIET_HOURS": os.environ.get("WARTA_QUIET_HOURS", "21:00-06:00"),
+    # Password-reset requests per hour, per client address and per e-mail address.
+    "PASSWORD_RESET_PER_ADDRESS": env_int("WARTA_PASSWORD_RESET_PER_ADDRESS", 5),
+    "PASSWORD_RESET_PER_EMAIL": env_int("WARTA_PASSWORD_RESET_PER_EMAIL", 3),
 }

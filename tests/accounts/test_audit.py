@@ -121,3 +121,85 @@ def test_csv_export_is_filtered_neutralised_and_itself_audited(client: Any, acto
     assert len(rows) == 2
     assert rows[1][6].startswith("'=")
     assert AuditEvent.objects.filter(action="audit.exported", actor=actors["admin"]).exists()
+
+
+def _raw(sql: str, params: list[Any] | None = None) -> None:
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+
+
+def test_the_database_refuses_a_raw_delete(actors: dict[str, Any]) -> None:
+    from django.db import DatabaseError
+
+    event = audit.record("test.action", actor=actors["admin"])
+    with pytest.raises(DatabaseError):
+        _raw("DELETE FROM accounts_auditevent WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError):
+        _raw("DELETE FROM accounts_auditevent")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_the_database_refuses_truncate(actors: dict[str, Any]) -> None:
+    from django.db import DatabaseError
+
+    audit.record("test.action", actor=actors["admin"])
+    statement = ("TRUNCATE accounts_auditevent" if connection.vendor == "postgresql"
+                 else "DELETE FROM accounts_auditevent")  # SQLite's truncate is an unqualified DELETE
+    with pytest.raises(DatabaseError):
+        _raw(statement)
+    assert AuditEvent.objects.exists()
+
+
+def _verify(capsys: Any) -> tuple[int, dict[str, Any]]:
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    try:
+        call_command("audit", "verify", "--json")
+        code = 0
+    except CommandError:
+        code = 1
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _as_owner_without_triggers(sql: str, params: list[Any]) -> None:
+    """What the database's owner can still do: lift the triggers and rewrite history."""
+    from warta.accounts import auditdb
+
+    auditdb.drop_triggers(connection)
+    try:
+        _raw(sql, params)
+    finally:
+        auditdb.install_triggers(connection)
+
+
+def test_rows_are_chained_and_verify_passes(actors: dict[str, Any], capsys: Any) -> None:
+    events = [audit.record("test.step", actor=actors["admin"], changes={"n": n, "é": [1.5, None]}) for n in range(4)]
+    assert events[0].prev_hash != "" and events[1].prev_hash == events[0].hash
+    code, verdict = _verify(capsys)
+    assert code == 0 and verdict["ok"] and verdict["head_hash"] == events[-1].hash
+
+
+def test_verify_detects_a_removed_row(actors: dict[str, Any], capsys: Any) -> None:
+    events = [audit.record("test.step", actor=actors["admin"], changes={"n": n}) for n in range(4)]
+    _as_owner_without_triggers("DELETE FROM accounts_auditevent WHERE id = %s", [events[1].pk])
+    code, verdict = _verify(capsys)
+    assert code == 1
+    assert {"id": events[2].pk, "problem": "missing_before"} in verdict["problems"]
+
+
+def test_verify_detects_an_altered_row(actors: dict[str, Any], capsys: Any) -> None:
+    events = [audit.record("test.step", actor=actors["admin"], changes={"n": n}) for n in range(3)]
+    _as_owner_without_triggers("UPDATE accounts_auditevent SET actor_name = 'orang-lain' WHERE id = %s", [events[1].pk])
+    code, verdict = _verify(capsys)
+    assert code == 1 and verdict["problems"] == [{"id": events[1].pk, "problem": "altered"}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_can_still_be_flushed(actors: dict[str, Any]) -> None:
+    # The flush after this test must get past the DELETE/TRUNCATE triggers (tests/conftest.py).
+    audit.record("test.flush", actor=actors["admin"])
+    assert AuditEvent.objects.filter(action="test.flush").exists()

@@ -205,3 +205,89 @@ def test_new_liaison_without_unit_is_refused_with_the_field_named(client: Client
 
 def test_create_user_helper_makes_distinct_users(db: Any) -> None:
     assert create_user().pk != create_user().pk
+
+
+def test_polls_do_not_keep_an_idle_session_alive(client: Client, actors: dict[str, Any]) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    login(client, actors["operator"])
+    start = dt.datetime.now(dt.UTC)
+    assert client.get(reverse("core:home")).status_code == 200
+    # The inbox page left open: its rows are fetched again every 5 s (here: every 5 minutes).
+    for minutes in range(5, 30, 5):
+        with time_machine.travel(start + dt.timedelta(minutes=minutes)):
+            poll = client.get(reverse("inbox:index"), HTTP_HX_REQUEST="true", HTTP_X_WARTA_POLL="1")
+            assert poll.status_code == 200
+    with time_machine.travel(start + dt.timedelta(minutes=31)):
+        poll = client.get(reverse("inbox:index"), HTTP_HX_REQUEST="true", HTTP_X_WARTA_POLL="1",
+                          HTTP_HX_CURRENT_URL="http://testserver/kotak-masuk/?status=baru")
+        # Expired: htmx is sent to the login page rather than pasting it into the table.
+        assert poll.status_code == 200
+        assert poll["HX-Redirect"] == LOGIN + "?next=%2Fkotak-masuk%2F%3Fstatus%3Dbaru"
+        assert client.get(reverse("core:home")).status_code == 302
+
+
+def test_a_real_action_still_renews_the_session(client: Client, actors: dict[str, Any]) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    login(client, actors["operator"])
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start + dt.timedelta(minutes=20)):
+        assert client.get(reverse("inbox:index")).status_code == 200
+    with time_machine.travel(start + dt.timedelta(minutes=45)):
+        assert client.get(reverse("core:home")).status_code == 200
+
+
+def test_password_reset_requests_are_audited_without_the_address(client: Client, actors: dict[str, Any], mailoutbox: Any) -> None:
+    email = actors["operator"].email
+    client.post(reverse("accounts:password_reset"), {"email": email}, REMOTE_ADDR="10.9.9.9")
+    event = AuditEvent.objects.get(action="auth.password_reset_requested")
+    assert event.ip_address == "10.9.9.9" and event.changes["accounts"] == 1
+    assert email not in str(event.changes) + event.object_repr
+
+
+def test_password_reset_is_rate_limited_per_address(client: Client, actors: dict[str, Any], mailoutbox: Any, settings: Any) -> None:
+    limit = settings.WARTA["PASSWORD_RESET_PER_ADDRESS"]
+    for i in range(limit):
+        response = client.post(reverse("accounts:password_reset"), {"email": f"orang{i}@example.invalid"}, REMOTE_ADDR="10.7.7.7")
+        assert response.status_code == 302
+    refused = client.post(reverse("accounts:password_reset"), {"email": actors["operator"].email}, REMOTE_ADDR="10.7.7.7")
+    assert refused.status_code == 429 and "ditahan selama satu jam" in refused.content.decode()
+    assert mailoutbox == []
+    assert AuditEvent.objects.filter(action="auth.password_reset_throttled").count() == 1
+    # Another address is not affected.
+    assert client.post(reverse("accounts:password_reset"), {"email": actors["operator"].email},
+                       REMOTE_ADDR="10.7.7.8").status_code == 302
+
+
+def test_password_reset_mails_to_one_address_are_limited_and_the_window_passes(client: Client, actors: dict[str, Any], mailoutbox: Any, settings: Any) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    email = actors["operator"].email
+    limit = settings.WARTA["PASSWORD_RESET_PER_EMAIL"]
+    start = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for i in range(limit + 3):  # from many addresses, as a botnet would
+            client.post(reverse("accounts:password_reset"), {"email": email}, REMOTE_ADDR=f"10.8.0.{i}")
+    assert len(mailoutbox) == limit
+    with time_machine.travel(start + dt.timedelta(minutes=61), tick=False):
+        client.post(reverse("accounts:password_reset"), {"email": email}, REMOTE_ADDR="10.8.1.1")
+    assert len(mailoutbox) == limit + 1
+
+
+def test_a_completed_password_reset_is_audited(client: Client, actors: dict[str, Any], mailoutbox: Any) -> None:
+    import re
+
+    client.post(reverse("accounts:password_reset"), {"email": actors["operator"].email})
+    link = re.search(r"(/akun/atur-ulang/\S+/)", mailoutbox[0].body).group(1)  # type: ignore[union-attr]
+    form_page = client.get(link, follow=True)
+    new = "Sandi-Baru-Yang-Panjang-2"
+    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="auth.password_reset_done", actor=actors["operator"]).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -107,3 +108,39 @@ def run_once(data_dir: Path) -> str:
 def test_warta_run_serves_the_login_page_twice_in_a_row(tmp_path: Path) -> None:
     assert "Masuk ke Warta" in run_once(tmp_path)
     assert "Masuk ke Warta" in run_once(tmp_path)
+
+
+def test_warta_web_serves_pages_on_a_fresh_production_data_directory(tmp_path: Path) -> None:
+    """#11, item 19: without collected static files every page answered 500."""
+    data = tmp_path / "data"
+    env = {**os.environ, "WARTA_DATA_DIR": str(data), "WARTA_DEBUG": "0"}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "warta", "migrate", "-v0"], env=env, check=True, timeout=300)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "warta", "web", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/akun/masuk/", timeout=5) as response:
+                    status, html = response.status, response.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "warta web did not answer"
+                time.sleep(0.3)
+        assert status == 200
+        css = re.search(r'href="(/static/warta\.[0-9a-f]{12}\.css)"', html)
+        assert css is not None, html[:500]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{css.group(1)}", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_pages_render_even_when_static_files_were_never_collected(tmp_path: Path, settings: Any) -> None:
+    from warta.core.storage import StaticStorage
+
+    storage = StaticStorage(location=str(tmp_path / "static"), base_url="/static/")
+    assert storage.url("warta.css") == "/static/warta.css"

@@ -40,13 +40,41 @@ def browser() -> Iterator[Any]:
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )
-        yield browser
+        yield _CspBypassingByDefault(browser)
         browser.close()
+
+
+class _CspBypassingByDefault:
+    """The browser, whose contexts bypass the Content-Security-Policy unless asked not to:
+    Playwright's ``wait_for_function`` evaluates its predicate in the page, which Warta's policy
+    (no eval) refuses. The policy itself, and the pages under it, are tested with ``strict_page``
+    (``bypass_csp=False``, as a real browser; tests/e2e/test_csp.py)."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        options.setdefault("bypass_csp", True)
+        return self._browser.new_context(**options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
 
 
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(base_url=live_server.url, locale="id-ID", timezone_id="Asia/Jakarta")
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def strict_page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A page that obeys the Content-Security-Policy, as a real browser does."""
+    context = browser.new_context(base_url=live_server.url, locale="id-ID", timezone_id="Asia/Jakarta",
+                                  bypass_csp=False)
     context.set_default_timeout(15000)
     page = context.new_page()
     yield page

@@ -15,6 +15,8 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from warta.lib.clientaddr import client_address
+
 from .models import AuditEvent, Unit, User
 
 current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
@@ -26,13 +28,7 @@ REDACTED = "[disembunyikan]"
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    from django.conf import settings
-
-    if getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 def redact(changes: dict[str, Any]) -> dict[str, Any]:
@@ -101,3 +97,43 @@ def record(
         unit=unit,
         changes=redact(changes or {}),
     )
+
+
+# --- Reading personal data ----------------------------------------------------------------------
+
+VIEW_WINDOW_SECONDS = 3600
+MAX_IDS_PER_EVENT = 200
+
+
+def record_views(request: HttpRequest, object_type: str, ids: list[Any], *, what: str) -> AuditEvent | None:
+    """Record that ``request``'s user was shown the personal data of these records (contact pages,
+    tickets with full numbers): one ``data.viewed`` event naming the ids not already recorded for
+    this session in the last hour, or nothing when all were.
+
+    Why a cache and not the session: pages that poll (the inbox every 5 s) must neither write an
+    event per poll nor renew the session (polls never save it, see middleware.py). The default
+    cache is per process, so with N web workers a record may be noted up to N times an hour per
+    session: bounded, and never a write per poll. One ``get_many`` per page is the whole cost when
+    nothing is new.
+    """
+    from django.core.cache import cache
+
+    if not getattr(request, "user", None) or not request.user.is_authenticated or not ids:
+        return None
+    session = getattr(request, "session", None)
+    scope = (session.session_key if session is not None else None) or f"user-{request.user.pk}"
+    keys = {f"warta:viewed:{scope}:{object_type}:{pk}": pk for pk in ids}
+    seen = cache.get_many(list(keys))
+    fresh = [pk for key, pk in keys.items() if key not in seen]
+    if not fresh:
+        return None
+    fresh = fresh[:MAX_IDS_PER_EVENT]
+    event = record(
+        "data.viewed", object_type=object_type,
+        object_id=str(fresh[0]) if len(fresh) == 1 else "",
+        object_repr=f"{what} ({len(fresh)})",
+        changes={"what": what, "ids": [str(pk) for pk in fresh], "path": request.path[:200]},
+        request=request,
+    )
+    cache.set_many({key: 1 for key, pk in keys.items() if pk in fresh}, timeout=VIEW_WINDOW_SECONDS)
+    return event

@@ -2,9 +2,12 @@
 
 Theory of operation: a user has exactly one role and belongs to one unit. What a role may open is a
 table in ``permissions.py``; what a user may *see* inside an area is narrowed by unit for unit
-liaisons (``Unit.visible_to``). The audit trail is append-only three times over: the model refuses
-updates and deletes, no view offers them, and a database trigger (migration 0002) refuses them
-even from a shell.
+liaisons (``Unit.visible_to``). The audit trail is append-only four times over: the model refuses
+updates and deletes, no view offers them, database triggers refuse UPDATE, DELETE and TRUNCATE
+even from a shell (migrations 0002, 0003), and on PostgreSQL the application runs under a role
+that does not own the table (``warta db-app-role``); its rows form a hash chain
+(``auditchain.py``), so what an owner of the database removes anyway is detected by
+``warta audit verify``.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from . import auditchain
 
 
 class Role(models.TextChoices):
@@ -141,7 +147,8 @@ class AuditTrailIsAppendOnly(Exception):
 class AuditEvent(models.Model):
     """One state-changing action: who, when, from where, on what, what changed. Append-only."""
 
-    at = models.DateTimeField(_("waktu"), auto_now_add=True, db_index=True)
+    # Set before the insert (not auto_now_add, which would overwrite it after the hash is made).
+    at = models.DateTimeField(_("waktu"), default=timezone.now, editable=False, db_index=True)
     # PROTECT: an account that has acted is deactivated, never deleted, so the trail keeps
     # pointing at it (and the UPDATE trigger would refuse SET_NULL anyway).
     actor = models.ForeignKey(
@@ -157,6 +164,9 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("objek"), max_length=200, blank=True)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     changes = models.JSONField(_("perubahan"), default=dict, blank=True)
+    # The hash chain (auditchain.py): each row's hash covers the previous row's.
+    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -172,7 +182,14 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AuditTrailIsAppendOnly(_("Jejak audit tidak dapat diubah."))
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            connection = connections[using]
+            auditchain.lock(connection)
+            self.changes = auditchain.normalise_changes(self.changes)
+            self.prev_hash = auditchain.head_hash(connection, self._meta.db_table)
+            self.hash = auditchain.row_hash(self.prev_hash, self)
+            super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditTrailIsAppendOnly(_("Jejak audit tidak dapat dihapus."))

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from . import views
 
@@ -11,29 +11,14 @@ urlpatterns = [
     path("akun/dua-langkah/", views.otp_verify, name="otp_verify"),
     path("akun/dua-langkah/daftar/", views.otp_setup, name="otp_setup"),
     path("akun/kata-sandi/", views.PasswordChangeView.as_view(), name="password_change"),
-    path(
-        "akun/lupa-kata-sandi/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/password_reset_email.txt",
-            subject_template_name="accounts/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
-        ),
-        name="password_reset",
-    ),
+    path("akun/lupa-kata-sandi/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "akun/lupa-kata-sandi/terkirim/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
         name="password_reset_done",
     ),
-    path(
-        "akun/atur-ulang/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="accounts/password_reset_confirm.html",
-            success_url=reverse_lazy("accounts:password_reset_complete"),
-        ),
-        name="password_reset_confirm",
-    ),
+    path("akun/atur-ulang/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
     path(
         "akun/atur-ulang/selesai/",
         auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),

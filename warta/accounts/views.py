@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from datetime import timedelta
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -21,6 +25,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from warta.lib.clientaddr import client_address
 from warta.lib.spreadsheet import csv_rows
 
 from . import audit
@@ -38,6 +43,60 @@ class LoginView(auth_views.LoginView):
 def locked_out(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
     """django-axes calls this when the account or the address is locked out."""
     return render(request, "accounts/locked_out.html", status=429)
+
+
+# Password reset: every request is audited, and the audit trail is also the rate limit's counter
+# (shared by every web worker, no cache service to run): at most RESET_PER_ADDRESS requests per
+# hour from one client address and RESET_PER_EMAIL for one e-mail address, whether or not an
+# account has it, so the limit itself reveals nothing. The address is warta.lib.clientaddr's.
+RESET_WINDOW = timedelta(hours=1)
+
+
+def _email_key(email: str) -> str:
+    """A keyed digest of the e-mail address: the trail can count requests per address without
+    holding a list of the addresses people typed."""
+    return hmac.new(settings.SECRET_KEY.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _masked_email(email: str) -> str:
+    local, _at, domain = email.strip().partition("@")
+    return f"{local[:2]}***@{domain}"[:200]
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        email = form.cleaned_data["email"]
+        key = _email_key(email)
+        address = client_address(self.request)
+        recent = AuditEvent.objects.filter(action="auth.password_reset_requested",
+                                           at__gte=timezone.now() - RESET_WINDOW)
+        per_address = settings.WARTA["PASSWORD_RESET_PER_ADDRESS"]
+        per_email = settings.WARTA["PASSWORD_RESET_PER_EMAIL"]
+        limited = ("address" if recent.filter(ip_address=address).count() >= per_address
+                   else "email" if recent.filter(changes__email=key).count() >= per_email else "")
+        if limited:
+            audit.record("auth.password_reset_throttled", object_type="accounts.user",
+                         object_repr=_masked_email(email), changes={"email": key, "limit": limited})
+            return render(self.request, "accounts/password_reset_throttled.html", status=429)
+        matched = User.objects.filter(email__iexact=email, is_active=True).count()
+        audit.record("auth.password_reset_requested", object_type="accounts.user",
+                     object_repr=_masked_email(email), changes={"email": key, "accounts": matched})
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        audit.record("auth.password_reset_done", form.user, actor=form.user)
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

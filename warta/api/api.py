@@ -25,7 +25,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
-from ninja import Field, NinjaAPI, Schema, Status
+from ninja import Field, NinjaAPI, Path, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
@@ -228,6 +228,33 @@ def _decode(attachments: list[AttachmentIn]) -> list[SimpleUploadedFile]:
 
 # -- endpoints -----------------------------------------------------------------------------------
 
+# Database ids are 64-bit: a larger number in a path or a page is "not valid" (422), never a 500.
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1_000_000
+
+
+class BoundedPageNumberPagination(PageNumberPagination):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1)
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["detail", "code"],
+        "properties": {"detail": {"type": "string"}, "code": {"type": "string"},
+                       "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}},
+    }}}}
+
+
+# The error answers every authenticated endpoint can give, for the OpenAPI document.
+ERRORS = {"responses": {
+    "401": _error_response("Token tidak ada, salah, dicabut atau kedaluwarsa (code: token_missing, token_invalid, …)"),
+    "422": _error_response("Data atau parameter tidak sah (code: validation_error, refused)"),
+}}
+ERRORS_404 = {"responses": {**ERRORS["responses"], "404": _error_response(
+    "Tidak ditemukan, atau milik unit lain (code: not_found)")}}
+
 
 @api.get("/", auth=None, include_in_schema=False)
 def index(request: HttpRequest) -> dict[str, Any]:
@@ -236,7 +263,7 @@ def index(request: HttpRequest) -> dict[str, Any]:
             "links": {"openapi": base + "openapi.json", "docs": base + "docs", "materi": base + "materi"}}
 
 
-@api.post("/materi", response={201: MateriDetailOut}, summary="Serahkan materi")
+@api.post("/materi", response={201: MateriDetailOut}, summary="Serahkan materi", openapi_extra=ERRORS)
 def create_materi(request: HttpRequest, payload: MateriIn) -> Status:
     """Menyerahkan materi untuk disiarkan atas nama unit klien (sama dengan formulir web)."""
     caller: Caller = request.auth  # type: ignore[attr-defined]
@@ -255,8 +282,8 @@ def create_materi(request: HttpRequest, payload: MateriIn) -> Status:
     return Status(201, m)
 
 
-@api.get("/materi", response=list[MateriOut], summary="Daftar materi unit")
-@paginate(PageNumberPagination, page_size=20)
+@api.get("/materi", response=list[MateriOut], summary="Daftar materi unit", openapi_extra=ERRORS)
+@paginate(BoundedPageNumberPagination, page_size=20)
 def list_materi(request: HttpRequest, status: str = "") -> Any:
     """Materi unit klien (dan sub-unitnya), terbaru dahulu, 20 per halaman (`?page=2`)."""
     caller: Caller = request.auth  # type: ignore[attr-defined]
@@ -266,8 +293,8 @@ def list_materi(request: HttpRequest, status: str = "") -> Any:
     return qs
 
 
-@api.get("/materi/{materi_id}", response=MateriDetailOut, summary="Status satu materi")
-def get_materi(request: HttpRequest, materi_id: int) -> Materi:
+@api.get("/materi/{materi_id}", response=MateriDetailOut, summary="Status satu materi", openapi_extra=ERRORS_404)
+def get_materi(request: HttpRequest, materi_id: int = Path(..., ge=1, le=MAX_ID)) -> Materi:
     """Status (Diterima/Diproses/Terjadwal/Terkirim/Ditolak + alasan) dan angka pengiriman."""
     caller: Caller = request.auth  # type: ignore[attr-defined]
     # Another unit's materi is "not found", never "forbidden": a 403 would confirm it exists.

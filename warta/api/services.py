@@ -53,9 +53,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def is_unit_scoped(user: User, unit: Unit) -> bool:
+    """A client acts only as a liaison of its own unit: never with a central role's reach over
+    every unit, and never as a person whose login needs a second factor the API cannot ask for."""
+    return user.role == Role.LIAISON and user.unit_id == unit.pk
+
+
 def create_client(name: str, unit: Unit, actor: User | None, user: User | None = None) -> ApiClient:
-    """A client of ``unit``; without ``user`` a service account (liaison of the unit) is made."""
+    """A client of ``unit``; without ``user`` a service account (liaison of the unit) is made.
+    A named ``user`` must be a liaison of ``unit`` (``is_unit_scoped``)."""
     _require(actor)
+    if user is not None and not is_unit_scoped(user, unit):
+        raise ApiError(400, "user_not_unit_scoped", _(
+            "Token API selalu terbatas pada satu unit: pengguna %(user)s harus Penghubung Unit %(unit)s. "
+            "Tanpa --user, akun layanan unit dibuat otomatis.") % {"user": user.username, "unit": unit.code})
     name = slugify(name)
     if not name:
         raise ApiError(400, "invalid_name", _("Nama klien wajib diisi (huruf, angka, tanda hubung)."))
@@ -139,6 +150,10 @@ def authenticate(value: str, now: datetime | None = None) -> Caller:
     client = token.client
     if not client.is_active or not client.user.is_active:
         raise ApiError(401, "client_inactive", _("Klien API ini dinonaktifkan. Hubungi administrator Warta."))
+    if not is_unit_scoped(client.user, client.unit):
+        # A client made before tokens were always unit-scoped, or whose user changed role since.
+        raise ApiError(401, "client_not_unit_scoped", _(
+            "Klien API ini tidak terbatas pada unitnya dan ditolak. Minta administrator Warta membuat klien baru."))
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)

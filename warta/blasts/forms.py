@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from warta.contacts.models import ContactGroup, Region, Segment
+from warta.lib.ids import IdModelMultipleChoiceField
 from warta.sms.numbers import Operator
 
 from .models import (
@@ -80,8 +81,8 @@ class DraftForm(forms.Form):
     text = forms.CharField(label=_("Teks SMS"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
     justification = forms.CharField(label=_("Alasan lebih dari dua segmen"), required=False,
                                     widget=forms.Textarea(attrs={"rows": 2}))
-    groups = forms.ModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
-    segments = forms.ModelMultipleChoiceField(label=_("Segmen"), queryset=Segment.objects.all(), required=False)
+    groups = IdModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
+    segments = IdModelMultipleChoiceField(label=_("Segmen"), queryset=Segment.objects.all(), required=False)
     regions = forms.ModelMultipleChoiceField(label=_("Wilayah"), required=False, to_field_name="code",
                                              queryset=Region.objects.exclude(level="kelurahan"))
     numbers = forms.CharField(label=_("Nomor tambahan / daftar unggahan"), required=False,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from warta.accounts.models import Role
 from warta.accounts.permissions import area_required, capability_required, has_capability
+from warta.lib.ids import parse_id
 
 from . import composer, services
 from .forms import (
@@ -168,12 +169,13 @@ def _draft_context(form: DraftForm, draft: Draft | None, materi: Materi | None) 
 def draft_new(request: HttpRequest) -> HttpResponse:
     m = None
     if request.GET.get("materi") or request.POST.get("materi"):
-        m = get_object_or_404(Materi, pk=request.GET.get("materi") or request.POST.get("materi"))
+        # parse_id: "?materi='" or a 20-digit id is "not found", not a 500.
+        m = get_object_or_404(Materi, pk=parse_id(request.GET.get("materi") or request.POST.get("materi")))
     senders = services.usable_senders(request.user)
     initial: dict[str, Any] = {}
     if m is not None:
         initial = {"title": m.title, "window_end": m.window_end, "send_at": None}
-    tpl = request.GET.get("template")
+    tpl = parse_id(request.GET.get("template"))
     if tpl:
         t = Template.objects.filter(pk=tpl).first()
         if t:

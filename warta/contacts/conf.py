@@ -15,6 +15,10 @@ DEFAULTS: dict[str, int] = {
     # XLSX is a zip: refuse one that would inflate beyond this, or by more than this ratio.
     "WARTA_IMPORT_MAX_XLSX_UNCOMPRESSED": 2 * 1024 * 1024 * 1024,
     "WARTA_IMPORT_MAX_XLSX_RATIO": 100,
+    # A contact table has a handful of columns and short lines: a record past these limits is
+    # refused (the first record: the whole file) before it can blow up the mapping page or memory.
+    "WARTA_IMPORT_MAX_COLUMNS": 200,
+    "WARTA_IMPORT_MAX_LINE_CHARS": 128 * 1024,
     # Rows per transaction (and per checkpoint) of an import.
     "WARTA_IMPORT_BATCH": 5000,
 }

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from warta.lib.ids import IdModelMultipleChoiceField
 from warta.sms.numbers import Operator
 
 from . import services
@@ -106,7 +107,7 @@ class SegmentFilterForm(forms.Form):
     regions = forms.MultipleChoiceField(label=_("Wilayah"), required=False)
     tags = forms.CharField(label=_("Label (salah satu, dipisah koma)"), required=False)
     operators = forms.MultipleChoiceField(label=_("Operator"), required=False, choices=OPERATOR_CHOICES)
-    groups = forms.ModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
+    groups = IdModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
     joined_since = forms.DateField(label=_("Bergabung sejak"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     replied_to_blast = forms.IntegerField(label=_("Membalas blast nomor"), required=False, min_value=1,
                                           help_text=_("Diisi oleh Kotak Masuk setelah modul itu aktif."))

@@ -7,9 +7,15 @@ Theory of operation
    ``WARTA_IMPORT_MAX_XLSX_RATIO`` (an "XLSX bomb") *before* openpyxl opens it. The declared
    sizes checked are the ones Python's zipfile then enforces while inflating.
 2. **Stream.** :func:`records` yields ``(line, cells, error)`` one record at a time: CSV through
-   ``csv.reader`` over a decoding text stream (UTF-8 with or without BOM, else Latin-1; ``,`` ``;``
+   ``csv.reader`` over a decoding text stream (UTF-8 with or without BOM, UTF-16/32 by BOM, UTF-16
+   without BOM by its NULs, else Windows-1252; anything else refused, see ``sniff_encoding``; ``,`` ``;``
    or tab, sniffed; quoted newlines; the line is where the record starts), XLSX through openpyxl's
    read-only mode. A malformed record is reported with its line and the next one is read.
+   Bounded: a physical line is read at most ``WARTA_IMPORT_MAX_LINE_CHARS`` characters at a time
+   and a longer one is skipped and reported; a record with more than ``WARTA_IMPORT_MAX_COLUMNS``
+   columns is reported (XLSX: only that many columns are ever read). When the *first* record
+   breaks a limit the file is refused outright: it is not a contact table, and its "columns"
+   would become the mapping page.
 3. **One pass.** :func:`process` parses each number as it reads (``warta.sms.parse_number``),
    rejects invalid, non-mobile, duplicate-in-file and unknown-region rows, then per batch of
    ``WARTA_IMPORT_BATCH`` rows: one query for opted-out numbers, one for existing contacts, one
@@ -148,13 +154,43 @@ def store_upload(chunks: Any, filename: str) -> tuple[str, int]:
 
 
 def sniff_encoding(sample: bytes) -> str:
+    """The file's encoding from its first bytes: a BOM (UTF-8, UTF-16, UTF-32), valid UTF-8, UTF-16
+    without a BOM (NUL in every other byte), else Windows-1252 (what Excel calls "ANSI" on an
+    Indonesian Windows; a superset of Latin-1's printable range). Anything else, e.g. Shift-JIS or
+    a binary file, is refused with a message rather than silently misread."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf-8"
     except UnicodeDecodeError:
-        return "latin-1"
+        pass
+    if b"\x00" in sample:
+        even, odd = sample[0::2], sample[1::2]
+        if len(sample) >= 4 and odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if len(sample) >= 4 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+        raise _undecodable()
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        raise _undecodable() from None
+    # C1 control characters and most of cp1252's rarely used symbols mean another encoding.
+    odd_chars = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n" or ch in "ƒ†‡ˆ‰Šš‹›ŒœŽž˜™")
+    if odd_chars > max(3, len(text) // 200):
+        raise _undecodable()
+    return "cp1252"
+
+
+def _undecodable() -> ImportRefused:
+    return ImportRefused(_("Encoding berkas tidak dikenali (bukan UTF-8, UTF-16 atau Windows-1252/Latin-1), "
+                           "sehingga isinya akan terbaca salah. Di Excel pilih Simpan Sebagai → "
+                           "\"CSV UTF-8 (dipisah koma)\", lalu unggah lagi."))
 
 
 def sniff_delimiter(text: str) -> str:
@@ -205,33 +241,118 @@ def _cell(value: Any) -> str:
 Record = tuple[int, list[str] | None, str]
 
 
+class LineTooLong(Exception):
+    pass
+
+
+class _BoundedLines:
+    """The physical lines of a text stream, none longer than ``limit`` characters in memory: a
+    longer line raises :class:`LineTooLong` once (the rest of it is skipped in bounded reads) and
+    iteration goes on with the next line. ``csv.reader`` starts each record afresh after it."""
+
+    def __init__(self, text: io.TextIOBase, limit: int) -> None:
+        self.text, self.limit, self.line = text, limit, 0
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        self.line += 1
+        if len(line) > self.limit and not line.endswith(("\n", "\r")):
+            while line and not line.endswith(("\n", "\r")):
+                line = self.text.readline(self.limit)
+            raise LineTooLong(self.line)
+        return line
+
+
+def _too_long_message() -> str:
+    return _("Baris lebih dari %(n)s karakter; dilewati. Berkas kontak berisi baris pendek: periksa "
+             "bahwa ini tabel kontak dengan pemisah baris biasa.") % {
+        "n": number_format(conf.get("WARTA_IMPORT_MAX_LINE_CHARS"), 0, force_grouping=True)}
+
+
+def _too_wide_message(columns: int) -> str:
+    return _("Baris berisi %(n)s kolom; batasnya %(max)s. Hapus kolom yang tidak perlu, atau periksa "
+             "pemisah kolomnya.") % {"n": number_format(columns, 0, force_grouping=True),
+                                      "max": conf.get("WARTA_IMPORT_MAX_COLUMNS")}
+
+
 def _csv_records(path: str | Path, encoding: str, delimiter: str) -> Iterator[Record]:
     csv.field_size_limit(MAX_FIELD)
+    max_columns = conf.get("WARTA_IMPORT_MAX_COLUMNS")
     with open(path, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+        lines = _BoundedLines(text, conf.get("WARTA_IMPORT_MAX_LINE_CHARS"))
+        reader = csv.reader(lines, delimiter=delimiter)
         previous = 0
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 return
+            except LineTooLong:
+                yield previous + 1, None, _too_long_message()
+                previous = lines.line
+                continue
             except csv.Error as exc:
                 yield previous + 1, None, str(exc)
-                previous = reader.line_num
+                previous = lines.line
                 continue
-            yield previous + 1, row, ""
-            previous = reader.line_num
+            if len(row) > max_columns:
+                yield previous + 1, None, _too_wide_message(len(row))
+            else:
+                yield previous + 1, row, ""
+            previous = lines.line
+
+
+def _broken_xlsx() -> ImportRefused:
+    return ImportRefused(_("Berkas XLSX ini rusak atau tidak lengkap sehingga tidak dapat dibaca. Buka di "
+                           "Excel/LibreOffice, simpan ulang sebagai .xlsx atau CSV, lalu unggah lagi."))
+
+
+def _open_xlsx(path: str | Path, **options: Any) -> Any:
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, **options)
+    except Exception as exc:  # openpyxl raises KeyError, BadZipFile, ParseError, ValueError, …
+        raise _broken_xlsx() from exc
 
 
 def _xlsx_records(path: str | Path) -> Iterator[Record]:
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    max_columns = conf.get("WARTA_IMPORT_MAX_COLUMNS")
+    workbook = _open_xlsx(path, data_only=True)
     try:
+        if not workbook.worksheets:
+            raise _broken_xlsx()
         sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [_cell(v) for v in row], ""
+        declared = sheet.max_column  # from the sheet's <dimension>, when it has one
+        if declared and declared > max_columns:
+            raise ImportRefused(_("Lembar kerja pertama memakai %(n)s kolom; batasnya %(max)s. Hapus kolom "
+                                  "yang tidak perlu (juga yang tampak kosong) atau simpan sebagai CSV.")
+                                % {"n": number_format(declared, 0, force_grouping=True), "max": max_columns})
+        # One column past the limit is read, to know that a row breaks it; never the 16,384 a
+        # forged sheet dimension could announce.
+        rows = sheet.iter_rows(values_only=True, max_col=max_columns + 1)
+        number = 0
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # a broken sheet part: malformed XML, bad cell references
+                raise _broken_xlsx() from exc
+            number += 1
+            cells = [_cell(v) for v in row]
+            while cells and cells[-1] == "":
+                cells.pop()
+            if len(cells) > max_columns:
+                yield number, None, _too_wide_message(len(cells))
+            else:
+                yield number, cells, ""
     finally:
         workbook.close()
 
@@ -244,9 +365,7 @@ def records(job: ImportJob) -> Iterator[Record]:
 
 def estimate_rows(job: ImportJob) -> int | None:
     if job.format == "xlsx":
-        import openpyxl
-
-        workbook = openpyxl.load_workbook(job.file_path, read_only=True)
+        workbook = _open_xlsx(job.file_path)
         try:
             rows = workbook.worksheets[0].max_row
         finally:
@@ -276,18 +395,32 @@ def guess_mapping(header: list[str]) -> dict[str, int]:
 
 
 def create_job(path: str, filename: str, size: int, *, by: Any = None) -> ImportJob:
-    """Check a stored file and describe it (format, encoding, delimiter, columns, a first mapping)."""
-    fmt = detect_format(filename)
+    """Check a stored file and describe it (format, encoding, delimiter, columns, a first mapping).
+    A file refused for any reason is deleted: nothing of it stays on disk."""
     try:
-        check_file(path, fmt, size)
-    except ImportRefused:
+        return _create_job(path, filename, size, by=by)
+    except BaseException:
         Path(path).unlink(missing_ok=True)
         raise
+
+
+def _first_record(job: ImportJob) -> list[str]:
+    for _line, cells, error in records(job):
+        if cells is None:
+            # The first record breaks a limit: not a contact table. Refuse the file outright.
+            raise ImportRefused(_("Berkas ditolak: baris pertamanya tidak terbaca sebagai tabel kontak "
+                                  "(%(reason)s)") % {"reason": error})
+        return cells
+    return []
+
+
+def _create_job(path: str, filename: str, size: int, *, by: Any = None) -> ImportJob:
+    fmt = detect_format(filename)
+    check_file(path, fmt, size)
     job = ImportJob(file_path=path, filename=filename[:255], size=size, format=fmt, created_by=by)
     if fmt == "csv":
         job.encoding, job.delimiter = sniff_csv(path)
-    first = preview(job, 1)
-    header = first[0][1] if first else []
+    header = _first_record(job)
     if not header or not any(cell.strip() for cell in header):
         raise ImportRefused(_("Tidak ada baris data yang terbaca. Periksa bahwa berkas berisi tabel kontak."))
     # No header when the first row already holds a phone number somewhere.

@@ -111,6 +111,8 @@ def index(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs.select_related("region").order_by("-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # Names and regions on screen (numbers masked): noted once per contact, session and hour.
+    audit.record_views(request, "contacts.contact", [c.pk for c in page], what="contact_list")
     return render(request, "contacts/list.html", {
         "form": form, "page": page, "query": query.urlencode(),
         "can_export": has_capability(request.user, "contacts.export"),
@@ -139,6 +141,7 @@ def _contact(pk: int) -> Contact:
 @area_required("contacts")
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = _contact(pk)
+    audit.record_views(request, "contacts.contact", [contact.pk], what="contact_page")
     return render(request, "contacts/detail.html", {
         "contact": contact,
         "opt_out": OptOut.objects.filter(e164=contact.e164).first(),

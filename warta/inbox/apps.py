@@ -16,3 +16,4 @@ class InboxConfig(AppConfig):
         contact_hooks.register("replied_to_blast", hooks.replied_to_blast)
         contact_hooks.register("subject_records", hooks.subject_records)
         contact_hooks.register("anonymise_number", hooks.anonymise_number)
+        contact_hooks.register("retention_anonymise", hooks.retention_anonymise)

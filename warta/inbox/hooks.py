@@ -5,11 +5,12 @@
   segment built on it stays one SQL statement.
 * ``subject_records(e164)`` / ``anonymise_number(e164, pseudonym)``: data-subject access and
   erasure for the inbox's rows.
+* ``retention_anonymise(cutoff, dry_run)``: retention of citizens' texts.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 REPLY_WINDOW = timedelta(days=3)
@@ -42,16 +43,59 @@ def subject_records(e164: str) -> dict[str, list[dict[str, Any]]]:
     ]}
 
 
+def number_forms(e164: str) -> list[str]:
+    """The ways a transport may have written ``e164`` in a raw source address: ``+62…`` (E.164),
+    ``62…`` (international TON without the plus, what SMPP SMSCs send) and ``0…`` (national)."""
+    digits = e164[1:] if e164.startswith("+") else e164
+    forms = [e164, digits, "+" + digits]
+    if digits.startswith("62"):
+        forms.append("0" + digits[2:])
+    return sorted(set(forms))
+
+
 def anonymise_number(e164: str, pseudonym: str) -> int:
+    from warta.gateway.models import InboundMessage
+
     from .models import BlockedNumber, Conversation, InboundPart, Message, Ticket
 
-    conv = Conversation.objects.filter(address=e164).first()
+    forms = number_forms(e164)
+    # The raw parts (and the engine's own MO rows) keep the address as the SMSC wrote it, and the
+    # original texts: both go, whether or not a conversation was ever made of them.
+    changed = InboundPart.objects.filter(source__in=forms).update(source=pseudonym[:32], payload=None, text="")
+    changed += InboundMessage.objects.filter(source__in=forms).update(source=pseudonym[:21], text="")
+    BlockedNumber.objects.filter(address__in=forms).update(address=pseudonym[:32])
+    conv = Conversation.objects.filter(address__in=forms).first()
     if conv is None:
-        return 0
-    changed = Message.objects.filter(conversation=conv).update(text="[dihapus]", destination="")
+        return changed
+    changed += Message.objects.filter(conversation=conv).update(text="[dihapus]", destination="")
     changed += Ticket.objects.filter(conversation=conv).update(subject="[dihapus]", search_text="")
-    changed += InboundPart.objects.filter(source=e164).update(source=pseudonym[:32], payload=None, text="")
-    BlockedNumber.objects.filter(address=e164).update(address=pseudonym[:32])
     conv.address = pseudonym[:32]
     conv.save(update_fields=["address"])
     return changed + 1
+
+
+ERASED = "[dihapus]"
+
+
+def retention_anonymise(cutoff: datetime, dry_run: bool) -> int:
+    """Citizens' texts older than ``cutoff`` (docs/privacy.md, "Retention"): the inbound messages,
+    their raw parts and the engine's MO rows lose their text, and tickets whose last message is
+    older lose the summary and search text made from it. Rows, numbers of tickets and their
+    timestamps stay, so the monthly figures stay right. Returns how many rows (would) change."""
+    from warta.gateway.models import InboundMessage
+
+    from .models import Direction, InboundPart, Message, Ticket
+
+    querysets: list[tuple[Any, dict[str, Any]]] = [
+        (Message.objects.filter(direction=Direction.IN, at__lt=cutoff).exclude(text=ERASED),
+         {"text": ERASED}),
+        (InboundPart.objects.filter(received_at__lt=cutoff).exclude(text="", payload__isnull=True),
+         {"text": "", "payload": None}),
+        (InboundMessage.objects.filter(received_at__lt=cutoff, processed_at__isnull=False).exclude(text=""),
+         {"text": ""}),
+        (Ticket.objects.filter(last_message_at__lt=cutoff).exclude(subject=ERASED, search_text=""),
+         {"subject": ERASED, "search_text": ""}),
+    ]
+    if dry_run:
+        return sum(qs.count() for qs, _values in querysets)
+    return sum(qs.update(**values) for qs, values in querysets)

@@ -60,6 +60,8 @@ def index(request: HttpRequest) -> HttpResponse:
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     ctx = {**_context(request), "form": form, "page": page, "units": units,
            "statuses": services.TicketStatus.choices, "query": request.GET.urlencode()}
+    if ctx["view_full"]:  # full numbers on screen: noted once per ticket, session and hour
+        audit.record_views(request, "inbox.ticket", [t.pk for t in page], what="inbox_list_full_numbers")
     if request.headers.get("HX-Request"):
         return render(request, "inbox/_rows.html", ctx)
     return render(request, "inbox/index.html", ctx)
@@ -90,6 +92,8 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
         "other_tickets": services.tickets_for(user).filter(conversation=t.conversation).exclude(pk=t.pk)[:20],  # type: ignore[arg-type]
         "blocked": BlockedNumber.objects.filter(address=t.conversation.address).exists(),
     }
+    if ctx["view_full"]:
+        audit.record_views(request, "inbox.ticket", [t.pk], what="ticket_full_number")
     if request.headers.get("HX-Request"):
         return render(request, "inbox/_timeline.html", ctx)
     return render(request, "inbox/ticket.html", ctx)

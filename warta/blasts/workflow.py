@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from warta.accounts.models import Role
+
+
+def _utc_iso(at: datetime | None) -> str | None:
+    """An instant as the hash sees it: UTC, ISO 8601, whatever zone it arrived in."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat()
 
 
 def _attachment_path(instance: Any, filename: str) -> str:
@@ -172,8 +180,10 @@ class Draft(models.Model):
             "sender": self.sender_id,
             "text": self.text,
             "audience": self.audience or {},
-            "send_at": self.send_at.isoformat() if self.send_at else None,
-            "window_end": self.window_end.isoformat() if self.window_end else None,
+            # In UTC: the form gives +07:00, the database gives back UTC; the same instant must
+            # hash the same or release() refuses every approved scheduled draft (issue 11 item 4).
+            "send_at": _utc_iso(self.send_at),
+            "window_end": _utc_iso(self.window_end),
             "emergency": bool(self.emergency),
             "emergency_reason": self.emergency_reason if self.emergency else "",
         }

@@ -95,6 +95,7 @@ class DraftForm(forms.Form):
     window_end = forms.DateTimeField(label=_("Batas akhir kirim"), required=False, widget=DT,
                                      help_text=_("Pesan yang belum terkirim saat itu kedaluwarsa."))
     emergency = forms.BooleanField(label=_("Blast darurat"), required=False,
+                                   widget=forms.CheckboxInput(attrs={"aria-describedby": "emergency-help"}),
                                    help_text=_("Melewati jam tenang dan antrean biasa; wajib beralasan."))
     emergency_reason = forms.CharField(label=_("Alasan darurat"), required=False)
 

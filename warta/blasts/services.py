@@ -20,7 +20,9 @@ two people could race, and records the change in the audit trail.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -394,6 +396,84 @@ def audience_counts(audience: dict[str, Any]) -> dict[str, Any]:
     return {**counts.as_dict(), "excluded_labelled": counts.excluded_labelled(), "by_operator": dict(by_op)}
 
 
+def deliverable_numbers(audience: dict[str, Any]) -> list[str]:
+    """The deliverable numbers of ``audience`` now, sorted, each once."""
+    if not any(audience.get(k) for k in ("groups", "segments", "regions", "numbers")):
+        return []
+    numbers: set[str] = set()
+    for batch in _resolve(audience).iter_deliverable(batch_size=10_000):
+        numbers.update(e164 for _cid, e164, _op in batch)
+    return sorted(numbers)
+
+
+def freeze_audience(numbers: list[str]) -> tuple[int, str, bytes]:
+    """(size, SHA-256 of the sorted numbers, the numbers zlib-compressed) of a sorted list."""
+    blob = "\n".join(numbers).encode()
+    return len(numbers), hashlib.sha256(blob).hexdigest(), zlib.compress(blob, 6)
+
+
+def frozen_numbers(draft: Draft) -> set[str]:
+    if not draft.audience_set:
+        return set()
+    return set(zlib.decompress(bytes(draft.audience_set)).decode().split("\n")) - {""}
+
+
+def audience_tolerance() -> tuple[int, float]:
+    """(numbers that may join, percent that may drop out) between approval and release."""
+    return int(_conf("AUDIENCE_ADDED_TOLERANCE", 0)), float(_conf("AUDIENCE_REMOVED_TOLERANCE_PERCENT", 5))
+
+
+def check_audience(draft: Draft, actor: User | None = None) -> set[str]:
+    """The numbers release may send to: the frozen set, less those no longer deliverable.
+
+    When the audience grew (anyone not approved would be in it) or shrank beyond the tolerance,
+    the draft goes back up its chain with the new set frozen and the difference recorded for
+    the approvers, and ``WorkflowError`` says so."""
+    frozen = frozen_numbers(draft)
+    current = deliverable_numbers(draft.audience)
+    size, digest, blob = freeze_audience(current)
+    if draft.audience_hash and digest == draft.audience_hash:
+        return frozen
+    now_set = set(current)
+    added, removed = len(now_set - frozen), len(frozen - now_set)
+    if not draft.audience_hash:
+        # Approved before the set was frozen: the approvers saw a count. The same count goes.
+        approved = (draft.audience_counts or {}).get("deliverable")
+        if approved == size:
+            return now_set
+        added, removed = max(size - (approved or 0), 0), max((approved or 0) - size, 0)
+    may_add, may_drop = audience_tolerance()
+    if draft.audience_hash and added <= may_add and removed * 100 <= may_drop * max(len(frozen), 1):
+        Draft.objects.filter(pk=draft.pk).update(audience_change={
+            "added": added, "removed": removed, "approved": len(frozen), "now": size,
+            "at": timezone.now().isoformat(), "released": True})
+        draft.audience_change = {"added": added, "removed": removed}
+        return frozen & now_set
+    change = {"added": added, "removed": removed, "approved": draft.audience_size, "now": size,
+              "at": timezone.now().isoformat()}
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().get(pk=draft.pk)
+        if locked.state != Draft.State.APPROVED:
+            return set()  # released or changed meanwhile; the claim in release() will find nothing
+        locked.state = Draft.State.REVIEW
+        locked.approved_hash = ""
+        locked.approved_at = None
+        locked.version += 1
+        locked.audience_size, locked.audience_hash, locked.audience_set = size, digest, blob
+        locked.audience_counts = audience_counts(locked.audience)
+        locked.audience_change = change
+        locked.save()
+        _set_materi_status(locked.materi, Materi.Status.PROCESSING)
+        audit.record("blasts.audience_changed", locked, actor=actor,
+                     changes={"added": added, "removed": removed, "approved": change["approved"], "now": size,
+                              "hash": [draft.audience_hash, digest]})
+    message = _("Penerima berubah sejak disetujui (%(a)d baru, %(r)d tidak lagi dapat dikirimi); naskah "
+                "\"%(t)s\" kembali menunggu persetujuan.") % {"a": added, "r": removed, "t": draft.title}
+    first = next_step(locked)
+    notify({*_step_users(first), locked.author} if first else {locked.author}, message, locked)
+    raise WorkflowError(message)
+
+
 def tariffs() -> dict[str, Decimal]:
     base = {k: Decimal(str(v)) for k, v in {**DEFAULT_TARIFFS, **_conf("TARIFFS", {})}.items()}
     base.update({t.operator: t.price_per_segment for t in Tariff.objects.all()})
@@ -536,15 +616,21 @@ def submit_for_review(draft: Draft, actor: User, now: datetime | None = None) ->
     errors = draft_errors(draft, now=now, for_submit=True)
     if errors:
         raise WorkflowError(errors[0], errors)
+    size, digest, blob = freeze_audience(deliverable_numbers(draft.audience))
+    seen = draft.content_hash
+    draft.audience_hash = digest
     with transaction.atomic():
-        n = Draft.objects.filter(pk=draft.pk, state=Draft.State.DRAFT, content_hash=draft.content_hash).update(
-            state=Draft.State.REVIEW, submitted_at=timezone.now(), audience_counts=audience_counts(draft.audience))
+        n = Draft.objects.filter(pk=draft.pk, state=Draft.State.DRAFT, content_hash=seen).update(
+            state=Draft.State.REVIEW, submitted_at=timezone.now(), audience_counts=audience_counts(draft.audience),
+            audience_size=size, audience_hash=digest, audience_set=blob, audience_change={},
+            content_hash=draft.compute_hash())
         if not n:
             raise WorkflowError(_("Naskah ini sudah diajukan atau diubah orang lain; muat ulang halaman."))
         draft.refresh_from_db()
         _version(draft, actor)
         audit.record("blasts.draft_submitted", draft, actor=actor,
-                     changes={"version": draft.version, "hash": draft.content_hash})
+                     changes={"version": draft.version, "hash": draft.content_hash,
+                              "audience": {"size": size, "hash": digest}})
     step = next_step(draft)
     if step is not None:
         notify(_step_users(step).exclude(pk=draft.author_id),
@@ -702,9 +788,10 @@ def release_blocker(draft: Draft, now: datetime) -> str | None:
     return None
 
 
-def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str]) -> Iterator[tuple[str, str, str]]:
-    """(e164, operator, text) for each deliverable recipient: the audience has already checked
-    the numbers, so the outbox takes them as prepared."""
+def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str],
+                only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+    """(e164, operator, text) for each deliverable recipient that is also in ``only`` (the frozen
+    set): the audience has already checked the numbers, so the outbox takes them as prepared."""
     from warta.contacts.models import Contact
 
     personalise = bool(composer.fields_in(draft.text))
@@ -716,6 +803,8 @@ def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str
                     "pk", "name", "region__name", "region__level"):
                 extra[pk] = (name, region if level == "kelurahan" else "")
         for cid, e164, operator in batch:
+            if only is not None and e164 not in only:
+                continue  # not approved: joined a group after submit, or typed in since
             if allowed_ops is not None and operator not in allowed_ops:
                 skipped[operator] += 1
                 continue
@@ -737,6 +826,9 @@ def release(draft: Draft, actor: User | None = None, now: datetime | None = None
         Draft.objects.filter(pk=draft.pk, state=Draft.State.APPROVED).update(state=Draft.State.WITHDRAWN)
         audit.record("blasts.draft_expired", draft, actor=actor, changes={"window_end": draft.window_end.isoformat()})
         return None
+    if draft.state != Draft.State.APPROVED:
+        return None
+    frozen = check_audience(draft, actor=actor)
     with transaction.atomic():
         # The claim: one conditional UPDATE. On PostgreSQL a concurrent release blocks on the row
         # and then matches nothing; on SQLite writers are serialised. Either way one blast.
@@ -748,12 +840,13 @@ def release(draft: Draft, actor: User | None = None, now: datetime | None = None
         allowed = registered_operators(draft.sender)
         blast, summary = outbox.create_blast(
             sender=draft.sender, text=composer.render(draft.text, {}) if composer.fields_in(draft.text) else draft.text,
-            recipients=_recipients(draft, allowed, skipped), name=draft.title,
+            recipients=_recipients(draft, allowed, skipped, only=frozen), name=draft.title,
             priority=Blast.Priority.EMERGENCY if draft.emergency else Blast.Priority.NORMAL,
             valid_until=draft.window_end, actor=actor, audit_action="blasts.blast_released", prepared=True)
         summary = {"queued": summary["queued"], "invalid": len(summary["invalid"]),
                    "duplicates": summary["duplicates"], "not_registered": dict(skipped),
-                   "emergency": draft.emergency}
+                   "emergency": draft.emergency, "approved_audience": draft.audience_size,
+                   "no_longer_deliverable": (draft.audience_change or {}).get("removed", 0)}
         Draft.objects.filter(pk=draft.pk).update(state=Draft.State.RELEASED, blast=blast, release_summary=summary)
         _set_materi_status(draft.materi, Materi.Status.SENT)
         audit.record("blasts.draft_released", draft, actor=actor, changes={"blast": blast.pk, **summary})

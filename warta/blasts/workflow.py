@@ -147,6 +147,14 @@ class Draft(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)
     approved_hash = models.CharField(max_length=64, blank=True)  # hash the full chain approved
     audience_counts = models.JSONField(default=dict, blank=True)  # last counted, for lists and cost
+    # The deliverable set frozen at submit (issue 11 item 5): its size, the SHA-256 of the sorted
+    # numbers (part of the content hash, so approvals approve these people), and the numbers
+    # themselves, zlib-compressed, so release can send exactly them and say what changed.
+    audience_size = models.PositiveIntegerField(null=True, blank=True)
+    audience_hash = models.CharField(max_length=64, blank=True)
+    audience_set = models.BinaryField(null=True, blank=True, editable=False)
+    # The last time release found the audience changed: {"added", "removed", "approved", "now", "at"}.
+    audience_change = models.JSONField(default=dict, blank=True)
     release_summary = models.JSONField(default=dict, blank=True)  # what the freeze queued and skipped
     blast = models.OneToOneField("blasts.Blast", on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="draft")  # one draft, at most one blast — ever
@@ -176,7 +184,7 @@ class Draft(models.Model):
 
     def frozen_content(self) -> dict[str, Any]:
         """What an approval approves: change any of it and the approval no longer counts."""
-        return {
+        content = {
             "sender": self.sender_id,
             "text": self.text,
             "audience": self.audience or {},
@@ -187,6 +195,9 @@ class Draft(models.Model):
             "emergency": bool(self.emergency),
             "emergency_reason": self.emergency_reason if self.emergency else "",
         }
+        if self.audience_hash:  # absent on drafts never submitted since the freeze came in
+            content["audience_set"] = self.audience_hash
+        return content
 
     def compute_hash(self) -> str:
         blob = json.dumps(self.frozen_content(), sort_keys=True, ensure_ascii=False, default=str)

@@ -153,3 +153,144 @@ def test_shrinking_beyond_the_tolerance_also_asks_for_reapproval(actors: dict[st
         s.release(d, now=timezone.now() + timedelta(hours=2))
     d.refresh_from_db()
     assert d.state == "review" and d.audience_change["removed"] == 2
+
+
+# -- item 2: sender-ID ownership -------------------------------------------------------------------
+
+
+def test_an_approver_who_does_not_own_gubdki_cannot_give_its_final_approval(actors: dict[str, Any]) -> None:
+    from tests.blasts.helpers import verified
+    from tests.conftest import create_user
+
+    s = services()
+    stranger = verified(create_user("approver", actors["other_liaison"].unit, "kadis-dinkes"))
+    d = create_draft(actors["operator"])  # GubDKI, owned by "penyetuju"
+    s.submit_for_review(d, actors["operator"])
+    d = s.approve(d, verified(actors["verifier"]))
+    assert "pemiliknya" in s.why_cannot_decide(stranger, d)
+    with pytest.raises(s.WorkflowError, match="pemiliknya"):
+        s.approve(d, stranger)
+    assert d not in s.pending_for(stranger)
+    d = s.approve(d, verified(actors["approver"]))
+    assert d.state == "released"
+
+
+def test_a_sender_without_owner_cannot_be_finally_approved(actors: dict[str, Any]) -> None:
+    from tests.blasts.helpers import create_sender, verified
+
+    s = services()
+    sender = create_sender("WagubDKI")
+    sender.owner = None
+    sender.save()
+    d = create_draft(actors["operator"], sender="WagubDKI")
+    s.submit_for_review(d, actors["operator"])
+    d = s.approve(d, verified(actors["verifier"]))
+    with pytest.raises(s.WorkflowError, match="belum punya pemilik"):
+        s.approve(d, verified(actors["approver"]))
+
+
+def test_a_delegate_approves_only_inside_the_dates_and_until_revoked(actors: dict[str, Any]) -> None:
+    import time_machine
+
+    from tests.blasts.helpers import create_sender, verified
+    from tests.conftest import create_user
+    from warta.accounts.models import AuditEvent
+
+    s = services()
+    sender = create_sender("GubDKI")
+    deputy = verified(create_user("approver", actors["approver"].unit, "wakil-kadis"))
+    today = timezone.localdate()
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):  # an operator cannot hand out the owner's authority
+        s.delegate(sender, actors["operator"], to=deputy, starts_on=today, ends_on=today)
+    grant = s.delegate(sender, actors["approver"], to=deputy, starts_on=today + timedelta(days=1),
+                       ends_on=today + timedelta(days=3), reason="Cuti")
+    assert AuditEvent.objects.filter(action="blasts.delegation_created", object_id=str(grant.pk)).exists()
+    d = create_draft(actors["operator"])
+    s.submit_for_review(d, actors["operator"])
+    d = s.approve(d, verified(actors["verifier"]))
+    assert s.why_cannot_decide(deputy, d) is not None  # not yet
+    with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
+        assert s.why_cannot_decide(deputy, d) is None
+        assert d in s.pending_for(deputy)
+        s.revoke_delegation(grant, actors["admin"])
+        assert s.why_cannot_decide(deputy, d) is not None
+    assert AuditEvent.objects.filter(action="blasts.delegation_revoked", object_id=str(grant.pk)).exists()
+    with time_machine.travel(timezone.now() + timedelta(days=5), tick=False):
+        s.delegate(sender, actors["admin"], to=deputy, starts_on=timezone.localdate(),
+                   ends_on=timezone.localdate())
+        d = s.approve(d, deputy)
+        assert d.state == "released"
+
+
+def test_the_final_approval_needs_totp_even_for_a_verifier_alone(client: Any, actors: dict[str, Any]) -> None:
+    from tests.blasts.helpers import login_with_totp
+    from tests.conftest import login
+    from warta.blasts.models import Blast
+
+    s = services()
+    d = create_draft(actors["operator"], sender="HumasDKI")  # one step: the verifier's
+    s.submit_for_review(d, actors["operator"])
+    with pytest.raises(s.WorkflowError, match="TOTP"):
+        s.approve(d, actors["verifier"])  # a user object whose session passed no second factor
+    login(client, actors["verifier"])  # password only: verifiers need no TOTP to log in
+    page = client.get(f"/blast/naskah/{d.pk}/").content.decode()
+    assert 'id="needs-totp"' in page
+    client.post(f"/blast/naskah/{d.pk}/setujui/", {"seen_hash": d.content_hash})
+    d.refresh_from_db()
+    assert d.state == "review" and not Blast.objects.exists()
+    login_with_totp(client, actors["verifier"])
+    client.post(f"/blast/naskah/{d.pk}/setujui/", {"seen_hash": d.content_hash})
+    d.refresh_from_db()
+    assert d.state == "released"
+
+
+def test_the_chain_editor_names_users_and_keeps_the_last_step_for_the_owner(client: Any, actors: dict[str, Any]) -> None:
+    from tests.blasts.helpers import create_sender, verified
+    from tests.conftest import create_user, login
+
+    s = services()
+    sender = create_sender("SekdaDKI")
+    kabid = create_user("verifier", actors["verifier"].unit, "kabid.humas")
+    login(client, actors["admin"])
+    client.post("/blast/sender-id/", {"form": "chain", "sender": sender.pk, "steps": "@kabid.humas, @verifikator"})
+    steps = list(s.policy_for(sender).steps.all())
+    assert [st.label for st in steps] == ["Verifikator", "Kepala Dinas"]  # refused: the last is not the owner
+    client.post("/blast/sender-id/", {"form": "chain", "sender": sender.pk, "steps": "@kabid.humas, approver"})
+    steps = list(s.policy_for(sender).steps.all())
+    assert steps[0].user == kabid and steps[1].user is None
+    d = create_draft(actors["operator"], sender="SekdaDKI")
+    s.submit_for_review(d, actors["operator"])
+    assert "kabid.humas" in s.why_cannot_decide(actors["verifier"], d)
+    d = s.approve(d, verified(kabid))
+    d = s.approve(d, verified(actors["approver"]))
+    assert d.state == "released"
+
+
+def test_delegations_are_managed_by_the_owner_or_an_administrator_only(client: Any, actors: dict[str, Any]) -> None:
+    from tests.blasts.helpers import create_sender
+    from tests.conftest import create_user, login
+    from warta.blasts.models import SenderDelegation
+
+    sender = create_sender("GubDKI")
+    other = create_user("approver", actors["approver"].unit, "kadis-lain")
+    login(client, other)
+    assert client.get(f"/blast/sender-id/{sender.pk}/delegasi/").status_code == 403
+    assert client.post(f"/blast/sender-id/{sender.pk}/delegasi/", {
+        "delegate": other.pk, "starts_on": timezone.localdate(), "ends_on": timezone.localdate()}).status_code == 403
+    login(client, actors["operator"])
+    assert client.get(f"/blast/sender-id/{sender.pk}/delegasi/").status_code == 403
+    login(client, actors["approver"])  # the owner
+    r = client.post(f"/blast/sender-id/{sender.pk}/delegasi/", {
+        "delegate": actors["verifier"].pk, "starts_on": timezone.localdate(),
+        "ends_on": timezone.localdate() + timedelta(days=7), "reason": "Dinas luar"})
+    assert r.status_code == 302
+    grant = SenderDelegation.objects.get()
+    assert grant.delegate == actors["verifier"] and grant.created_by == actors["approver"]
+    page = client.get(f"/blast/sender-id/{sender.pk}/delegasi/").content.decode()
+    assert "Dinas luar" in page and "berlaku" in page
+    login(client, actors["admin"])
+    client.post(f"/blast/sender-id/{sender.pk}/delegasi/", {"revoke": grant.pk})
+    grant.refresh_from_db()
+    assert grant.revoked_by == actors["admin"]

@@ -229,11 +229,50 @@ class TemplateForm(forms.ModelForm):
 class ChainForm(forms.Form):
     sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.all())
     steps = forms.CharField(label=_("Langkah (urut, dipisah koma)"),
-                            help_text=_("Peran per langkah: verifier, approver. Contoh: verifier,approver"))
+                            help_text=_("Per langkah sebuah peran (verifier, approver) atau seorang pejabat "
+                                        "(@namapengguna). Contoh: verifier,@kabid.humas,approver. Langkah terakhir "
+                                        "selalu pemilik sender ID atau wakilnya."))
     require_opt_out_line = forms.BooleanField(label=_("Wajib baris berhenti berlangganan"), required=False)
 
-    def clean_steps(self) -> list[str]:
-        steps = [s.strip().lower() for s in self.cleaned_data["steps"].split(",") if s.strip()]
-        if not steps or any(s not in ("verifier", "approver") for s in steps):
-            raise forms.ValidationError(_("Tulis peran 'verifier' atau 'approver', dipisah koma."))
-        return steps
+    def clean_steps(self) -> list[tuple[str, Any]]:
+        from warta.accounts.models import Role, User
+
+        out: list[tuple[str, Any]] = []
+        for token in (t.strip() for t in self.cleaned_data["steps"].split(",")):
+            if not token:
+                continue
+            if token.startswith("@"):
+                user = User.objects.filter(username=token[1:], is_active=True).first()
+                if user is None or user.role not in (Role.VERIFIER, Role.APPROVER):
+                    raise forms.ValidationError(
+                        _("%(u)s bukan pengguna aktif dengan peran Verifikator atau Penyetuju.") % {"u": token})
+                out.append((user.role, user))
+            elif token.lower() in ("verifier", "approver"):
+                out.append((token.lower(), None))
+            else:
+                raise forms.ValidationError(_("Tulis peran 'verifier' atau 'approver', atau @namapengguna, dipisah "
+                                              "koma."))
+        if not out:
+            raise forms.ValidationError(_("Rantai persetujuan minimal satu langkah."))
+        return out
+
+
+class DelegationForm(forms.Form):
+    delegate = forms.ModelChoiceField(label=_("Wakil"), queryset=None)  # type: ignore[arg-type]
+    starts_on = forms.DateField(label=_("Mulai"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Sampai"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Alasan"), max_length=200, required=False,
+                             help_text=_("Mis. cuti, dinas luar."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from warta.accounts.models import Role, User
+
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            is_active=True, role__in=[Role.VERIFIER, Role.APPROVER]).order_by("username")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("Tanggal selesai harus sama dengan atau setelah tanggal mulai."))
+        return data

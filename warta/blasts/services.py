@@ -56,6 +56,7 @@ from .models import (
     Materi,
     MateriAttachment,
     OutboundMessage,
+    SenderDelegation,
     SenderID,
     SenderRegistration,
     Tariff,
@@ -202,10 +203,20 @@ def policy_for(sender: SenderID) -> ApprovalPolicy:
 
 
 def set_chain(sender: SenderID, steps: list[tuple[str, str, User | None]], actor: User) -> ApprovalPolicy:
-    """Replace a sender ID's chain: ``[(role, label, user or None), …]`` in order."""
+    """Replace a sender ID's chain: ``[(role, label, user or None), …]`` in order. A step may
+    name one user; the last step always belongs to the sender ID's owner (or a delegate)."""
     _require(actor, "blasts.configure")
     if not steps:
         raise WorkflowError(_("Rantai persetujuan minimal satu langkah."))
+    for _role, _label, user in steps:
+        if user is not None and not has_capability(user, "blasts.approve"):
+            raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah (perannya bukan Verifikator atau Penyetuju).")
+                                % {"u": user.display_name()})
+    last_user = steps[-1][2]
+    if last_user is not None and last_user.pk != sender.owner_id:
+        raise WorkflowError(_("Langkah terakhir selalu milik pemilik sender ID %(s)s atau wakilnya; kosongkan nama "
+                              "pada langkah terakhir, atau jadikan %(u)s pemilik/wakil.")
+                            % {"s": sender.name, "u": last_user.display_name()})
     with transaction.atomic():
         policy = policy_for(sender)
         before = [(s.role, s.label, s.user_id) for s in policy.steps.all()]
@@ -242,7 +253,85 @@ def next_step(draft: Draft) -> ApprovalStep | None:
     return None
 
 
+# -- sender-ID ownership -------------------------------------------------------------------------
+
+
+def is_last_step(step: ApprovalStep) -> bool:
+    return not ApprovalStep.objects.filter(policy_id=step.policy_id, position__gt=step.position).exists()
+
+
+def active_delegations(sender: SenderID, today: Any = None) -> QuerySet[SenderDelegation]:
+    today = today or timezone.localdate()
+    return SenderDelegation.objects.filter(sender=sender, revoked_at__isnull=True, starts_on__lte=today,
+                                           ends_on__gte=today)
+
+
+def final_approvers(sender: SenderID, today: Any = None) -> QuerySet[User]:
+    """Who may give the last approval under ``sender``: its owner and today's delegates."""
+    ids = set(active_delegations(sender, today).values_list("delegate_id", flat=True))
+    if sender.owner_id:
+        ids.add(sender.owner_id)
+    return User.objects.filter(pk__in=ids, is_active=True, role__in=_approver_roles())
+
+
+def _approver_roles() -> set[str]:
+    from warta.accounts.permissions import CAPABILITIES
+
+    return set(CAPABILITIES["blasts.approve"])
+
+
+def has_second_factor(user: Any) -> bool:
+    """Did this session pass TOTP? django-otp's OTPMiddleware puts ``is_verified`` on the request's
+    user; a user object from anywhere else (a shell, a job) has not."""
+    check = getattr(user, "is_verified", None)
+    return bool(callable(check) and check())
+
+
+def final_step_needs_totp(user: User, draft: Draft) -> bool:
+    """Would ``user``'s approval of the draft's next step be refused for want of TOTP?"""
+    step = next_step(draft)
+    return step is not None and is_last_step(step) and not has_second_factor(user)
+
+
+def can_manage_delegations(user: User, sender: SenderID) -> bool:
+    return has_capability(user, "blasts.configure") or (sender.owner_id is not None and sender.owner_id == user.pk)
+
+
+def delegate(sender: SenderID, actor: User, *, to: User, starts_on: Any, ends_on: Any, reason: str = "") -> SenderDelegation:
+    if not can_manage_delegations(actor, sender):
+        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang dapat menunjuk wakil."))
+    if not has_capability(to, "blasts.approve"):
+        raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah; pilih Verifikator atau Penyetuju.")
+                            % {"u": to.display_name()})
+    if to.pk == sender.owner_id:
+        raise WorkflowError(_("%(u)s sudah pemilik sender ID ini.") % {"u": to.display_name()})
+    if ends_on < starts_on:
+        raise WorkflowError(_("Tanggal selesai harus sama dengan atau setelah tanggal mulai."))
+    if ends_on < timezone.localdate():
+        raise WorkflowError(_("Tanggal selesai sudah lewat."))
+    d = SenderDelegation.objects.create(sender=sender, delegate=to, starts_on=starts_on, ends_on=ends_on,
+                                        reason=reason.strip()[:200], created_by=actor)
+    audit.record("blasts.delegation_created", d, actor=actor,
+                 changes={"sender": sender.name, "delegate": to.username, "starts_on": str(starts_on),
+                          "ends_on": str(ends_on), "reason": d.reason})
+    return d
+
+
+def revoke_delegation(d: SenderDelegation, actor: User) -> SenderDelegation:
+    if not can_manage_delegations(actor, d.sender):
+        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang dapat mencabut wakil."))
+    n = SenderDelegation.objects.filter(pk=d.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(),
+                                                                                revoked_by=actor)
+    d.refresh_from_db()
+    if n:
+        audit.record("blasts.delegation_revoked", d, actor=actor,
+                     changes={"sender": d.sender.name, "delegate": d.delegate.username})
+    return d
+
+
 def _step_users(step: ApprovalStep) -> QuerySet[User]:
+    if is_last_step(step):
+        return final_approvers(step.policy.sender)
     if step.user_id:
         return User.objects.filter(pk=step.user_id, is_active=True)
     return User.objects.filter(role=step.role, is_active=True)
@@ -259,9 +348,17 @@ def why_cannot_decide(user: User, draft: Draft) -> str | None:
     step = next_step(draft)
     if step is None:
         return _("Semua langkah sudah disetujui.")
-    if step.user_id and step.user_id != user.pk:
+    if is_last_step(step):
+        sender = draft.sender
+        if sender.owner_id is None:
+            return _("Sender ID %(s)s belum punya pemilik: administrator perlu menetapkan pemiliknya sebelum "
+                     "persetujuan akhir.") % {"s": sender.name}
+        if not final_approvers(sender).filter(pk=user.pk).exists():
+            return _("Persetujuan akhir untuk %(s)s hanya oleh pemiliknya (%(o)s) atau wakil yang ditunjuknya.") % {
+                "s": sender.name, "o": sender.owner.display_name() if sender.owner else "—"}
+    elif step.user_id and step.user_id != user.pk:
         return _("Langkah \"%(step)s\" menunggu %(name)s.") % {"step": step.label, "name": step.user.display_name()}
-    if not step.user_id and step.role != user.role:
+    elif not step.user_id and step.role != user.role:
         return _("Langkah \"%(step)s\" menunggu peran %(role)s.") % {"step": step.label,
                                                                       "role": Role(step.role).label}
     if draft.approvals.filter(decision=Approval.Decision.APPROVED, content_hash=draft.content_hash, by=user).exists():
@@ -658,6 +755,10 @@ def approve(draft: Draft, actor: User, comment: str = "", *, seen_hash: str | No
     draft = _decision_guard(draft, actor, seen_hash)
     step = next_step(draft)
     assert step is not None
+    if is_last_step(step) and not has_second_factor(actor):
+        raise WorkflowError(_("Persetujuan akhir memerlukan verifikasi dua langkah (TOTP). Aktifkan di halaman "
+                              "Dua langkah (/akun/dua-langkah/daftar/) atau masuk ulang dengan kode TOTP, lalu "
+                              "setujui lagi."))
     try:
         with transaction.atomic():
             Approval.objects.create(draft=draft, step=step.position, step_label=step.label, version=draft.version,

@@ -30,5 +30,6 @@ urlpatterns = [
     path("konsol/<int:pk>/kendali/", views.blast_control, name="control"),
     path("konsol/<int:pk>/penerima.<str:fmt>", views.blast_export, name="export"),
     path("sender-id/", views.sender_ids, name="sender_ids"),
+    path("sender-id/<int:pk>/delegasi/", views.delegations, name="delegations"),
     path("templat/", views.templates, name="templates"),
 ]

@@ -23,6 +23,7 @@ from .forms import (
     BlackoutForm,
     ChainForm,
     DecisionForm,
+    DelegationForm,
     DraftForm,
     HistoryFilter,
     MateriForm,
@@ -38,6 +39,7 @@ from .models import (
     Draft,
     Materi,
     MateriAttachment,
+    SenderDelegation,
     SenderID,
     SenderRegistration,
     Tariff,
@@ -73,7 +75,10 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @area_required("blasts")
 def approvals(request: HttpRequest) -> HttpResponse:
-    return render(request, "blasts/approvals.html", {"pending": services.pending_for(request.user)})
+    return render(request, "blasts/approvals.html", {
+        "pending": services.pending_for(request.user),
+        "owned": SenderID.objects.filter(owner=request.user) if request.user.is_authenticated else [],
+    })
 
 
 @area_required("blasts")
@@ -227,6 +232,7 @@ def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_compose": has_capability(request.user, "blasts.compose"),
         "blocker": services.release_blocker(d, timezone.now()) if d.state == Draft.State.APPROVED else None,
         "preview": composer.render(d.text, {}),
+        "needs_totp": d.state == Draft.State.REVIEW and services.final_step_needs_totp(request.user, d),
     })
 
 
@@ -459,7 +465,12 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
     if kind == "chain":
         d = form.cleaned_data
         labels = {"verifier": _("Verifikator"), "approver": _("Kepala Dinas")}
-        services.set_chain(d["sender"], [(r, str(labels[r]), None) for r in d["steps"]], request.user)
+        try:
+            services.set_chain(d["sender"], [(r, u.display_name() if u else str(labels[r]), u) for r, u in d["steps"]],
+                               request.user)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+            return
         policy = services.policy_for(d["sender"])
         policy.require_opt_out_line = d["require_opt_out_line"]
         policy.save()
@@ -474,6 +485,37 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
         obj = form.save()
     audit.record(f"blasts.{kind}_saved", obj, actor=request.user, changes={k: str(v) for k, v in form.cleaned_data.items()})
     messages.success(request, _("Disimpan."))
+
+
+@area_required("blasts")
+def delegations(request: HttpRequest, pk: int) -> HttpResponse:
+    """A sender ID's delegates for its final approval: the owner or an administrator manages them."""
+    sender = get_object_or_404(SenderID.objects.select_related("owner"), pk=pk)
+    if not services.can_manage_delegations(request.user, sender):
+        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang mengatur wakilnya."))
+    form = DelegationForm(request.POST or None)
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            d = get_object_or_404(SenderDelegation, pk=request.POST["revoke"], sender=sender)
+            services.revoke_delegation(d, request.user)
+            messages.success(request, _("Delegasi kepada %(u)s dicabut.") % {"u": d.delegate.display_name()})
+            return redirect("blasts:delegations", pk=sender.pk)
+        if form.is_valid():
+            c = form.cleaned_data
+            try:
+                services.delegate(sender, request.user, to=c["delegate"], starts_on=c["starts_on"],
+                                  ends_on=c["ends_on"], reason=c["reason"])
+            except services.WorkflowError as exc:
+                form.add_error("delegate", str(exc))
+            else:
+                messages.success(request, _("%(u)s menjadi wakil untuk %(s)s.") % {
+                    "u": c["delegate"].display_name(), "s": sender.name})
+                return redirect("blasts:delegations", pk=sender.pk)
+    return render(request, "blasts/delegations.html", {
+        "sender": sender, "form": form, "today": timezone.localdate(),
+        "rows": SenderDelegation.objects.filter(sender=sender).select_related("delegate", "created_by", "revoked_by"),
+        "active": set(services.active_delegations(sender).values_list("pk", flat=True)),
+    })
 
 
 @area_required("blasts")

@@ -377,5 +377,38 @@ class BlastNotice(models.Model):
         indexes = [models.Index(fields=["user"], name="blastnotice_unread", condition=Q(read_at__isnull=True))]
 
 
+class SenderDelegation(models.Model):
+    """The owner of a sender ID lets a named person give its final approval for a period
+    (leave, official travel). Created and revoked by an administrator or the owner, audited.
+
+    Lifecycle: scheduled (starts_on in the future) → active (starts_on ≤ today ≤ ends_on, WIB)
+    → ended; ``revoked_at`` ends it early. Rows are never deleted: they are the record of who
+    could speak for the sender ID when."""
+
+    sender = models.ForeignKey("blasts.SenderID", on_delete=models.CASCADE, related_name="delegations",
+                               verbose_name=_("sender ID"))
+    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("wakil"))
+    starts_on = models.DateField(_("mulai"))
+    ends_on = models.DateField(_("sampai"))
+    reason = models.CharField(_("alasan"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["sender", "-starts_on", "-id"]
+        verbose_name = _("delegasi sender ID")
+        verbose_name_plural = _("delegasi sender ID")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="delegation_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender} → {self.delegate}"
+
+
 __all__ = ["Approval", "ApprovalPolicy", "ApprovalStep", "BlackoutPeriod", "BlastNotice", "Draft", "DraftVersion",
-           "Materi", "MateriAttachment", "SenderRegistration", "Tariff", "Template", "WatchWord"]
+           "Materi", "MateriAttachment", "SenderDelegation", "SenderRegistration", "Tariff", "Template", "WatchWord"]

@@ -15,6 +15,7 @@ from tests.blasts.helpers import (
     create_group_with,
     create_materi,
     create_sender,
+    create_staff_phone,
     mobile,
     verified,
 )
@@ -408,15 +409,19 @@ def test_content_flags_for_the_verifier(actors: dict[str, Any]) -> None:
 
 
 def test_test_send_goes_only_to_test_numbers_before_approval(actors: dict[str, Any]) -> None:
+    from warta.blasts import testsends
+
     s = services()
+    create_staff_phone(actors["operator"], "0812 1111 2222")
+    create_staff_phone(actors["verifier"], "0813-3333-4444")
     d = create_draft(actors["operator"], sender="HumasDKI", test_numbers="0812 1111 2222, 0813-3333-4444")
-    blast = s.test_send(d, actors["operator"])
+    blast = testsends.test_send(d, actors["operator"])
     assert sorted(blast.messages.values_list("to", flat=True)) == ["+6281211112222", "+6281333334444"]
     s.submit_for_review(d, actors["operator"])
     s.approve(d, verified(actors["verifier"]))
     d.refresh_from_db()
     with pytest.raises(s.WorkflowError, match="sebelum persetujuan"):
-        s.test_send(d, actors["operator"])
+        testsends.test_send(d, actors["operator"])
 
 
 def test_blasts_are_offered_the_masks_not_the_sms_centers_long_number(actors: dict[str, Any]) -> None:
@@ -430,12 +435,13 @@ def test_blasts_are_offered_the_masks_not_the_sms_centers_long_number(actors: di
 
 
 def test_a_double_click_on_test_send_sends_once(actors: dict[str, Any]) -> None:
+    from warta.blasts import testsends
     from warta.blasts.models import Blast
 
-    s = services()
+    create_staff_phone(actors["operator"], "0812 1111 2222")
     d = create_draft(actors["operator"], sender="HumasDKI", test_numbers="0812 1111 2222")
-    first = s.test_send(d, actors["operator"])
-    second = s.test_send(d, actors["operator"])
+    first = testsends.test_send(d, actors["operator"])
+    second = testsends.test_send(d, actors["operator"])
     assert second.pk == first.pk and Blast.objects.count() == 1
 
 

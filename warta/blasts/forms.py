@@ -89,7 +89,8 @@ class DraftForm(forms.Form):
                               help_text=_("Satu nomor per baris atau dipisah koma."))
     numbers_file = forms.FileField(label=_("Unggah daftar nomor (CSV/TXT)"), required=False)
     test_numbers = forms.CharField(label=_("Nomor uji"), required=False,
-                                   help_text=_("Maksimal 10 nomor, dipisah koma."))
+                                   help_text=_("Maksimal 10 nomor staf terverifikasi, dipisah koma; SMS uji bertanda "
+                                               "[UJI]."))
     send_at = forms.DateTimeField(label=_("Waktu kirim"), required=False, widget=DT,
                                   help_text=_("Kosongkan untuk kirim segera setelah disetujui."))
     window_end = forms.DateTimeField(label=_("Batas akhir kirim"), required=False, widget=DT,
@@ -103,6 +104,15 @@ class DraftForm(forms.Form):
         super().__init__(*args, **kwargs)
         if senders is not None:
             self.fields["sender"].queryset = senders
+
+    def clean_test_numbers(self) -> str:
+        from .testsends import check_test_numbers
+
+        raw = self.cleaned_data.get("test_numbers") or ""
+        _good, errors = check_test_numbers(raw)
+        if errors:
+            raise forms.ValidationError(errors)
+        return raw
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

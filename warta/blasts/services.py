@@ -65,9 +65,6 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-MAX_TEST_NUMBERS = 10
-# A second identical submit this soon after the first is a double click, not a new request.
-DOUBLE_SUBMIT_SECONDS = 10
 
 # Chains created for a sender ID that has none yet (administrators change them in the settings).
 # SekdaDKI speaks for the whole provincial secretariat, as heavy as the Governor's own office.
@@ -839,37 +836,6 @@ def parse_test_numbers(raw: str) -> tuple[list[str], list[str]]:
         info = parse_number(token)
         (good if info.kind is NumberKind.MOBILE and info.e164 else bad).append(info.e164 or token)
     return good, bad
-
-
-def test_send(draft: Draft, actor: User) -> Blast:
-    """Send the draft (rendered for a sample recipient) to its test numbers, before approval."""
-    _require(actor, "blasts.compose")
-    if draft.state not in (Draft.State.DRAFT, Draft.State.REVIEW):
-        raise WorkflowError(_("Kirim uji hanya sebelum persetujuan selesai."))
-    good, bad = parse_test_numbers(draft.test_numbers)
-    if bad:
-        raise WorkflowError(_("Nomor uji tidak valid: %(n)s.") % {"n": ", ".join(bad)})
-    if not good:
-        raise WorkflowError(_("Isi nomor uji dulu (maksimal %(n)d).") % {"n": MAX_TEST_NUMBERS})
-    if len(good) > MAX_TEST_NUMBERS:
-        raise WorkflowError(_("Nomor uji maksimal %(n)d.") % {"n": MAX_TEST_NUMBERS})
-    if composer.unknown_fields(draft.text):
-        raise WorkflowError(draft_errors(draft)[0])
-    text = composer.render(draft.text, {})
-    name = _("[UJI] %(t)s") % {"t": draft.title}
-    with transaction.atomic():
-        # A double click must not send the test SMS twice: under the draft's row lock, the same
-        # person's identical test send of the last few seconds is the answer to the second click.
-        Draft.objects.select_for_update().filter(pk=draft.pk).first()
-        recent = Blast.objects.filter(
-            sender=draft.sender, name=name, text=text, created_by=actor,
-            created_at__gte=timezone.now() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
-        ).order_by("-created_at").first()
-        if recent is not None:
-            return recent
-        blast, _summary = outbox.create_blast(sender=draft.sender, text=text, recipients=good, name=name,
-                                              actor=actor, audit_action="blasts.test_sent")
-    return blast
 
 
 # -- release -------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ urlpatterns = [
     path("naskah/<int:pk>/komentar/", views.draft_comment, name="draft_comment"),
     path("naskah/<int:pk>/uji/", views.draft_test, name="draft_test"),
     path("naskah/<int:pk>/batalkan/", views.draft_withdraw, name="draft_withdraw"),
+    path("nomor-uji/", views.staff_phone, name="staff_phone"),
     path("komposer/ukur/", views.composer_measure, name="composer_measure"),
     path("komposer/ganti/", views.composer_replace, name="composer_replace"),
     path("komposer/penerima/", views.audience_count, name="audience_count"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from warta.accounts.models import Role
 from warta.accounts.permissions import area_required, capability_required, has_capability
 
-from . import composer, services
+from . import composer, services, testsends
 from .forms import (
     BlackoutForm,
     ChainForm,
@@ -77,6 +77,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def approvals(request: HttpRequest) -> HttpResponse:
     return render(request, "blasts/approvals.html", {
         "pending": services.pending_for(request.user),
+        "test_sends": testsends.recent_test_sends() if testsends.can_see_test_sends(request.user) else None,
         "owned": SenderID.objects.filter(owner=request.user) if request.user.is_authenticated else [],
     })
 
@@ -162,10 +163,10 @@ def _draft(request: HttpRequest, pk: int) -> Draft:
     return get_object_or_404(Draft.objects.select_related("sender", "author", "materi__unit", "blast"), pk=pk)
 
 
-def _draft_context(form: DraftForm, draft: Draft | None, materi: Materi | None) -> dict[str, Any]:
+def _draft_context(request: HttpRequest, form: DraftForm, draft: Draft | None, materi: Materi | None) -> dict[str, Any]:
     text = form["text"].value() or ""
     return {"form": form, "draft": draft, "m": materi, "comp": composer.compose(text),
-            "templates": Template.objects.all(), "fields": composer.FIELDS}
+            "templates": Template.objects.all(), "fields": composer.FIELDS, "staff_numbers": _staff_numbers(request)}
 
 
 @area_required("blasts")
@@ -192,7 +193,7 @@ def draft_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Naskah disimpan."))
             return redirect("blasts:draft", pk=d.pk)
-    return render(request, "blasts/draft_form.html", _draft_context(form, None, m))
+    return render(request, "blasts/draft_form.html", _draft_context(request, form, None, m))
 
 
 @area_required("blasts")
@@ -214,7 +215,7 @@ def draft_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Naskah disimpan."))
             return redirect("blasts:draft", pk=d.pk)
-    return render(request, "blasts/draft_form.html", _draft_context(form, d, d.materi))
+    return render(request, "blasts/draft_form.html", _draft_context(request, form, d, d.materi))
 
 
 @area_required("blasts")
@@ -233,6 +234,8 @@ def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "blocker": services.release_blocker(d, timezone.now()) if d.state == Draft.State.APPROVED else None,
         "preview": composer.render(d.text, {}),
         "needs_totp": d.state == Draft.State.REVIEW and services.final_step_needs_totp(request.user, d),
+        "test_sends": d.test_sends.select_related("by"),
+        "tests_left": testsends.remaining_today(request.user),
     })
 
 
@@ -290,14 +293,48 @@ def draft_comment(request: HttpRequest, pk: int) -> HttpResponse:
 @area_required("blasts")
 @require_POST
 def draft_test(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(request, pk, lambda d: services.test_send(d, request.user),
-                        _("Kirim uji masuk antrean ke nomor uji."))
+    return _post_action(request, pk, lambda d: testsends.test_send(d, request.user),
+                        _("Kirim uji bertanda [UJI] masuk antrean ke nomor staf."))
 
 
 @area_required("blasts")
 @require_POST
 def draft_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return _post_action(request, pk, lambda d: services.withdraw(d, request.user), _("Naskah dibatalkan."))
+
+
+def _staff_numbers(request: HttpRequest) -> list[tuple[str, str]]:
+    from warta.sms.numbers import mask, to_national
+
+    full = has_capability(request.user, "numbers.view_full")
+    return [(p.user.display_name(), to_national(p.e164) if full else mask(p.e164))
+            for p in testsends.verified_phones().order_by("user__username")]
+
+
+@area_required("blasts")
+def staff_phone(request: HttpRequest) -> HttpResponse:
+    """The signed-in staff member's own number for test sends: register, receive a code, confirm."""
+    from .models import StaffPhone
+
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "register":
+                testsends.register_phone(request.user, request.POST.get("number", ""))
+                messages.success(request, _("Kode verifikasi dikirim lewat SMS; masukkan di bawah dalam 10 menit."))
+            elif action == "verify":
+                testsends.verify_phone(request.user, request.POST.get("code", ""))
+                messages.success(request, _("Nomor terverifikasi: kini dapat menerima kirim uji."))
+            elif action == "remove":
+                testsends.remove_phone(request.user)
+                messages.success(request, _("Nomor uji Anda dihapus."))
+        except testsends.TestSendError as exc:
+            messages.error(request, str(exc))
+        return redirect("blasts:staff_phone")
+    return render(request, "blasts/staff_phone.html", {
+        "phone": StaffPhone.objects.filter(user=request.user).first(),
+        "staff": _staff_numbers(request),
+    })
 
 
 # -- composer (htmx) -----------------------------------------------------------------------------

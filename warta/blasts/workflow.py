@@ -410,5 +410,59 @@ class SenderDelegation(models.Model):
         return f"{self.sender} → {self.delegate}"
 
 
+class StaffPhone(models.Model):
+    """A staff member's own mobile number, proven by a code sent to it through the outbox: the only
+    kind of number a test send goes to (issue 11 item 1).
+
+    Lifecycle::
+
+        pending (code sent, ``verified_at`` empty) ──right code within 10 minutes──▶ verified
+           ▲                                                                          │
+           └────────────────────── registering another number ────────────────────────┘
+
+    The code is kept only as a keyed hash; five wrong tries void it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_phone")
+    e164 = models.CharField(_("nomor ponsel"), max_length=16)
+    verified_at = models.DateTimeField(_("terverifikasi"), null=True, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    codes_sent_on = models.DateField(null=True, blank=True)  # WIB day of the count below
+    codes_sent = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("nomor ponsel staf")
+        verbose_name_plural = _("nomor ponsel staf")
+        constraints = [
+            # A number proven by one account cannot be claimed by another.
+            models.UniqueConstraint(fields=["e164"], condition=Q(verified_at__isnull=False),
+                                    name="staffphone_verified_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.e164}"
+
+
+class DraftTestSend(models.Model):
+    """One test send of a draft: who sent what to which staff numbers (masked), and when. The
+    verifiers see these on their queue, so a test send is never a quiet way around approval."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="test_sends")
+    blast = models.OneToOneField("blasts.Blast", on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    recipients = models.JSONField(default=list)  # [{"name": …, "number": masked}]
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # used by the verifiers' queue (recent test sends) and the per-day limits
+            models.Index(fields=["at"], name="testsend_recent"),
+        ]
+
+
+
 __all__ = ["Approval", "ApprovalPolicy", "ApprovalStep", "BlackoutPeriod", "BlastNotice", "Draft", "DraftVersion",
-           "Materi", "MateriAttachment", "SenderDelegation", "SenderRegistration", "Tariff", "Template", "WatchWord"]
+           "Materi", "MateriAttachment", "SenderDelegation", "SenderRegistration", "StaffPhone", "DraftTestSend", "Tariff", "Template", "WatchWord"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
+def quiet_hours_label() -> str:
+    from django.conf import settings
+
+    return str(getattr(settings, "WARTA", {}).get("QUIET_HOURS", "21:00-06:00")).replace("-", "–")
+
+
 class MateriForm(forms.ModelForm):
     attachments = MultipleFileField(label=_("Lampiran"), required=False,
                                     help_text=_("Maksimal 5 berkas, masing-masing 5 MB."))
@@ -62,6 +69,15 @@ class MateriForm(forms.ModelForm):
         widgets = {"window_start": DT, "window_end": DT,
                    "content": forms.Textarea(attrs={"rows": 5}), "background": forms.Textarea(attrs={"rows": 3}),
                    "audience_note": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_contact_phone(self) -> str:
+        from warta.sms.numbers import NumberKind, parse_number
+
+        raw = (self.cleaned_data.get("contact_phone") or "").strip()
+        if raw and parse_number(raw).kind is NumberKind.INVALID:
+            raise forms.ValidationError(_("Nomor telepon narahubung tidak valid; tulis nomor ponsel atau kantor "
+                                          "lengkap, mis. 0812xxxxxxxx atau 021xxxxxxx."))
+        return raw
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -115,11 +131,28 @@ class DraftForm(forms.Form):
         return raw
 
     def clean(self) -> dict[str, Any]:
+        from django.utils import timezone
+
+        from .services import in_quiet_hours, quiet_hours_end
+
         data = super().clean()
         if not (data.get("text") or "").strip():
             self.add_error("text", _("Teks SMS kosong."))
         if data.get("emergency") and not (data.get("emergency_reason") or "").strip():
             self.add_error("emergency_reason", _("Blast darurat wajib disertai alasan."))
+        # Checked on save, next to the field, so a draft is not refused only at submit.
+        now = timezone.now()
+        send_at, window_end = data.get("send_at"), data.get("window_end")
+        if send_at and send_at < now - timedelta(minutes=1):
+            self.add_error("send_at", _("Waktu kirim sudah lewat; pilih waktu yang akan datang atau kosongkan untuk "
+                                        "kirim segera setelah disetujui."))
+        elif send_at and not data.get("emergency") and in_quiet_hours(send_at):
+            self.add_error("send_at", _("Waktu kirim jatuh di jam tenang (%(q)s WIB); blast biasa paling cepat %(t)s "
+                                        "WIB. Pilih waktu lain, atau tandai darurat bila memang darurat.")
+                           % {"q": quiet_hours_label(),
+                              "t": timezone.localtime(quiet_hours_end(send_at)).strftime("%d-%m-%Y %H:%M")})
+        if window_end and window_end <= max(send_at or now, now):
+            self.add_error("window_end", _("Batas akhir kirim harus setelah waktu kirim."))
         numbers = [n.strip() for n in (data.get("numbers") or "").replace(",", "\n").splitlines() if n.strip()]
         upload = data.get("numbers_file")
         if upload:

@@ -225,7 +225,8 @@ def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         services.audience_counts(d.audience)
     return render(request, "blasts/draft_detail.html", {
         "d": d, "comp": composer.compose(d.text), "chain": services.chain_status(d),
-        "flags": services.content_flags(d), "errors": services.draft_errors(d) if d.state == "draft" else [],
+        "flags": services.content_flags(d),
+        "errors": services.draft_errors(d, for_submit=True) if d.state == Draft.State.DRAFT else [],
         "cannot_decide": services.why_cannot_decide(request.user, d),
         "decision_form": DecisionForm(initial={"seen_hash": d.content_hash}),
         "counts": counts, "cost": services.cost_estimate(d.text, counts.get("by_operator", {})),
@@ -252,8 +253,18 @@ def _post_action(request: HttpRequest, pk: int, fn: Any, ok: str) -> HttpRespons
 @area_required("blasts")
 @require_POST
 def draft_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(request, pk, lambda d: services.submit_for_review(d, request.user),
-                        _("Naskah diajukan untuk persetujuan."))
+    d = _draft(request, pk)
+    try:
+        services.submit_for_review(d, request.user)
+    except services.WorkflowError as exc:
+        if len(exc.errors) > 1 or exc.errors == services.draft_errors(d, for_submit=True)[:1]:
+            # The draft page lists each of these once; the message only points there.
+            messages.error(request, _("Naskah belum dapat diajukan: perbaiki yang tercantum di bawah."))
+        else:
+            _fail(request, exc)
+    else:
+        messages.success(request, _("Naskah diajukan untuk persetujuan."))
+    return redirect("blasts:draft", pk=d.pk)
 
 
 @area_required("blasts")

@@ -459,7 +459,15 @@ def draft_errors(draft: Draft, *, now: datetime | None = None, for_submit: bool 
             errors.append(_("Masa tenang \"%(name)s\" (sampai %(end)s): %(sender)s hanya boleh mengirim blast darurat.")
                           % {"name": blk.name, "end": timezone.localtime(blk.ends_at).strftime("%d-%m-%Y %H:%M"),
                              "sender": draft.sender.name})
-    if for_submit:
+    if too_many_numbers(draft.audience):
+        errors.append(_("Daftar %(n)d nomor terlalu panjang untuk naskah (maksimal %(max)d): jadikan impor kontak ke "
+                        "grup baru dengan tombol \"Jadikan impor kontak\", atau buka Ubah lalu simpan.")
+                      % {"n": len(draft.audience["numbers"]), "max": 10_000})
+    job = draft.import_job
+    if job is not None and job.state != "done":
+        errors.append(_("Daftar nomor unggahan sedang diimpor ke grup \"%(g)s\" (%(s)s); ajukan setelah impornya "
+                        "selesai.") % {"g": job.group.name if job.group else "—", "s": job.get_state_display()})
+    if for_submit and not too_many_numbers(draft.audience):
         counts = audience_counts(draft.audience)
         if counts["deliverable"] == 0:
             errors.append(_("Penerima kosong: tidak ada nomor yang dapat dikirimi. Pilih grup, segmen, wilayah "
@@ -477,10 +485,21 @@ def _resolve(audience: dict[str, Any]) -> Any:
                    regions=audience.get("regions") or [], numbers=audience.get("numbers") or [])
 
 
+def too_many_numbers(audience: dict[str, Any]) -> bool:
+    """More typed/uploaded numbers than the composer resolves: they belong in a group (import)."""
+    from warta.contacts.audience import MAX_EXTRA_NUMBERS
+
+    return len(audience.get("numbers") or []) > MAX_EXTRA_NUMBERS
+
+
 def audience_counts(audience: dict[str, Any]) -> dict[str, Any]:
-    """Deliverable, excluded by reason, and deliverable per operator."""
+    """Deliverable, excluded by reason, and deliverable per operator. Never raises: a list too
+    long to count is reported as such (``too_many``), so no page fails on it."""
     if not any(audience.get(k) for k in ("groups", "segments", "regions", "numbers")):
         return {"deliverable": 0, "excluded": {}, "excluded_labelled": [], "total": 0, "by_operator": {}}
+    if too_many_numbers(audience):
+        return {"deliverable": 0, "excluded": {}, "excluded_labelled": [], "total": len(audience["numbers"]),
+                "by_operator": {}, "too_many": len(audience["numbers"])}
     aud = _resolve(audience)
     counts = aud.counts()
     by_op: Counter[str] = Counter(dict(aud.deliverable().values_list("operator").annotate(n=Count("pk"))
@@ -601,7 +620,7 @@ def registered_operators(sender: SenderID, today: Any = None) -> set[str] | None
 # -- drafts --------------------------------------------------------------------------------------
 
 _DRAFT_FIELDS = ("title", "text", "justification", "audience", "test_numbers", "send_at", "window_end",
-                 "emergency", "emergency_reason", "sender", "materi")
+                 "emergency", "emergency_reason", "sender", "materi", "import_job")
 
 
 def usable_senders(user: User) -> QuerySet[SenderID]:
@@ -624,12 +643,73 @@ def _version(draft: Draft, actor: User) -> None:
                                 content_hash=draft.content_hash, created_by=actor)
 
 
+def numbers_to_import(actor: User, numbers: list[str], title: str) -> Any:
+    """Turn a list too long for the composer into a contacts import into a new group: the
+    contacts app's own pipeline (checks, opt-outs, dry-run report). Starts the dry run; the
+    operator confirms the import on the draft page. Returns the import job."""
+    from warta.contacts import imports
+    from warta.contacts import services as contacts
+    from warta.contacts.models import ImportState
+
+    _require(actor, "contacts.manage")
+    stamp = timezone.localtime().strftime("%d-%m-%Y %H:%M:%S")
+    group = contacts.create_group(_("Unggahan naskah \"%(t)s\" %(at)s") % {"t": title[:80], "at": stamp},
+                                  "public_task", description=_("Dibuat dari daftar nomor yang diunggah di komposer."),
+                                  by=actor)
+    data = ("nomor\n" + "\n".join(n.replace(",", " ") for n in numbers) + "\n").encode()
+    path, size = imports.store_upload([data], "naskah-nomor.csv")
+    try:
+        job = imports.create_job(path, "naskah-nomor.csv", size, by=actor)
+        job.has_header, job.mapping, job.group, job.state = True, {"phone": 0}, group, ImportState.MAPPED
+        job.save()
+        imports.start(job, dry_run=True)
+    except imports.ImportRefused as exc:
+        raise WorkflowError(str(exc)) from exc
+    audit.record("blasts.numbers_to_import", job, actor=actor,
+                 changes={"numbers": len(numbers), "group": group.pk, "job": job.pk})
+    return job
+
+
+def _import_long_list(actor: User, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with an over-long number list replaced by its import's group."""
+    audience = dict(fields.get("audience") or {})
+    if not too_many_numbers(audience):
+        return fields
+    job = numbers_to_import(actor, audience.pop("numbers"), fields.get("title") or "")
+    audience["groups"] = sorted({*(audience.get("groups") or []), job.group_id})
+    return {**fields, "audience": audience, "import_job": job}
+
+
+def convert_numbers(draft: Draft, actor: User) -> Draft:
+    """The button on a draft saved with too many numbers (before this existed): the same
+    conversion as on save."""
+    _require(actor, "blasts.compose")
+    if not too_many_numbers(draft.audience):
+        raise WorkflowError(_("Daftar nomor naskah ini tidak perlu diimpor."))
+    fields = _import_long_list(actor, {"audience": draft.audience, "title": draft.title})
+    return update_draft(draft, actor, **fields)
+
+
+def start_draft_import(draft: Draft, actor: User) -> Any:
+    """After the dry-run report: import the list into the draft's group."""
+    from warta.contacts import imports
+
+    _require(actor, "blasts.compose")
+    _require(actor, "contacts.manage")
+    if draft.import_job is None:
+        raise WorkflowError(_("Naskah ini tidak memiliki impor nomor."))
+    try:
+        return imports.start(draft.import_job, dry_run=False)
+    except imports.ImportRefused as exc:
+        raise WorkflowError(str(exc)) from exc
+
+
 def create_draft(author: User, **fields: Any) -> Draft:
     _require(author, "blasts.compose")
     _check_sender(author, fields["sender"])
     if not (fields.get("text") or "").strip():
         raise WorkflowError(_("Teks SMS kosong."))
-    fields = {k: v for k, v in fields.items() if k in _DRAFT_FIELDS}
+    fields = {k: v for k, v in _import_long_list(author, fields).items() if k in _DRAFT_FIELDS}
     with transaction.atomic():
         draft = Draft(author=author, **fields)
         draft.emergency_reason = draft.emergency_reason if draft.emergency else ""
@@ -670,6 +750,8 @@ def update_draft(draft: Draft, actor: User, **fields: Any) -> Draft:
     _require(actor, "blasts.compose")
     if "sender" in fields:
         _check_sender(actor, fields["sender"])
+    if "audience" in fields:
+        fields = _import_long_list(actor, {"title": draft.title, **fields})
     with transaction.atomic():
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
         if draft.state in (Draft.State.RELEASED, Draft.State.WITHDRAWN):

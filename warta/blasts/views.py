@@ -192,6 +192,9 @@ def draft_new(request: HttpRequest) -> HttpResponse:
             _fail(request, exc)
         else:
             messages.success(request, _("Naskah disimpan."))
+            if d.import_job_id:
+                messages.info(request, _("Daftar nomor yang panjang diimpor ke grup baru; periksa laporan uji cobanya "
+                                         "di bawah, lalu lanjutkan impornya."))
             return redirect("blasts:draft", pk=d.pk)
     return render(request, "blasts/draft_form.html", _draft_context(request, form, None, m))
 
@@ -235,9 +238,42 @@ def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "blocker": services.release_blocker(d, timezone.now()) if d.state == Draft.State.APPROVED else None,
         "preview": composer.render(d.text, {}),
         "needs_totp": d.state == Draft.State.REVIEW and services.final_step_needs_totp(request.user, d),
+        "too_many": services.too_many_numbers(d.audience),
+        "import_job": d.import_job, "import_report": _import_report(d),
         "test_sends": d.test_sends.select_related("by"),
         "tests_left": testsends.remaining_today(request.user),
     })
+
+
+def _import_report(d: Draft) -> dict[str, Any] | None:
+    from warta.contacts import imports
+
+    job = d.import_job
+    if job is None:
+        return None
+    return {"dry": job.dry_run_report or None, "now": imports.report(job),
+            "labels": [(str(label), n) for label, n in _reject_labels(job.dry_run_report or {})]}
+
+
+def _reject_labels(report: dict[str, Any]) -> list[tuple[Any, int]]:
+    from warta.contacts.models import RejectReason
+
+    labels = dict(RejectReason.choices)
+    return [(labels.get(reason, reason), n) for reason, n in (report.get("rejected_by_reason") or {}).items()]
+
+
+@area_required("blasts")
+@require_POST
+def draft_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    return _post_action(request, pk, lambda d: services.convert_numbers(d, request.user),
+                        _("Daftar nomor diimpor ke grup baru; periksa laporan uji cobanya."))
+
+
+@area_required("blasts")
+@require_POST
+def draft_import(request: HttpRequest, pk: int) -> HttpResponse:
+    return _post_action(request, pk, lambda d: services.start_draft_import(d, request.user),
+                        _("Impor dimulai; naskah dapat diajukan setelah impor selesai."))
 
 
 def _post_action(request: HttpRequest, pk: int, fn: Any, ok: str) -> HttpResponse:
@@ -393,7 +429,7 @@ def audience_count(request: HttpRequest) -> HttpResponse:
         audience["regions"] = [r.code for r in fields["regions"]]
     if fields["number_list"]:
         audience["numbers"] = fields["number_list"]
-    counts = services.audience_counts(audience)
+    counts = services.audience_counts(audience)  # a list too long is reported, not counted
     return render(request, "blasts/_audience.html", {
         "counts": counts, "cost": services.cost_estimate(request.POST.get("text", ""), counts["by_operator"])})
 

@@ -158,6 +158,10 @@ class Draft(models.Model):
     release_summary = models.JSONField(default=dict, blank=True)  # what the freeze queued and skipped
     blast = models.OneToOneField("blasts.Blast", on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="draft")  # one draft, at most one blast — ever
+    # An uploaded list too long for the composer became this contacts import into a new group,
+    # which the audience targets (issue 12 item 3); submit waits for it to finish.
+    import_job = models.ForeignKey("contacts.ImportJob", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
     created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
     updated_at = models.DateTimeField(_("diubah"), auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)

@@ -1098,6 +1098,25 @@ def record_export(blast: Blast, viewer: User, fmt: str) -> None:
                  changes={"format": fmt, "full_numbers": has_capability(viewer, "numbers.view_full")})
 
 
+# -- what a unit sees -----------------------------------------------------------------------------
+
+
+def unit_drafts(user: User) -> QuerySet[Draft]:
+    """Released drafts of ``user``'s unit and the units below it, for the read-only pages of
+    liaisons and analysts: a draft belongs to its materi's unit, or to its author's when it was
+    written without materi."""
+    if not has_capability(user, "blasts.view_unit") or user.unit is None:
+        return Draft.objects.none()
+    ids = user.unit.descendant_ids()
+    return (Draft.objects.filter(blast__isnull=False)
+            .filter(Q(materi__unit_id__in=ids) | Q(materi__isnull=True, author__unit_id__in=ids))
+            .select_related("sender", "blast", "materi__unit").order_by("-released_at", "-id"))
+
+
+def unit_figures(draft: Draft) -> dict[str, Any]:
+    return summarise(outbox.status_counts(draft.blast_id)) if draft.blast_id else summarise({})
+
+
 # -- history -------------------------------------------------------------------------------------
 
 

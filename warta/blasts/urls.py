@@ -28,6 +28,7 @@ urlpatterns = [
     path("komposer/ukur/", views.composer_measure, name="composer_measure"),
     path("komposer/ganti/", views.composer_replace, name="composer_replace"),
     path("komposer/penerima/", views.audience_count, name="audience_count"),
+    path("unit/", views.unit_blasts, name="unit_blasts"),
     path("konsol/<int:pk>/", views.blast_console, name="console"),
     path("konsol/<int:pk>/progres/", views.blast_progress, name="progress"),
     path("konsol/<int:pk>/kendali/", views.blast_control, name="control"),

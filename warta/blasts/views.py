@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from warta.accounts.models import Role
-from warta.accounts.permissions import area_required, capability_required, has_capability
+from warta.accounts.permissions import area_required, can_open, capability_required, has_capability
 
 from . import composer, services, testsends
 from .forms import (
@@ -441,8 +442,31 @@ def _blast(pk: int) -> Blast:
     return get_object_or_404(Blast.objects.select_related("sender"), pk=pk)
 
 
-@area_required("blasts")
+def unit_blasts(request: HttpRequest) -> HttpResponse:
+    """Liaisons and analysts: their unit's sent blasts, read-only (central roles have the console)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if can_open(request.user, "blasts"):
+        return redirect("blasts:index")
+    if not has_capability(request.user, "blasts.view_unit"):
+        raise PermissionDenied(_("Peran Anda tidak membuka area ini."))
+    page = Paginator(services.unit_drafts(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "blasts/unit_blasts.html", {
+        "page": page, "rows": [(d, services.unit_figures(d)) for d in page]})
+
+
 def blast_console(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_open(request.user, "blasts"):
+        if not has_capability(request.user, "blasts.view_unit"):
+            raise PermissionDenied(_("Peran Anda tidak membuka area ini."))
+        # Read-only, and only their unit's: another unit's blast is a 404, as its materi is.
+        d = get_object_or_404(services.unit_drafts(request.user), blast_id=pk)
+        return render(request, "blasts/blast_readonly.html", {
+            "d": d, "blast": d.blast, "c": services.unit_figures(d),
+            "can_see_materi": d.materi is not None and services.visible_materi(request.user).filter(
+                pk=d.materi_id).exists() and can_open(request.user, "materi")})
     blast = _blast(pk)
     draft = Draft.objects.filter(blast=blast).select_related("materi__unit").first()
     return render(request, "blasts/console.html", {"blast": blast, "draft": draft, "c": services.console(blast),

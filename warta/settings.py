@@ -247,4 +247,10 @@ WARTA = {
     "SMS_CENTER_NUMBER": os.environ.get("WARTA_SMS_CENTER_NUMBER", "+622132881818"),
     # Normal blasts are held in these hours (WIB); emergency blasts are not.
     "QUIET_HOURS": os.environ.get("WARTA_QUIET_HOURS", "21:00-06:00"),
+    # Test sends of drafts (to verified staff phones only): per author and for the office, per day.
+    "TEST_SENDS_PER_USER_PER_DAY": int(os.environ.get("WARTA_TEST_SENDS_PER_USER_PER_DAY", "5")),
+    "TEST_SENDS_PER_DAY": int(os.environ.get("WARTA_TEST_SENDS_PER_DAY", "30")),
+    # Change of an approved blast's deliverable set that release tolerates without new approval.
+    "AUDIENCE_ADDED_TOLERANCE": int(os.environ.get("WARTA_AUDIENCE_ADDED_TOLERANCE", "0")),
+    "AUDIENCE_REMOVED_TOLERANCE_PERCENT": float(os.environ.get("WARTA_AUDIENCE_REMOVED_TOLERANCE_PERCENT", "5")),
 }

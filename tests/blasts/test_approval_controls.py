@@ -437,3 +437,21 @@ def test_a_staff_member_registers_a_number_in_the_browserless_flow(client: Any, 
     r = client.post("/blast/naskah/baru/", {"title": "Uji", "sender": sender.pk, "text": "Halo",
                                             "groups": [group.pk], "test_numbers": "0812 5555 0009"})
     assert r.status_code == 302
+
+
+def test_an_administrator_names_the_owner_and_it_is_audited(client: Any, actors: dict[str, Any]) -> None:
+    from tests.blasts.helpers import create_sender
+    from tests.conftest import login
+    from warta.accounts.models import AuditEvent
+
+    sender = create_sender("WagubDKI")
+    sender.owner = None
+    sender.save()
+    login(client, actors["operator"])
+    assert client.post("/blast/sender-id/", {"form": "owner", "sender": sender.pk,
+                                             "owner": actors["operator"].pk}).status_code == 403
+    login(client, actors["admin"])
+    client.post("/blast/sender-id/", {"form": "owner", "sender": sender.pk, "owner": actors["approver"].pk})
+    sender.refresh_from_db()
+    assert sender.owner == actors["approver"]
+    assert AuditEvent.objects.filter(action="blasts.sender_owner_changed", object_id=str(sender.pk)).exists()

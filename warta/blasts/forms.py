@@ -300,6 +300,20 @@ class ChainForm(forms.Form):
         return out
 
 
+class OwnerForm(forms.Form):
+    """The sender ID's owner: the official whose approval (or a delegate's) is the last step."""
+
+    sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.all())
+    owner = forms.ModelChoiceField(label=_("Pemilik"), queryset=None)  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from warta.accounts.models import Role, User
+
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            is_active=True, role__in=[Role.VERIFIER, Role.APPROVER]).order_by("username")
+
+
 class DelegationForm(forms.Form):
     delegate = forms.ModelChoiceField(label=_("Wakil"), queryset=None)  # type: ignore[arg-type]
     starts_on = forms.DateField(label=_("Mulai"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -284,6 +284,18 @@ def has_second_factor(user: Any) -> bool:
     return bool(callable(check) and check())
 
 
+def set_owner(sender: SenderID, owner: User, actor: User) -> SenderID:
+    _require(actor, "blasts.configure")
+    if not has_capability(owner, "blasts.approve"):
+        raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah; pilih Verifikator atau Penyetuju.")
+                            % {"u": owner.display_name()})
+    before = sender.owner.username if sender.owner else None
+    SenderID.objects.filter(pk=sender.pk).update(owner=owner)
+    sender.refresh_from_db()
+    audit.record("blasts.sender_owner_changed", sender, actor=actor, changes={"owner": [before, owner.username]})
+    return sender
+
+
 def final_step_needs_totp(user: User, draft: Draft) -> bool:
     """Would ``user``'s approval of the draft's next step be refused for want of TOTP?"""
     step = next_step(draft)

@@ -28,6 +28,7 @@ from .forms import (
     DraftForm,
     HistoryFilter,
     MateriForm,
+    OwnerForm,
     RegistrationForm,
     RejectForm,
     TariffForm,
@@ -539,7 +540,7 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Kata pantauan dihapus."))
             return redirect("blasts:sender_ids")
         form_cls = {"registration": RegistrationForm, "blackout": BlackoutForm, "watch": WatchWordForm,
-                    "chain": ChainForm, "tariff": TariffForm}.get(kind or "")
+                    "chain": ChainForm, "tariff": TariffForm, "owner": OwnerForm}.get(kind or "")
         if form_cls is None:
             messages.error(request, _("Formulir tidak dikenal."))
             return redirect("blasts:sender_ids")
@@ -562,7 +563,7 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
         "rows": rows, "sender_ids": senders, "blackouts": BlackoutPeriod.objects.prefetch_related("senders"),
         "watch_words": WatchWord.objects.all(), "reg_form": RegistrationForm(), "blackout_form": BlackoutForm(),
         "watch_form": WatchWordForm(), "chain_form": ChainForm(), "tariffs": services.tariffs(),
-        "tariff_form": TariffForm(),
+        "tariff_form": TariffForm(), "owner_form": OwnerForm(),
         "can_configure": has_capability(request.user, "blasts.configure"),
     })
 
@@ -583,6 +584,14 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
         policy.require_opt_out_line = d["require_opt_out_line"]
         policy.save()
         messages.success(request, _("Rantai persetujuan disimpan."))
+        return
+    if kind == "owner":
+        try:
+            services.set_owner(form.cleaned_data["sender"], form.cleaned_data["owner"], request.user)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("Pemilik sender ID disimpan."))
         return
     if kind == "registration":
         d = form.cleaned_data

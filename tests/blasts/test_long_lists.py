@@ -84,3 +84,31 @@ def test_an_old_draft_with_too_many_numbers_renders_and_can_be_converted(client:
     d.refresh_from_db()
     assert d.import_job is not None and d.audience == {"groups": [d.import_job.group_id]}
     assert client.get(f"/blast/naskah/{d.pk}/").status_code == 200
+
+
+def test_a_large_uploaded_file_goes_whole_to_the_import(client: Client, actors: dict[str, Any]) -> None:
+    from warta.blasts.models import Draft
+    from warta.contacts.models import ImportReject
+
+    login(client, actors["operator"])
+    sender = create_sender("HumasDKI")
+    # 2.6 MB: the composer used to read the first 2 MiB and silently drop the rest.
+    rows = numbers(200_000, prefix="816")
+    upload = SimpleUploadedFile("warga.csv", ("nomor_hp;nama\n" + "\n".join(f"{n};Warga" for n in rows)).encode(),
+                                content_type="text/csv")
+    assert upload.size > 2 * 1024 * 1024
+    counter = client.post("/blast/komposer/penerima/", {"text": "Halo", "numbers_file": upload}).content.decode()
+    assert 'id="a-large-file"' in counter
+    upload.seek(0)
+    r = client.post("/blast/naskah/baru/", {"title": "Vaksinasi", "sender": sender.pk, "text": "Vaksinasi gratis.",
+                                            "numbers_file": upload, "numbers": "0812 1111 2222"})
+    assert r.status_code == 302
+    d = Draft.objects.get()
+    job = d.import_job
+    assert job is not None and job.size == upload.size and job.mapping.get("phone") == 0
+    assert job.state == "checking" and d.audience["groups"] == [job.group_id]
+    assert d.audience["numbers"] == ["0812 1111 2222"]  # typed numbers stay beside the group
+    run_worker_step(job.pk)
+    job.refresh_from_db()
+    assert job.dry_run_report["rows"] == 200_000 and job.dry_run_report["created"] == 200_000
+    assert not ImportReject.objects.exists()

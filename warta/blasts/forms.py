@@ -26,6 +26,10 @@ MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 5
 ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".odt", ".txt"}
 
+# An uploaded number list up to this size is read in the composer; a larger file is handed whole
+# to a contacts import (far more than the composer's 10,000 numbers anyway).
+NUMBERS_FILE_INLINE_BYTES = 2 * 1024 * 1024
+
 DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -155,8 +159,13 @@ class DraftForm(forms.Form):
             self.add_error("window_end", _("Batas akhir kirim harus setelah waktu kirim."))
         numbers = [n.strip() for n in (data.get("numbers") or "").replace(",", "\n").splitlines() if n.strip()]
         upload = data.get("numbers_file")
-        if upload:
-            raw = upload.read(2 * 1024 * 1024).decode("utf-8-sig", errors="replace")
+        data["numbers_upload"] = None
+        if upload and upload.size > NUMBERS_FILE_INLINE_BYTES:
+            # Far more than the composer resolves: the whole file goes to a contacts import
+            # (reading only its start, as before, silently dropped the rest of the list).
+            data["numbers_upload"] = upload
+        elif upload:
+            raw = upload.read(NUMBERS_FILE_INLINE_BYTES).decode("utf-8-sig", errors="replace")
             for line in raw.splitlines():
                 cell = line.split(",")[0].split(";")[0].strip().strip('"')
                 if cell and any(ch.isdigit() for ch in cell):
@@ -176,6 +185,7 @@ class DraftForm(forms.Form):
         if d.get("number_list"):
             audience["numbers"] = d["number_list"]
         return {"title": d["title"], "sender": d["sender"], "text": d["text"], "justification": d["justification"],
+                "numbers_upload": d.get("numbers_upload"),
                 "audience": audience, "test_numbers": d["test_numbers"], "send_at": d["send_at"],
                 "window_end": d["window_end"], "emergency": d["emergency"],
                 "emergency_reason": d["emergency_reason"] if d["emergency"] else ""}

@@ -655,10 +655,11 @@ def _version(draft: Draft, actor: User) -> None:
                                 content_hash=draft.content_hash, created_by=actor)
 
 
-def numbers_to_import(actor: User, numbers: list[str], title: str) -> Any:
-    """Turn a list too long for the composer into a contacts import into a new group: the
-    contacts app's own pipeline (checks, opt-outs, dry-run report). Starts the dry run; the
-    operator confirms the import on the draft page. Returns the import job."""
+def numbers_to_import(actor: User, title: str, numbers: list[str] | None = None, upload: Any = None) -> Any:
+    """Turn a list too long for the composer — ``numbers``, or an uploaded file handed over whole —
+    into a contacts import into a new group: the contacts app's own pipeline (checks, opt-outs,
+    dry-run report). Starts the dry run when the number column is known (else the import page
+    asks for the mapping); the operator confirms the import on the draft page."""
     from warta.contacts import imports
     from warta.contacts import services as contacts
     from warta.contacts.models import ImportState
@@ -668,26 +669,46 @@ def numbers_to_import(actor: User, numbers: list[str], title: str) -> Any:
     group = contacts.create_group(_("Unggahan naskah \"%(t)s\" %(at)s") % {"t": title[:80], "at": stamp},
                                   "public_task", description=_("Dibuat dari daftar nomor yang diunggah di komposer."),
                                   by=actor)
-    data = ("nomor\n" + "\n".join(n.replace(",", " ") for n in numbers) + "\n").encode()
-    path, size = imports.store_upload([data], "naskah-nomor.csv")
+    if upload is not None:
+        filename = upload.name or "naskah-nomor.csv"
+        path, size = imports.store_upload(upload.chunks(), filename)
+    else:
+        filename = "naskah-nomor.csv"
+        data = ("nomor\n" + "\n".join(n.replace(",", " ") for n in numbers or []) + "\n").encode()
+        path, size = imports.store_upload([data], filename)
     try:
-        job = imports.create_job(path, "naskah-nomor.csv", size, by=actor)
-        job.has_header, job.mapping, job.group, job.state = True, {"phone": 0}, group, ImportState.MAPPED
-        job.save()
-        imports.start(job, dry_run=True)
+        job = imports.create_job(path, filename, size, by=actor)
+        job.group = group
+        if upload is None:
+            job.has_header, job.mapping = True, {"phone": 0}
+        if "phone" in job.mapping:
+            job.state = ImportState.MAPPED
+            job.save()
+            imports.start(job, dry_run=True)
+        else:
+            job.save()
     except imports.ImportRefused as exc:
         raise WorkflowError(str(exc)) from exc
     audit.record("blasts.numbers_to_import", job, actor=actor,
-                 changes={"numbers": len(numbers), "group": group.pk, "job": job.pk})
+                 changes={"numbers": len(numbers or []), "file_bytes": size, "group": group.pk, "job": job.pk})
     return job
 
 
 def _import_long_list(actor: User, fields: dict[str, Any]) -> dict[str, Any]:
-    """``fields`` with an over-long number list replaced by its import's group."""
+    """``fields`` with an over-long number list, or a large uploaded file, replaced by the group
+    of its contacts import."""
+    fields = dict(fields)
+    upload = fields.pop("numbers_upload", None)
     audience = dict(fields.get("audience") or {})
-    if not too_many_numbers(audience):
+    if upload is None and not too_many_numbers(audience):
         return fields
-    job = numbers_to_import(actor, audience.pop("numbers"), fields.get("title") or "")
+    if upload is not None and too_many_numbers(audience):
+        raise WorkflowError(_("Unggah satu daftar panjang saja: berkas besar atau lebih dari 10.000 nomor yang "
+                              "diketik, tidak keduanya."))
+    if upload is not None:  # typed numbers (at most 10,000) stay beside the file's group
+        job = numbers_to_import(actor, fields.get("title") or "", upload=upload)
+    else:
+        job = numbers_to_import(actor, fields.get("title") or "", numbers=audience.pop("numbers"))
     audience["groups"] = sorted({*(audience.get("groups") or []), job.group_id})
     return {**fields, "audience": audience, "import_job": job}
 
@@ -762,8 +783,8 @@ def update_draft(draft: Draft, actor: User, **fields: Any) -> Draft:
     _require(actor, "blasts.compose")
     if "sender" in fields:
         _check_sender(actor, fields["sender"])
-    if "audience" in fields:
-        fields = _import_long_list(actor, {"title": draft.title, **fields})
+    if "audience" in fields or fields.get("numbers_upload") is not None:
+        fields = _import_long_list(actor, {"title": draft.title, "audience": draft.audience, **fields})
     with transaction.atomic():
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
         if draft.state in (Draft.State.RELEASED, Draft.State.WITHDRAWN):

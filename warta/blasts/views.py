@@ -432,6 +432,8 @@ def audience_count(request: HttpRequest) -> HttpResponse:
     if fields["number_list"]:
         audience["numbers"] = fields["number_list"]
     counts = services.audience_counts(audience)  # a list too long is reported, not counted
+    if form.cleaned_data.get("numbers_upload") is not None:
+        counts["large_file"] = form.cleaned_data["numbers_upload"].size
     return render(request, "blasts/_audience.html", {
         "counts": counts, "cost": services.cost_estimate(request.POST.get("text", ""), counts["by_operator"])})
 

@@ -379,7 +379,8 @@ def pending_for(user: User) -> list[Draft]:
     """Drafts waiting for ``user``'s decision (the approvers' queue)."""
     if not has_capability(user, "blasts.approve"):
         return []
-    drafts = Draft.objects.filter(state=Draft.State.REVIEW).select_related("sender", "author", "materi__unit")
+    drafts = Draft.objects.filter(state=Draft.State.REVIEW).select_related(
+        "sender", "author", "materi__unit").defer("audience_set")
     return [d for d in drafts if why_cannot_decide(user, d) is None]
 
 
@@ -1049,7 +1050,8 @@ def release_due(now: datetime | None = None) -> list[Blast]:
     """The scheduler's step: release every approved draft whose time has come (emergency first)."""
     now = now or timezone.now()
     out = []
-    for draft in Draft.objects.filter(state=Draft.State.APPROVED).order_by("-emergency", "send_at", "id"):
+    for draft in Draft.objects.filter(state=Draft.State.APPROVED).defer("audience_set").order_by(
+            "-emergency", "send_at", "id"):
         try:
             blast = release_if_due(draft, now=now)
         except WorkflowError as exc:
@@ -1143,7 +1145,7 @@ def unit_drafts(user: User) -> QuerySet[Draft]:
     ids = user.unit.descendant_ids()
     return (Draft.objects.filter(blast__isnull=False)
             .filter(Q(materi__unit_id__in=ids) | Q(materi__isnull=True, author__unit_id__in=ids))
-            .select_related("sender", "blast", "materi__unit").order_by("-released_at", "-id"))
+            .select_related("sender", "blast", "materi__unit").defer("audience_set").order_by("-released_at", "-id"))
 
 
 def unit_figures(draft: Draft) -> dict[str, Any]:
@@ -1155,7 +1157,8 @@ def unit_figures(draft: Draft) -> dict[str, Any]:
 
 def history(user: User, *, sender: str = "", unit: str = "", date_from: Any = None, date_to: Any = None,
             text: str = "", state: str = "") -> QuerySet[Draft]:
-    qs = Draft.objects.select_related("sender", "author", "materi__unit", "blast")
+    # The frozen recipient set can be megabytes per draft: lists never load it.
+    qs = Draft.objects.select_related("sender", "author", "materi__unit", "blast").defer("audience_set")
     if sender:
         qs = qs.filter(sender__name=sender)
     if unit:

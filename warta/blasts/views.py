@@ -162,7 +162,8 @@ def materi_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _draft(request: HttpRequest, pk: int) -> Draft:
-    return get_object_or_404(Draft.objects.select_related("sender", "author", "materi__unit", "blast"), pk=pk)
+    return get_object_or_404(Draft.objects.select_related("sender", "author", "materi__unit", "blast")
+                             .defer("audience_set"), pk=pk)
 
 
 def _draft_context(request: HttpRequest, form: DraftForm, draft: Draft | None, materi: Materi | None) -> dict[str, Any]:

@@ -255,4 +255,10 @@ WARTA = {
     # Password-reset requests per hour, per client address and per e-mail address.
     "PASSWORD_RESET_PER_ADDRESS": env_int("WARTA_PASSWORD_RESET_PER_ADDRESS", 5),
     "PASSWORD_RESET_PER_EMAIL": env_int("WARTA_PASSWORD_RESET_PER_EMAIL", 3),
+    # Test sends of drafts (to verified staff phones only): per author and for the office, per day.
+    "TEST_SENDS_PER_USER_PER_DAY": int(os.environ.get("WARTA_TEST_SENDS_PER_USER_PER_DAY", "5")),
+    "TEST_SENDS_PER_DAY": int(os.environ.get("WARTA_TEST_SENDS_PER_DAY", "30")),
+    # Change of an approved blast's deliverable set that release tolerates without new approval.
+    "AUDIENCE_ADDED_TOLERANCE": int(os.environ.get("WARTA_AUDIENCE_ADDED_TOLERANCE", "0")),
+    "AUDIENCE_REMOVED_TOLERANCE_PERCENT": float(os.environ.get("WARTA_AUDIENCE_REMOVED_TOLERANCE_PERCENT", "5")),
 }

@@ -15,7 +15,9 @@ from tests.blasts.helpers import (
     create_group_with,
     create_materi,
     create_sender,
+    create_staff_phone,
     mobile,
+    verified,
 )
 from tests.conftest import create_user
 
@@ -35,7 +37,7 @@ def approve_all(draft: Any, actors: dict[str, Any], now: Any = None) -> Any:
         draft.refresh_from_db()
         if draft.state != "review":
             break
-        draft = s.approve(draft, actors[role], now=now)
+        draft = s.approve(draft, verified(actors[role]), now=now)
     return draft
 
 
@@ -102,9 +104,9 @@ def test_full_chain_releases_exactly_one_blast_and_the_unit_sees_figures(actors:
     m = create_materi(actors["liaison"])
     d = create_draft(actors["operator"], materi=m)
     s.submit_for_review(d, actors["operator"])
-    d = s.approve(d, actors["verifier"])
+    d = s.approve(d, verified(actors["verifier"]))
     assert d.state == "review"  # Kepala Dinas still to come
-    d = s.approve(d, actors["approver"])
+    d = s.approve(d, verified(actors["approver"]))
     assert d.state == "released" and d.blast is not None
     assert d.blast.messages.count() == 3
     m.refresh_from_db()
@@ -112,7 +114,7 @@ def test_full_chain_releases_exactly_one_blast_and_the_unit_sees_figures(actors:
     figures = s.materi_figures(m)
     assert figures[0]["total"] == 3 and figures[0]["queued"] == 3
     # a second click on "approve", and a second release, change nothing
-    again = s.approve(d, actors["approver"])
+    again = s.approve(d, verified(actors["approver"]))
     assert again.blast_id == d.blast_id
     assert s.release(d) is None
     from warta.blasts.models import Blast
@@ -138,9 +140,9 @@ def test_wrong_role_cannot_take_a_step(actors: dict[str, Any]) -> None:
     d = create_draft(actors["operator"])
     s.submit_for_review(d, actors["operator"])
     with pytest.raises(s.WorkflowError, match="Verifikator"):
-        s.approve(d, actors["approver"])  # the verifier's step comes first
+        s.approve(d, verified(actors["approver"]))  # the verifier's step comes first
     with pytest.raises(s.WorkflowError):
-        s.approve(d, actors["analyst"])
+        s.approve(d, verified(actors["analyst"]))
 
 
 def test_approved_blast_cannot_be_changed_without_new_approval(actors: dict[str, Any]) -> None:
@@ -205,15 +207,15 @@ def test_stale_page_cannot_approve_changed_content(actors: dict[str, Any]) -> No
     d = create_draft(actors["operator"])
     s.submit_for_review(d, actors["operator"])
     with pytest.raises(s.WorkflowError, match="berubah"):
-        s.approve(d, actors["verifier"], seen_hash="0" * 64)
+        s.approve(d, verified(actors["verifier"]), seen_hash="0" * 64)
 
 
 def test_double_approve_of_same_step_records_one_approval(actors: dict[str, Any]) -> None:
     s = services()
     d = create_draft(actors["operator"], sender="HumasDKI")
     s.submit_for_review(d, actors["operator"])
-    d = s.approve(d, actors["verifier"])
-    d = s.approve(d, actors["verifier"])
+    d = s.approve(d, verified(actors["verifier"]))
+    d = s.approve(d, verified(actors["verifier"]))
     assert d.approvals.filter(decision="approved").count() == 1
     from warta.blasts.models import Blast
 
@@ -291,7 +293,7 @@ def test_quiet_hours_hold_a_normal_blast_until_six(actors: dict[str, Any], setti
     night = datetime(2026, 3, 10, 22, 30, tzinfo=WIB)
     d = create_draft(actors["operator"], sender="HumasDKI")
     s.submit_for_review(d, actors["operator"], now=night)
-    d = s.approve(d, actors["verifier"], now=night)
+    d = s.approve(d, verified(actors["verifier"]), now=night)
     assert d.state == "approved" and d.blast is None
     assert s.earliest_release(d, night) == datetime(2026, 3, 11, 6, 0, tzinfo=WIB)
     assert s.release_due(now=datetime(2026, 3, 11, 5, 45, tzinfo=WIB)) == []
@@ -305,7 +307,7 @@ def test_emergency_skips_quiet_hours_and_is_marked(actors: dict[str, Any], setti
     night = datetime(2026, 3, 10, 23, 0, tzinfo=WIB)
     d = create_draft(actors["operator"], sender="HumasDKI", emergency=True, emergency_reason="Banjir Kampung Melayu")
     s.submit_for_review(d, actors["operator"], now=night)
-    d = s.approve(d, actors["verifier"], now=night)
+    d = s.approve(d, verified(actors["verifier"]), now=night)
     assert d.state == "released"
     assert d.blast.priority == 10 and d.release_summary["emergency"] is True
     assert any(f["kind"] == "emergency" for f in s.content_flags(d))
@@ -354,7 +356,7 @@ def test_personalised_texts_are_rendered_per_recipient(actors: dict[str, Any]) -
     group = create_group_with(2, names=["Siti Aminah", ""])
     d = create_draft(actors["operator"], sender="HumasDKI", group=group, text="Yth {nama}, cek jadwal vaksin.")
     s.submit_for_review(d, actors["operator"])
-    d = s.approve(d, actors["verifier"])
+    d = s.approve(d, verified(actors["verifier"]))
     texts = sorted(m.text or d.blast.text for m in d.blast.messages.all())
     assert texts == ["Yth Siti Aminah, cek jadwal vaksin.", "Yth Warga, cek jadwal vaksin."]
 
@@ -374,7 +376,7 @@ def test_unregistered_operator_gets_nothing_and_the_console_says_so(actors: dict
         Membership.objects.create(contact=mem.contact, group=tsel)
     d = create_draft(actors["operator"], sender="HumasDKI", group=tsel)
     s.submit_for_review(d, actors["operator"])
-    d = s.approve(d, actors["verifier"])
+    d = s.approve(d, verified(actors["verifier"]))
     assert d.blast.messages.count() == 2
     assert d.release_summary["not_registered"] == {"xl": 1}
     assert s.console(d.blast)["not_registered"] == {"xl": 1}
@@ -407,15 +409,19 @@ def test_content_flags_for_the_verifier(actors: dict[str, Any]) -> None:
 
 
 def test_test_send_goes_only_to_test_numbers_before_approval(actors: dict[str, Any]) -> None:
+    from warta.blasts import testsends
+
     s = services()
+    create_staff_phone(actors["operator"], "0812 1111 2222")
+    create_staff_phone(actors["verifier"], "0813-3333-4444")
     d = create_draft(actors["operator"], sender="HumasDKI", test_numbers="0812 1111 2222, 0813-3333-4444")
-    blast = s.test_send(d, actors["operator"])
+    blast = testsends.test_send(d, actors["operator"])
     assert sorted(blast.messages.values_list("to", flat=True)) == ["+6281211112222", "+6281333334444"]
     s.submit_for_review(d, actors["operator"])
-    s.approve(d, actors["verifier"])
+    s.approve(d, verified(actors["verifier"]))
     d.refresh_from_db()
     with pytest.raises(s.WorkflowError, match="sebelum persetujuan"):
-        s.test_send(d, actors["operator"])
+        testsends.test_send(d, actors["operator"])
 
 
 def test_blasts_are_offered_the_masks_not_the_sms_centers_long_number(actors: dict[str, Any]) -> None:
@@ -429,12 +435,13 @@ def test_blasts_are_offered_the_masks_not_the_sms_centers_long_number(actors: di
 
 
 def test_a_double_click_on_test_send_sends_once(actors: dict[str, Any]) -> None:
+    from warta.blasts import testsends
     from warta.blasts.models import Blast
 
-    s = services()
+    create_staff_phone(actors["operator"], "0812 1111 2222")
     d = create_draft(actors["operator"], sender="HumasDKI", test_numbers="0812 1111 2222")
-    first = s.test_send(d, actors["operator"])
-    second = s.test_send(d, actors["operator"])
+    first = testsends.test_send(d, actors["operator"])
+    second = testsends.test_send(d, actors["operator"])
     assert second.pk == first.pk and Blast.objects.count() == 1
 
 
@@ -452,7 +459,7 @@ def test_console_progress_and_control(actors: dict[str, Any]) -> None:
     s = services()
     d = create_draft(actors["operator"], sender="HumasDKI")
     s.submit_for_review(d, actors["operator"])
-    d = s.approve(d, actors["verifier"])
+    d = s.approve(d, verified(actors["verifier"]))
     data = s.console(d.blast)
     assert data["total"] == 3 and data["queued"] == 3 and data["percent"] == 0
     assert "telkomsel" in data["by_operator"]
@@ -470,7 +477,7 @@ def test_recipient_rows_mask_numbers_for_roles_without_full_view(actors: dict[st
     s = services()
     d = create_draft(actors["operator"], sender="HumasDKI")
     s.submit_for_review(d, actors["operator"])
-    d = s.approve(d, actors["verifier"])
+    d = s.approve(d, verified(actors["verifier"]))
     full = list(s.recipient_rows(d.blast, actors["operator"]))
     masked = list(s.recipient_rows(d.blast, actors["verifier"]))
     assert full[0][0].startswith("+62") and "*" in masked[0][0]
@@ -487,7 +494,7 @@ def test_scheduler_command_releases_due_drafts_once(actors: dict[str, Any]) -> N
     s = services()
     d = create_draft(actors["operator"], sender="HumasDKI", send_at=timezone.now() + timedelta(hours=1))
     s.submit_for_review(d, actors["operator"])
-    d = s.approve(d, actors["verifier"])
+    d = s.approve(d, verified(actors["verifier"]))
     assert d.state == "approved"
     out = StringIO()
     call_command("blast-scheduler", "--once", "--json", stdout=out)

@@ -23,6 +23,10 @@ class LoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Nama pengguna")
         self.fields["password"].label = _("Kata sandi")
+        # The page is novalidate (the browser's own bubbles are English-only and easy to miss):
+        # an empty field is answered next to the field, in Indonesian.
+        self.fields["username"].error_messages["required"] = _("Isi nama pengguna Anda.")
+        self.fields["password"].error_messages["required"] = _("Isi kata sandi Anda.")
 
 
 class OTPTokenForm(forms.Form):

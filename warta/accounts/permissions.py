@@ -103,6 +103,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "blasts.compose": frozenset({Role.ADMIN, Role.OPERATOR}),
     "blasts.approve": frozenset({Role.VERIFIER, Role.APPROVER}),
     "blasts.configure": frozenset({Role.ADMIN}),
+    # Read their own unit's sent blasts (text, sender, time, figures) without the blasts area.
+    "blasts.view_unit": frozenset({Role.LIAISON, Role.ANALYST}),
     # REST API: create API clients, issue and revoke their tokens.
     "api.manage": frozenset({Role.ADMIN}),
 }

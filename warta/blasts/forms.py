@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,10 @@ from .models import (
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 5
 ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".odt", ".txt"}
+
+# An uploaded number list up to this size is read in the composer; a larger file is handed whole
+# to a contacts import (far more than the composer's 10,000 numbers anyway).
+NUMBERS_FILE_INLINE_BYTES = 2 * 1024 * 1024
 
 DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -52,6 +57,12 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
+def quiet_hours_label() -> str:
+    from django.conf import settings
+
+    return str(getattr(settings, "WARTA", {}).get("QUIET_HOURS", "21:00-06:00")).replace("-", "–")
+
+
 class MateriForm(forms.ModelForm):
     attachments = MultipleFileField(label=_("Lampiran"), required=False,
                                     help_text=_("Maksimal 5 berkas, masing-masing 5 MB."))
@@ -63,6 +74,15 @@ class MateriForm(forms.ModelForm):
         widgets = {"window_start": DT, "window_end": DT,
                    "content": forms.Textarea(attrs={"rows": 5}), "background": forms.Textarea(attrs={"rows": 3}),
                    "audience_note": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_contact_phone(self) -> str:
+        from warta.sms.numbers import NumberKind, parse_number
+
+        raw = (self.cleaned_data.get("contact_phone") or "").strip()
+        if raw and parse_number(raw).kind is NumberKind.INVALID:
+            raise forms.ValidationError(_("Nomor telepon narahubung tidak valid; tulis nomor ponsel atau kantor "
+                                          "lengkap, mis. 0812xxxxxxxx atau 021xxxxxxx."))
+        return raw
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -90,12 +110,14 @@ class DraftForm(forms.Form):
                               help_text=_("Satu nomor per baris atau dipisah koma."))
     numbers_file = forms.FileField(label=_("Unggah daftar nomor (CSV/TXT)"), required=False)
     test_numbers = forms.CharField(label=_("Nomor uji"), required=False,
-                                   help_text=_("Maksimal 10 nomor, dipisah koma."))
+                                   help_text=_("Maksimal 10 nomor staf terverifikasi, dipisah koma; SMS uji bertanda "
+                                               "[UJI]."))
     send_at = forms.DateTimeField(label=_("Waktu kirim"), required=False, widget=DT,
                                   help_text=_("Kosongkan untuk kirim segera setelah disetujui."))
     window_end = forms.DateTimeField(label=_("Batas akhir kirim"), required=False, widget=DT,
                                      help_text=_("Pesan yang belum terkirim saat itu kedaluwarsa."))
     emergency = forms.BooleanField(label=_("Blast darurat"), required=False,
+                                   widget=forms.CheckboxInput(attrs={"aria-describedby": "emergency-help"}),
                                    help_text=_("Melewati jam tenang dan antrean biasa; wajib beralasan."))
     emergency_reason = forms.CharField(label=_("Alasan darurat"), required=False)
 
@@ -104,16 +126,47 @@ class DraftForm(forms.Form):
         if senders is not None:
             self.fields["sender"].queryset = senders
 
+    def clean_test_numbers(self) -> str:
+        from .testsends import check_test_numbers
+
+        raw = self.cleaned_data.get("test_numbers") or ""
+        _good, errors = check_test_numbers(raw)
+        if errors:
+            raise forms.ValidationError(errors)
+        return raw
+
     def clean(self) -> dict[str, Any]:
+        from django.utils import timezone
+
+        from .services import in_quiet_hours, quiet_hours_end
+
         data = super().clean()
         if not (data.get("text") or "").strip():
             self.add_error("text", _("Teks SMS kosong."))
         if data.get("emergency") and not (data.get("emergency_reason") or "").strip():
             self.add_error("emergency_reason", _("Blast darurat wajib disertai alasan."))
+        # Checked on save, next to the field, so a draft is not refused only at submit.
+        now = timezone.now()
+        send_at, window_end = data.get("send_at"), data.get("window_end")
+        if send_at and send_at < now - timedelta(minutes=1):
+            self.add_error("send_at", _("Waktu kirim sudah lewat; pilih waktu yang akan datang atau kosongkan untuk "
+                                        "kirim segera setelah disetujui."))
+        elif send_at and not data.get("emergency") and in_quiet_hours(send_at):
+            self.add_error("send_at", _("Waktu kirim jatuh di jam tenang (%(q)s WIB); blast biasa paling cepat %(t)s "
+                                        "WIB. Pilih waktu lain, atau tandai darurat bila memang darurat.")
+                           % {"q": quiet_hours_label(),
+                              "t": timezone.localtime(quiet_hours_end(send_at)).strftime("%d-%m-%Y %H:%M")})
+        if window_end and window_end <= max(send_at or now, now):
+            self.add_error("window_end", _("Batas akhir kirim harus setelah waktu kirim."))
         numbers = [n.strip() for n in (data.get("numbers") or "").replace(",", "\n").splitlines() if n.strip()]
         upload = data.get("numbers_file")
-        if upload:
-            raw = upload.read(2 * 1024 * 1024).decode("utf-8-sig", errors="replace")
+        data["numbers_upload"] = None
+        if upload and upload.size > NUMBERS_FILE_INLINE_BYTES:
+            # Far more than the composer resolves: the whole file goes to a contacts import
+            # (reading only its start, as before, silently dropped the rest of the list).
+            data["numbers_upload"] = upload
+        elif upload:
+            raw = upload.read(NUMBERS_FILE_INLINE_BYTES).decode("utf-8-sig", errors="replace")
             for line in raw.splitlines():
                 cell = line.split(",")[0].split(";")[0].strip().strip('"')
                 if cell and any(ch.isdigit() for ch in cell):
@@ -133,6 +186,7 @@ class DraftForm(forms.Form):
         if d.get("number_list"):
             audience["numbers"] = d["number_list"]
         return {"title": d["title"], "sender": d["sender"], "text": d["text"], "justification": d["justification"],
+                "numbers_upload": d.get("numbers_upload"),
                 "audience": audience, "test_numbers": d["test_numbers"], "send_at": d["send_at"],
                 "window_end": d["window_end"], "emergency": d["emergency"],
                 "emergency_reason": d["emergency_reason"] if d["emergency"] else ""}
@@ -229,11 +283,64 @@ class TemplateForm(forms.ModelForm):
 class ChainForm(forms.Form):
     sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.all())
     steps = forms.CharField(label=_("Langkah (urut, dipisah koma)"),
-                            help_text=_("Peran per langkah: verifier, approver. Contoh: verifier,approver"))
+                            help_text=_("Per langkah sebuah peran (verifier, approver) atau seorang pejabat "
+                                        "(@namapengguna). Contoh: verifier,@kabid.humas,approver. Langkah terakhir "
+                                        "selalu pemilik sender ID atau wakilnya."))
     require_opt_out_line = forms.BooleanField(label=_("Wajib baris berhenti berlangganan"), required=False)
 
-    def clean_steps(self) -> list[str]:
-        steps = [s.strip().lower() for s in self.cleaned_data["steps"].split(",") if s.strip()]
-        if not steps or any(s not in ("verifier", "approver") for s in steps):
-            raise forms.ValidationError(_("Tulis peran 'verifier' atau 'approver', dipisah koma."))
-        return steps
+    def clean_steps(self) -> list[tuple[str, Any]]:
+        from warta.accounts.models import Role, User
+
+        out: list[tuple[str, Any]] = []
+        for token in (t.strip() for t in self.cleaned_data["steps"].split(",")):
+            if not token:
+                continue
+            if token.startswith("@"):
+                user = User.objects.filter(username=token[1:], is_active=True).first()
+                if user is None or user.role not in (Role.VERIFIER, Role.APPROVER):
+                    raise forms.ValidationError(
+                        _("%(u)s bukan pengguna aktif dengan peran Verifikator atau Penyetuju.") % {"u": token})
+                out.append((user.role, user))
+            elif token.lower() in ("verifier", "approver"):
+                out.append((token.lower(), None))
+            else:
+                raise forms.ValidationError(_("Tulis peran 'verifier' atau 'approver', atau @namapengguna, dipisah "
+                                              "koma."))
+        if not out:
+            raise forms.ValidationError(_("Rantai persetujuan minimal satu langkah."))
+        return out
+
+
+class OwnerForm(forms.Form):
+    """The sender ID's owner: the official whose approval (or a delegate's) is the last step."""
+
+    sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.all())
+    owner = forms.ModelChoiceField(label=_("Pemilik"), queryset=None)  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from warta.accounts.models import Role, User
+
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            is_active=True, role__in=[Role.VERIFIER, Role.APPROVER]).order_by("username")
+
+
+class DelegationForm(forms.Form):
+    delegate = forms.ModelChoiceField(label=_("Wakil"), queryset=None)  # type: ignore[arg-type]
+    starts_on = forms.DateField(label=_("Mulai"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Sampai"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Alasan"), max_length=200, required=False,
+                             help_text=_("Mis. cuti, dinas luar."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from warta.accounts.models import Role, User
+
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            is_active=True, role__in=[Role.VERIFIER, Role.APPROVER]).order_by("username")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("Tanggal selesai harus sama dengan atau setelah tanggal mulai."))
+        return data

@@ -20,7 +20,9 @@ two people could race, and records the change in the audit trail.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ from .models import (
     Materi,
     MateriAttachment,
     OutboundMessage,
+    SenderDelegation,
     SenderID,
     SenderRegistration,
     Tariff,
@@ -62,9 +65,6 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-MAX_TEST_NUMBERS = 10
-# A second identical submit this soon after the first is a double click, not a new request.
-DOUBLE_SUBMIT_SECONDS = 10
 
 # Chains created for a sender ID that has none yet (administrators change them in the settings).
 # SekdaDKI speaks for the whole provincial secretariat, as heavy as the Governor's own office.
@@ -200,10 +200,20 @@ def policy_for(sender: SenderID) -> ApprovalPolicy:
 
 
 def set_chain(sender: SenderID, steps: list[tuple[str, str, User | None]], actor: User) -> ApprovalPolicy:
-    """Replace a sender ID's chain: ``[(role, label, user or None), …]`` in order."""
+    """Replace a sender ID's chain: ``[(role, label, user or None), …]`` in order. A step may
+    name one user; the last step always belongs to the sender ID's owner (or a delegate)."""
     _require(actor, "blasts.configure")
     if not steps:
         raise WorkflowError(_("Rantai persetujuan minimal satu langkah."))
+    for _role, _label, user in steps:
+        if user is not None and not has_capability(user, "blasts.approve"):
+            raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah (perannya bukan Verifikator atau Penyetuju).")
+                                % {"u": user.display_name()})
+    last_user = steps[-1][2]
+    if last_user is not None and last_user.pk != sender.owner_id:
+        raise WorkflowError(_("Langkah terakhir selalu milik pemilik sender ID %(s)s atau wakilnya; kosongkan nama "
+                              "pada langkah terakhir, atau jadikan %(u)s pemilik/wakil.")
+                            % {"s": sender.name, "u": last_user.display_name()})
     with transaction.atomic():
         policy = policy_for(sender)
         before = [(s.role, s.label, s.user_id) for s in policy.steps.all()]
@@ -240,7 +250,97 @@ def next_step(draft: Draft) -> ApprovalStep | None:
     return None
 
 
+# -- sender-ID ownership -------------------------------------------------------------------------
+
+
+def is_last_step(step: ApprovalStep) -> bool:
+    return not ApprovalStep.objects.filter(policy_id=step.policy_id, position__gt=step.position).exists()
+
+
+def active_delegations(sender: SenderID, today: Any = None) -> QuerySet[SenderDelegation]:
+    today = today or timezone.localdate()
+    return SenderDelegation.objects.filter(sender=sender, revoked_at__isnull=True, starts_on__lte=today,
+                                           ends_on__gte=today)
+
+
+def final_approvers(sender: SenderID, today: Any = None) -> QuerySet[User]:
+    """Who may give the last approval under ``sender``: its owner and today's delegates."""
+    ids = set(active_delegations(sender, today).values_list("delegate_id", flat=True))
+    if sender.owner_id:
+        ids.add(sender.owner_id)
+    return User.objects.filter(pk__in=ids, is_active=True, role__in=_approver_roles())
+
+
+def _approver_roles() -> set[str]:
+    from warta.accounts.permissions import CAPABILITIES
+
+    return set(CAPABILITIES["blasts.approve"])
+
+
+def has_second_factor(user: Any) -> bool:
+    """Did this session pass TOTP? django-otp's OTPMiddleware puts ``is_verified`` on the request's
+    user; a user object from anywhere else (a shell, a job) has not."""
+    check = getattr(user, "is_verified", None)
+    return bool(callable(check) and check())
+
+
+def set_owner(sender: SenderID, owner: User, actor: User) -> SenderID:
+    _require(actor, "blasts.configure")
+    if not has_capability(owner, "blasts.approve"):
+        raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah; pilih Verifikator atau Penyetuju.")
+                            % {"u": owner.display_name()})
+    before = sender.owner.username if sender.owner else None
+    SenderID.objects.filter(pk=sender.pk).update(owner=owner)
+    sender.refresh_from_db()
+    audit.record("blasts.sender_owner_changed", sender, actor=actor, changes={"owner": [before, owner.username]})
+    return sender
+
+
+def final_step_needs_totp(user: User, draft: Draft) -> bool:
+    """Would ``user``'s approval of the draft's next step be refused for want of TOTP?"""
+    step = next_step(draft)
+    return step is not None and is_last_step(step) and not has_second_factor(user)
+
+
+def can_manage_delegations(user: User, sender: SenderID) -> bool:
+    return has_capability(user, "blasts.configure") or (sender.owner_id is not None and sender.owner_id == user.pk)
+
+
+def delegate(sender: SenderID, actor: User, *, to: User, starts_on: Any, ends_on: Any, reason: str = "") -> SenderDelegation:
+    if not can_manage_delegations(actor, sender):
+        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang dapat menunjuk wakil."))
+    if not has_capability(to, "blasts.approve"):
+        raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah; pilih Verifikator atau Penyetuju.")
+                            % {"u": to.display_name()})
+    if to.pk == sender.owner_id:
+        raise WorkflowError(_("%(u)s sudah pemilik sender ID ini.") % {"u": to.display_name()})
+    if ends_on < starts_on:
+        raise WorkflowError(_("Tanggal selesai harus sama dengan atau setelah tanggal mulai."))
+    if ends_on < timezone.localdate():
+        raise WorkflowError(_("Tanggal selesai sudah lewat."))
+    d = SenderDelegation.objects.create(sender=sender, delegate=to, starts_on=starts_on, ends_on=ends_on,
+                                        reason=reason.strip()[:200], created_by=actor)
+    audit.record("blasts.delegation_created", d, actor=actor,
+                 changes={"sender": sender.name, "delegate": to.username, "starts_on": str(starts_on),
+                          "ends_on": str(ends_on), "reason": d.reason})
+    return d
+
+
+def revoke_delegation(d: SenderDelegation, actor: User) -> SenderDelegation:
+    if not can_manage_delegations(actor, d.sender):
+        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang dapat mencabut wakil."))
+    n = SenderDelegation.objects.filter(pk=d.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(),
+                                                                                revoked_by=actor)
+    d.refresh_from_db()
+    if n:
+        audit.record("blasts.delegation_revoked", d, actor=actor,
+                     changes={"sender": d.sender.name, "delegate": d.delegate.username})
+    return d
+
+
 def _step_users(step: ApprovalStep) -> QuerySet[User]:
+    if is_last_step(step):
+        return final_approvers(step.policy.sender)
     if step.user_id:
         return User.objects.filter(pk=step.user_id, is_active=True)
     return User.objects.filter(role=step.role, is_active=True)
@@ -257,9 +357,17 @@ def why_cannot_decide(user: User, draft: Draft) -> str | None:
     step = next_step(draft)
     if step is None:
         return _("Semua langkah sudah disetujui.")
-    if step.user_id and step.user_id != user.pk:
+    if is_last_step(step):
+        sender = draft.sender
+        if sender.owner_id is None:
+            return _("Sender ID %(s)s belum punya pemilik: administrator perlu menetapkan pemiliknya sebelum "
+                     "persetujuan akhir.") % {"s": sender.name}
+        if not final_approvers(sender).filter(pk=user.pk).exists():
+            return _("Persetujuan akhir untuk %(s)s hanya oleh pemiliknya (%(o)s) atau wakil yang ditunjuknya.") % {
+                "s": sender.name, "o": sender.owner.display_name() if sender.owner else "—"}
+    elif step.user_id and step.user_id != user.pk:
         return _("Langkah \"%(step)s\" menunggu %(name)s.") % {"step": step.label, "name": step.user.display_name()}
-    if not step.user_id and step.role != user.role:
+    elif not step.user_id and step.role != user.role:
         return _("Langkah \"%(step)s\" menunggu peran %(role)s.") % {"step": step.label,
                                                                       "role": Role(step.role).label}
     if draft.approvals.filter(decision=Approval.Decision.APPROVED, content_hash=draft.content_hash, by=user).exists():
@@ -271,7 +379,8 @@ def pending_for(user: User) -> list[Draft]:
     """Drafts waiting for ``user``'s decision (the approvers' queue)."""
     if not has_capability(user, "blasts.approve"):
         return []
-    drafts = Draft.objects.filter(state=Draft.State.REVIEW).select_related("sender", "author", "materi__unit")
+    drafts = Draft.objects.filter(state=Draft.State.REVIEW).select_related(
+        "sender", "author", "materi__unit").defer("audience_set")
     return [d for d in drafts if why_cannot_decide(user, d) is None]
 
 
@@ -363,7 +472,15 @@ def draft_errors(draft: Draft, *, now: datetime | None = None, for_submit: bool 
             errors.append(_("Masa tenang \"%(name)s\" (sampai %(end)s): %(sender)s hanya boleh mengirim blast darurat.")
                           % {"name": blk.name, "end": timezone.localtime(blk.ends_at).strftime("%d-%m-%Y %H:%M"),
                              "sender": draft.sender.name})
-    if for_submit:
+    if too_many_numbers(draft.audience):
+        errors.append(_("Daftar %(n)d nomor terlalu panjang untuk naskah (maksimal %(max)d): jadikan impor kontak ke "
+                        "grup baru dengan tombol \"Jadikan impor kontak\", atau buka Ubah lalu simpan.")
+                      % {"n": len(draft.audience["numbers"]), "max": 10_000})
+    job = draft.import_job
+    if job is not None and job.state != "done":
+        errors.append(_("Daftar nomor unggahan sedang diimpor ke grup \"%(g)s\" (%(s)s); ajukan setelah impornya "
+                        "selesai.") % {"g": job.group.name if job.group else "—", "s": job.get_state_display()})
+    if for_submit and not too_many_numbers(draft.audience):
         counts = audience_counts(draft.audience)
         if counts["deliverable"] == 0:
             errors.append(_("Penerima kosong: tidak ada nomor yang dapat dikirimi. Pilih grup, segmen, wilayah "
@@ -381,10 +498,21 @@ def _resolve(audience: dict[str, Any]) -> Any:
                    regions=audience.get("regions") or [], numbers=audience.get("numbers") or [])
 
 
+def too_many_numbers(audience: dict[str, Any]) -> bool:
+    """More typed/uploaded numbers than the composer resolves: they belong in a group (import)."""
+    from warta.contacts.audience import MAX_EXTRA_NUMBERS
+
+    return len(audience.get("numbers") or []) > MAX_EXTRA_NUMBERS
+
+
 def audience_counts(audience: dict[str, Any]) -> dict[str, Any]:
-    """Deliverable, excluded by reason, and deliverable per operator."""
+    """Deliverable, excluded by reason, and deliverable per operator. Never raises: a list too
+    long to count is reported as such (``too_many``), so no page fails on it."""
     if not any(audience.get(k) for k in ("groups", "segments", "regions", "numbers")):
         return {"deliverable": 0, "excluded": {}, "excluded_labelled": [], "total": 0, "by_operator": {}}
+    if too_many_numbers(audience):
+        return {"deliverable": 0, "excluded": {}, "excluded_labelled": [], "total": len(audience["numbers"]),
+                "by_operator": {}, "too_many": len(audience["numbers"])}
     aud = _resolve(audience)
     counts = aud.counts()
     by_op: Counter[str] = Counter(dict(aud.deliverable().values_list("operator").annotate(n=Count("pk"))
@@ -392,6 +520,84 @@ def audience_counts(audience: dict[str, Any]) -> dict[str, Any]:
     for e164 in aud._extra_non_contacts():  # the numbers typed or uploaded that are not contacts
         by_op[str(parse_number(e164).operator)] += 1
     return {**counts.as_dict(), "excluded_labelled": counts.excluded_labelled(), "by_operator": dict(by_op)}
+
+
+def deliverable_numbers(audience: dict[str, Any]) -> list[str]:
+    """The deliverable numbers of ``audience`` now, sorted, each once."""
+    if not any(audience.get(k) for k in ("groups", "segments", "regions", "numbers")):
+        return []
+    numbers: set[str] = set()
+    for batch in _resolve(audience).iter_deliverable(batch_size=10_000):
+        numbers.update(e164 for _cid, e164, _op in batch)
+    return sorted(numbers)
+
+
+def freeze_audience(numbers: list[str]) -> tuple[int, str, bytes]:
+    """(size, SHA-256 of the sorted numbers, the numbers zlib-compressed) of a sorted list."""
+    blob = "\n".join(numbers).encode()
+    return len(numbers), hashlib.sha256(blob).hexdigest(), zlib.compress(blob, 6)
+
+
+def frozen_numbers(draft: Draft) -> set[str]:
+    if not draft.audience_set:
+        return set()
+    return set(zlib.decompress(bytes(draft.audience_set)).decode().split("\n")) - {""}
+
+
+def audience_tolerance() -> tuple[int, float]:
+    """(numbers that may join, percent that may drop out) between approval and release."""
+    return int(_conf("AUDIENCE_ADDED_TOLERANCE", 0)), float(_conf("AUDIENCE_REMOVED_TOLERANCE_PERCENT", 5))
+
+
+def check_audience(draft: Draft, actor: User | None = None) -> set[str]:
+    """The numbers release may send to: the frozen set, less those no longer deliverable.
+
+    When the audience grew (anyone not approved would be in it) or shrank beyond the tolerance,
+    the draft goes back up its chain with the new set frozen and the difference recorded for
+    the approvers, and ``WorkflowError`` says so."""
+    frozen = frozen_numbers(draft)
+    current = deliverable_numbers(draft.audience)
+    size, digest, blob = freeze_audience(current)
+    if draft.audience_hash and digest == draft.audience_hash:
+        return frozen
+    now_set = set(current)
+    added, removed = len(now_set - frozen), len(frozen - now_set)
+    if not draft.audience_hash:
+        # Approved before the set was frozen: the approvers saw a count. The same count goes.
+        approved = (draft.audience_counts or {}).get("deliverable")
+        if approved == size:
+            return now_set
+        added, removed = max(size - (approved or 0), 0), max((approved or 0) - size, 0)
+    may_add, may_drop = audience_tolerance()
+    if draft.audience_hash and added <= may_add and removed * 100 <= may_drop * max(len(frozen), 1):
+        Draft.objects.filter(pk=draft.pk).update(audience_change={
+            "added": added, "removed": removed, "approved": len(frozen), "now": size,
+            "at": timezone.now().isoformat(), "released": True})
+        draft.audience_change = {"added": added, "removed": removed}
+        return frozen & now_set
+    change = {"added": added, "removed": removed, "approved": draft.audience_size, "now": size,
+              "at": timezone.now().isoformat()}
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().get(pk=draft.pk)
+        if locked.state != Draft.State.APPROVED:
+            return set()  # released or changed meanwhile; the claim in release() will find nothing
+        locked.state = Draft.State.REVIEW
+        locked.approved_hash = ""
+        locked.approved_at = None
+        locked.version += 1
+        locked.audience_size, locked.audience_hash, locked.audience_set = size, digest, blob
+        locked.audience_counts = audience_counts(locked.audience)
+        locked.audience_change = change
+        locked.save()
+        _set_materi_status(locked.materi, Materi.Status.PROCESSING)
+        audit.record("blasts.audience_changed", locked, actor=actor,
+                     changes={"added": added, "removed": removed, "approved": change["approved"], "now": size,
+                              "hash": [draft.audience_hash, digest]})
+    message = _("Penerima berubah sejak disetujui (%(a)d baru, %(r)d tidak lagi dapat dikirimi); naskah "
+                "\"%(t)s\" kembali menunggu persetujuan.") % {"a": added, "r": removed, "t": draft.title}
+    first = next_step(locked)
+    notify({*_step_users(first), locked.author} if first else {locked.author}, message, locked)
+    raise WorkflowError(message)
 
 
 def tariffs() -> dict[str, Decimal]:
@@ -427,7 +633,7 @@ def registered_operators(sender: SenderID, today: Any = None) -> set[str] | None
 # -- drafts --------------------------------------------------------------------------------------
 
 _DRAFT_FIELDS = ("title", "text", "justification", "audience", "test_numbers", "send_at", "window_end",
-                 "emergency", "emergency_reason", "sender", "materi")
+                 "emergency", "emergency_reason", "sender", "materi", "import_job")
 
 
 def usable_senders(user: User) -> QuerySet[SenderID]:
@@ -450,12 +656,94 @@ def _version(draft: Draft, actor: User) -> None:
                                 content_hash=draft.content_hash, created_by=actor)
 
 
+def numbers_to_import(actor: User, title: str, numbers: list[str] | None = None, upload: Any = None) -> Any:
+    """Turn a list too long for the composer — ``numbers``, or an uploaded file handed over whole —
+    into a contacts import into a new group: the contacts app's own pipeline (checks, opt-outs,
+    dry-run report). Starts the dry run when the number column is known (else the import page
+    asks for the mapping); the operator confirms the import on the draft page."""
+    from warta.contacts import imports
+    from warta.contacts import services as contacts
+    from warta.contacts.models import ImportState
+
+    _require(actor, "contacts.manage")
+    stamp = timezone.localtime().strftime("%d-%m-%Y %H:%M:%S")
+    group = contacts.create_group(_("Unggahan naskah \"%(t)s\" %(at)s") % {"t": title[:80], "at": stamp},
+                                  "public_task", description=_("Dibuat dari daftar nomor yang diunggah di komposer."),
+                                  by=actor)
+    if upload is not None:
+        filename = upload.name or "naskah-nomor.csv"
+        path, size = imports.store_upload(upload.chunks(), filename)
+    else:
+        filename = "naskah-nomor.csv"
+        data = ("nomor\n" + "\n".join(n.replace(",", " ") for n in numbers or []) + "\n").encode()
+        path, size = imports.store_upload([data], filename)
+    try:
+        job = imports.create_job(path, filename, size, by=actor)
+        job.group = group
+        if upload is None:
+            job.has_header, job.mapping = True, {"phone": 0}
+        if "phone" in job.mapping:
+            job.state = ImportState.MAPPED
+            job.save()
+            imports.start(job, dry_run=True)
+        else:
+            job.save()
+    except imports.ImportRefused as exc:
+        raise WorkflowError(str(exc)) from exc
+    audit.record("blasts.numbers_to_import", job, actor=actor,
+                 changes={"numbers": len(numbers or []), "file_bytes": size, "group": group.pk, "job": job.pk})
+    return job
+
+
+def _import_long_list(actor: User, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with an over-long number list, or a large uploaded file, replaced by the group
+    of its contacts import."""
+    fields = dict(fields)
+    upload = fields.pop("numbers_upload", None)
+    audience = dict(fields.get("audience") or {})
+    if upload is None and not too_many_numbers(audience):
+        return fields
+    if upload is not None and too_many_numbers(audience):
+        raise WorkflowError(_("Unggah satu daftar panjang saja: berkas besar atau lebih dari 10.000 nomor yang "
+                              "diketik, tidak keduanya."))
+    if upload is not None:  # typed numbers (at most 10,000) stay beside the file's group
+        job = numbers_to_import(actor, fields.get("title") or "", upload=upload)
+    else:
+        job = numbers_to_import(actor, fields.get("title") or "", numbers=audience.pop("numbers"))
+    audience["groups"] = sorted({*(audience.get("groups") or []), job.group_id})
+    return {**fields, "audience": audience, "import_job": job}
+
+
+def convert_numbers(draft: Draft, actor: User) -> Draft:
+    """The button on a draft saved with too many numbers (before this existed): the same
+    conversion as on save."""
+    _require(actor, "blasts.compose")
+    if not too_many_numbers(draft.audience):
+        raise WorkflowError(_("Daftar nomor naskah ini tidak perlu diimpor."))
+    fields = _import_long_list(actor, {"audience": draft.audience, "title": draft.title})
+    return update_draft(draft, actor, **fields)
+
+
+def start_draft_import(draft: Draft, actor: User) -> Any:
+    """After the dry-run report: import the list into the draft's group."""
+    from warta.contacts import imports
+
+    _require(actor, "blasts.compose")
+    _require(actor, "contacts.manage")
+    if draft.import_job is None:
+        raise WorkflowError(_("Naskah ini tidak memiliki impor nomor."))
+    try:
+        return imports.start(draft.import_job, dry_run=False)
+    except imports.ImportRefused as exc:
+        raise WorkflowError(str(exc)) from exc
+
+
 def create_draft(author: User, **fields: Any) -> Draft:
     _require(author, "blasts.compose")
     _check_sender(author, fields["sender"])
     if not (fields.get("text") or "").strip():
         raise WorkflowError(_("Teks SMS kosong."))
-    fields = {k: v for k, v in fields.items() if k in _DRAFT_FIELDS}
+    fields = {k: v for k, v in _import_long_list(author, fields).items() if k in _DRAFT_FIELDS}
     with transaction.atomic():
         draft = Draft(author=author, **fields)
         draft.emergency_reason = draft.emergency_reason if draft.emergency else ""
@@ -496,6 +784,8 @@ def update_draft(draft: Draft, actor: User, **fields: Any) -> Draft:
     _require(actor, "blasts.compose")
     if "sender" in fields:
         _check_sender(actor, fields["sender"])
+    if "audience" in fields or fields.get("numbers_upload") is not None:
+        fields = _import_long_list(actor, {"title": draft.title, "audience": draft.audience, **fields})
     with transaction.atomic():
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
         if draft.state in (Draft.State.RELEASED, Draft.State.WITHDRAWN):
@@ -536,15 +826,21 @@ def submit_for_review(draft: Draft, actor: User, now: datetime | None = None) ->
     errors = draft_errors(draft, now=now, for_submit=True)
     if errors:
         raise WorkflowError(errors[0], errors)
+    size, digest, blob = freeze_audience(deliverable_numbers(draft.audience))
+    seen = draft.content_hash
+    draft.audience_hash = digest
     with transaction.atomic():
-        n = Draft.objects.filter(pk=draft.pk, state=Draft.State.DRAFT, content_hash=draft.content_hash).update(
-            state=Draft.State.REVIEW, submitted_at=timezone.now(), audience_counts=audience_counts(draft.audience))
+        n = Draft.objects.filter(pk=draft.pk, state=Draft.State.DRAFT, content_hash=seen).update(
+            state=Draft.State.REVIEW, submitted_at=timezone.now(), audience_counts=audience_counts(draft.audience),
+            audience_size=size, audience_hash=digest, audience_set=blob, audience_change={},
+            content_hash=draft.compute_hash())
         if not n:
             raise WorkflowError(_("Naskah ini sudah diajukan atau diubah orang lain; muat ulang halaman."))
         draft.refresh_from_db()
         _version(draft, actor)
         audit.record("blasts.draft_submitted", draft, actor=actor,
-                     changes={"version": draft.version, "hash": draft.content_hash})
+                     changes={"version": draft.version, "hash": draft.content_hash,
+                              "audience": {"size": size, "hash": digest}})
     step = next_step(draft)
     if step is not None:
         notify(_step_users(step).exclude(pk=draft.author_id),
@@ -572,6 +868,10 @@ def approve(draft: Draft, actor: User, comment: str = "", *, seen_hash: str | No
     draft = _decision_guard(draft, actor, seen_hash)
     step = next_step(draft)
     assert step is not None
+    if is_last_step(step) and not has_second_factor(actor):
+        raise WorkflowError(_("Persetujuan akhir memerlukan verifikasi dua langkah (TOTP). Aktifkan di halaman "
+                              "Dua langkah (/akun/dua-langkah/daftar/) atau masuk ulang dengan kode TOTP, lalu "
+                              "setujui lagi."))
     try:
         with transaction.atomic():
             Approval.objects.create(draft=draft, step=step.position, step_label=step.label, version=draft.version,
@@ -654,37 +954,6 @@ def parse_test_numbers(raw: str) -> tuple[list[str], list[str]]:
     return good, bad
 
 
-def test_send(draft: Draft, actor: User) -> Blast:
-    """Send the draft (rendered for a sample recipient) to its test numbers, before approval."""
-    _require(actor, "blasts.compose")
-    if draft.state not in (Draft.State.DRAFT, Draft.State.REVIEW):
-        raise WorkflowError(_("Kirim uji hanya sebelum persetujuan selesai."))
-    good, bad = parse_test_numbers(draft.test_numbers)
-    if bad:
-        raise WorkflowError(_("Nomor uji tidak valid: %(n)s.") % {"n": ", ".join(bad)})
-    if not good:
-        raise WorkflowError(_("Isi nomor uji dulu (maksimal %(n)d).") % {"n": MAX_TEST_NUMBERS})
-    if len(good) > MAX_TEST_NUMBERS:
-        raise WorkflowError(_("Nomor uji maksimal %(n)d.") % {"n": MAX_TEST_NUMBERS})
-    if composer.unknown_fields(draft.text):
-        raise WorkflowError(draft_errors(draft)[0])
-    text = composer.render(draft.text, {})
-    name = _("[UJI] %(t)s") % {"t": draft.title}
-    with transaction.atomic():
-        # A double click must not send the test SMS twice: under the draft's row lock, the same
-        # person's identical test send of the last few seconds is the answer to the second click.
-        Draft.objects.select_for_update().filter(pk=draft.pk).first()
-        recent = Blast.objects.filter(
-            sender=draft.sender, name=name, text=text, created_by=actor,
-            created_at__gte=timezone.now() - timedelta(seconds=DOUBLE_SUBMIT_SECONDS),
-        ).order_by("-created_at").first()
-        if recent is not None:
-            return recent
-        blast, _summary = outbox.create_blast(sender=draft.sender, text=text, recipients=good, name=name,
-                                              actor=actor, audit_action="blasts.test_sent")
-    return blast
-
-
 # -- release -------------------------------------------------------------------------------------
 
 
@@ -702,9 +971,10 @@ def release_blocker(draft: Draft, now: datetime) -> str | None:
     return None
 
 
-def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str]) -> Iterator[tuple[str, str, str]]:
-    """(e164, operator, text) for each deliverable recipient: the audience has already checked
-    the numbers, so the outbox takes them as prepared."""
+def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str],
+                only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+    """(e164, operator, text) for each deliverable recipient that is also in ``only`` (the frozen
+    set): the audience has already checked the numbers, so the outbox takes them as prepared."""
     from warta.contacts.models import Contact
 
     personalise = bool(composer.fields_in(draft.text))
@@ -716,6 +986,8 @@ def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str
                     "pk", "name", "region__name", "region__level"):
                 extra[pk] = (name, region if level == "kelurahan" else "")
         for cid, e164, operator in batch:
+            if only is not None and e164 not in only:
+                continue  # not approved: joined a group after submit, or typed in since
             if allowed_ops is not None and operator not in allowed_ops:
                 skipped[operator] += 1
                 continue
@@ -737,6 +1009,9 @@ def release(draft: Draft, actor: User | None = None, now: datetime | None = None
         Draft.objects.filter(pk=draft.pk, state=Draft.State.APPROVED).update(state=Draft.State.WITHDRAWN)
         audit.record("blasts.draft_expired", draft, actor=actor, changes={"window_end": draft.window_end.isoformat()})
         return None
+    if draft.state != Draft.State.APPROVED:
+        return None
+    frozen = check_audience(draft, actor=actor)
     with transaction.atomic():
         # The claim: one conditional UPDATE. On PostgreSQL a concurrent release blocks on the row
         # and then matches nothing; on SQLite writers are serialised. Either way one blast.
@@ -748,12 +1023,13 @@ def release(draft: Draft, actor: User | None = None, now: datetime | None = None
         allowed = registered_operators(draft.sender)
         blast, summary = outbox.create_blast(
             sender=draft.sender, text=composer.render(draft.text, {}) if composer.fields_in(draft.text) else draft.text,
-            recipients=_recipients(draft, allowed, skipped), name=draft.title,
+            recipients=_recipients(draft, allowed, skipped, only=frozen), name=draft.title,
             priority=Blast.Priority.EMERGENCY if draft.emergency else Blast.Priority.NORMAL,
             valid_until=draft.window_end, actor=actor, audit_action="blasts.blast_released", prepared=True)
         summary = {"queued": summary["queued"], "invalid": len(summary["invalid"]),
                    "duplicates": summary["duplicates"], "not_registered": dict(skipped),
-                   "emergency": draft.emergency}
+                   "emergency": draft.emergency, "approved_audience": draft.audience_size,
+                   "no_longer_deliverable": (draft.audience_change or {}).get("removed", 0)}
         Draft.objects.filter(pk=draft.pk).update(state=Draft.State.RELEASED, blast=blast, release_summary=summary)
         _set_materi_status(draft.materi, Materi.Status.SENT)
         audit.record("blasts.draft_released", draft, actor=actor, changes={"blast": blast.pk, **summary})
@@ -774,7 +1050,8 @@ def release_due(now: datetime | None = None) -> list[Blast]:
     """The scheduler's step: release every approved draft whose time has come (emergency first)."""
     now = now or timezone.now()
     out = []
-    for draft in Draft.objects.filter(state=Draft.State.APPROVED).order_by("-emergency", "send_at", "id"):
+    for draft in Draft.objects.filter(state=Draft.State.APPROVED).defer("audience_set").order_by(
+            "-emergency", "send_at", "id"):
         try:
             blast = release_if_due(draft, now=now)
         except WorkflowError as exc:
@@ -895,12 +1172,32 @@ def record_export(blast: Blast, viewer: User, fmt: str) -> None:
                  changes={"format": fmt, "full_numbers": has_capability(viewer, "numbers.view_full")})
 
 
+# -- what a unit sees -----------------------------------------------------------------------------
+
+
+def unit_drafts(user: User) -> QuerySet[Draft]:
+    """Released drafts of ``user``'s unit and the units below it, for the read-only pages of
+    liaisons and analysts: a draft belongs to its materi's unit, or to its author's when it was
+    written without materi."""
+    if not has_capability(user, "blasts.view_unit") or user.unit is None:
+        return Draft.objects.none()
+    ids = user.unit.descendant_ids()
+    return (Draft.objects.filter(blast__isnull=False)
+            .filter(Q(materi__unit_id__in=ids) | Q(materi__isnull=True, author__unit_id__in=ids))
+            .select_related("sender", "blast", "materi__unit").defer("audience_set").order_by("-released_at", "-id"))
+
+
+def unit_figures(draft: Draft) -> dict[str, Any]:
+    return summarise(outbox.status_counts(draft.blast_id)) if draft.blast_id else summarise({})
+
+
 # -- history -------------------------------------------------------------------------------------
 
 
 def history(user: User, *, sender: str = "", unit: str = "", date_from: Any = None, date_to: Any = None,
             text: str = "", state: str = "") -> QuerySet[Draft]:
-    qs = Draft.objects.select_related("sender", "author", "materi__unit", "blast")
+    # The frozen recipient set can be megabytes per draft: lists never load it.
+    qs = Draft.objects.select_related("sender", "author", "materi__unit", "blast").defer("audience_set")
     if sender:
         qs = qs.filter(sender__name=sender)
     if unit:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -16,17 +17,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from warta.accounts.models import Role
-from warta.accounts.permissions import area_required, capability_required, has_capability
+from warta.accounts.permissions import area_required, can_open, capability_required, has_capability
 from warta.lib.ids import parse_id
 
-from . import composer, services
+from . import composer, services, testsends
 from .forms import (
     BlackoutForm,
     ChainForm,
     DecisionForm,
+    DelegationForm,
     DraftForm,
     HistoryFilter,
     MateriForm,
+    OwnerForm,
     RegistrationForm,
     RejectForm,
     TariffForm,
@@ -39,6 +42,7 @@ from .models import (
     Draft,
     Materi,
     MateriAttachment,
+    SenderDelegation,
     SenderID,
     SenderRegistration,
     Tariff,
@@ -74,7 +78,11 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @area_required("blasts")
 def approvals(request: HttpRequest) -> HttpResponse:
-    return render(request, "blasts/approvals.html", {"pending": services.pending_for(request.user)})
+    return render(request, "blasts/approvals.html", {
+        "pending": services.pending_for(request.user),
+        "test_sends": testsends.recent_test_sends() if testsends.can_see_test_sends(request.user) else None,
+        "owned": SenderID.objects.filter(owner=request.user) if request.user.is_authenticated else [],
+    })
 
 
 @area_required("blasts")
@@ -155,13 +163,14 @@ def materi_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _draft(request: HttpRequest, pk: int) -> Draft:
-    return get_object_or_404(Draft.objects.select_related("sender", "author", "materi__unit", "blast"), pk=pk)
+    return get_object_or_404(Draft.objects.select_related("sender", "author", "materi__unit", "blast")
+                             .defer("audience_set"), pk=pk)
 
 
-def _draft_context(form: DraftForm, draft: Draft | None, materi: Materi | None) -> dict[str, Any]:
+def _draft_context(request: HttpRequest, form: DraftForm, draft: Draft | None, materi: Materi | None) -> dict[str, Any]:
     text = form["text"].value() or ""
     return {"form": form, "draft": draft, "m": materi, "comp": composer.compose(text),
-            "templates": Template.objects.all(), "fields": composer.FIELDS}
+            "templates": Template.objects.all(), "fields": composer.FIELDS, "staff_numbers": _staff_numbers(request)}
 
 
 @area_required("blasts")
@@ -188,8 +197,11 @@ def draft_new(request: HttpRequest) -> HttpResponse:
             _fail(request, exc)
         else:
             messages.success(request, _("Naskah disimpan."))
+            if d.import_job_id:
+                messages.info(request, _("Daftar nomor yang panjang diimpor ke grup baru; periksa laporan uji cobanya "
+                                         "di bawah, lalu lanjutkan impornya."))
             return redirect("blasts:draft", pk=d.pk)
-    return render(request, "blasts/draft_form.html", _draft_context(form, None, m))
+    return render(request, "blasts/draft_form.html", _draft_context(request, form, None, m))
 
 
 @area_required("blasts")
@@ -211,7 +223,7 @@ def draft_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Naskah disimpan."))
             return redirect("blasts:draft", pk=d.pk)
-    return render(request, "blasts/draft_form.html", _draft_context(form, d, d.materi))
+    return render(request, "blasts/draft_form.html", _draft_context(request, form, d, d.materi))
 
 
 @area_required("blasts")
@@ -221,7 +233,8 @@ def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         services.audience_counts(d.audience)
     return render(request, "blasts/draft_detail.html", {
         "d": d, "comp": composer.compose(d.text), "chain": services.chain_status(d),
-        "flags": services.content_flags(d), "errors": services.draft_errors(d) if d.state == "draft" else [],
+        "flags": services.content_flags(d),
+        "errors": services.draft_errors(d, for_submit=True) if d.state == Draft.State.DRAFT else [],
         "cannot_decide": services.why_cannot_decide(request.user, d),
         "decision_form": DecisionForm(initial={"seen_hash": d.content_hash}),
         "counts": counts, "cost": services.cost_estimate(d.text, counts.get("by_operator", {})),
@@ -229,7 +242,43 @@ def draft_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_compose": has_capability(request.user, "blasts.compose"),
         "blocker": services.release_blocker(d, timezone.now()) if d.state == Draft.State.APPROVED else None,
         "preview": composer.render(d.text, {}),
+        "needs_totp": d.state == Draft.State.REVIEW and services.final_step_needs_totp(request.user, d),
+        "too_many": services.too_many_numbers(d.audience),
+        "import_job": d.import_job, "import_report": _import_report(d),
+        "test_sends": d.test_sends.select_related("by"),
+        "tests_left": testsends.remaining_today(request.user),
     })
+
+
+def _import_report(d: Draft) -> dict[str, Any] | None:
+    from warta.contacts import imports
+
+    job = d.import_job
+    if job is None:
+        return None
+    return {"dry": job.dry_run_report or None, "now": imports.report(job),
+            "labels": [(str(label), n) for label, n in _reject_labels(job.dry_run_report or {})]}
+
+
+def _reject_labels(report: dict[str, Any]) -> list[tuple[Any, int]]:
+    from warta.contacts.models import RejectReason
+
+    labels = dict(RejectReason.choices)
+    return [(labels.get(reason, reason), n) for reason, n in (report.get("rejected_by_reason") or {}).items()]
+
+
+@area_required("blasts")
+@require_POST
+def draft_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    return _post_action(request, pk, lambda d: services.convert_numbers(d, request.user),
+                        _("Daftar nomor diimpor ke grup baru; periksa laporan uji cobanya."))
+
+
+@area_required("blasts")
+@require_POST
+def draft_import(request: HttpRequest, pk: int) -> HttpResponse:
+    return _post_action(request, pk, lambda d: services.start_draft_import(d, request.user),
+                        _("Impor dimulai; naskah dapat diajukan setelah impor selesai."))
 
 
 def _post_action(request: HttpRequest, pk: int, fn: Any, ok: str) -> HttpResponse:
@@ -245,8 +294,18 @@ def _post_action(request: HttpRequest, pk: int, fn: Any, ok: str) -> HttpRespons
 @area_required("blasts")
 @require_POST
 def draft_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(request, pk, lambda d: services.submit_for_review(d, request.user),
-                        _("Naskah diajukan untuk persetujuan."))
+    d = _draft(request, pk)
+    try:
+        services.submit_for_review(d, request.user)
+    except services.WorkflowError as exc:
+        if len(exc.errors) > 1 or exc.errors == services.draft_errors(d, for_submit=True)[:1]:
+            # The draft page lists each of these once; the message only points there.
+            messages.error(request, _("Naskah belum dapat diajukan: perbaiki yang tercantum di bawah."))
+        else:
+            _fail(request, exc)
+    else:
+        messages.success(request, _("Naskah diajukan untuk persetujuan."))
+    return redirect("blasts:draft", pk=d.pk)
 
 
 @area_required("blasts")
@@ -286,14 +345,48 @@ def draft_comment(request: HttpRequest, pk: int) -> HttpResponse:
 @area_required("blasts")
 @require_POST
 def draft_test(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(request, pk, lambda d: services.test_send(d, request.user),
-                        _("Kirim uji masuk antrean ke nomor uji."))
+    return _post_action(request, pk, lambda d: testsends.test_send(d, request.user),
+                        _("Kirim uji bertanda [UJI] masuk antrean ke nomor staf."))
 
 
 @area_required("blasts")
 @require_POST
 def draft_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return _post_action(request, pk, lambda d: services.withdraw(d, request.user), _("Naskah dibatalkan."))
+
+
+def _staff_numbers(request: HttpRequest) -> list[tuple[str, str]]:
+    from warta.sms.numbers import mask, to_national
+
+    full = has_capability(request.user, "numbers.view_full")
+    return [(p.user.display_name(), to_national(p.e164) if full else mask(p.e164))
+            for p in testsends.verified_phones().order_by("user__username")]
+
+
+@area_required("blasts")
+def staff_phone(request: HttpRequest) -> HttpResponse:
+    """The signed-in staff member's own number for test sends: register, receive a code, confirm."""
+    from .models import StaffPhone
+
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "register":
+                testsends.register_phone(request.user, request.POST.get("number", ""))
+                messages.success(request, _("Kode verifikasi dikirim lewat SMS; masukkan di bawah dalam 10 menit."))
+            elif action == "verify":
+                testsends.verify_phone(request.user, request.POST.get("code", ""))
+                messages.success(request, _("Nomor terverifikasi: kini dapat menerima kirim uji."))
+            elif action == "remove":
+                testsends.remove_phone(request.user)
+                messages.success(request, _("Nomor uji Anda dihapus."))
+        except testsends.TestSendError as exc:
+            messages.error(request, str(exc))
+        return redirect("blasts:staff_phone")
+    return render(request, "blasts/staff_phone.html", {
+        "phone": StaffPhone.objects.filter(user=request.user).first(),
+        "staff": _staff_numbers(request),
+    })
 
 
 # -- composer (htmx) -----------------------------------------------------------------------------
@@ -341,7 +434,9 @@ def audience_count(request: HttpRequest) -> HttpResponse:
         audience["regions"] = [r.code for r in fields["regions"]]
     if fields["number_list"]:
         audience["numbers"] = fields["number_list"]
-    counts = services.audience_counts(audience)
+    counts = services.audience_counts(audience)  # a list too long is reported, not counted
+    if form.cleaned_data.get("numbers_upload") is not None:
+        counts["large_file"] = form.cleaned_data["numbers_upload"].size
     return render(request, "blasts/_audience.html", {
         "counts": counts, "cost": services.cost_estimate(request.POST.get("text", ""), counts["by_operator"])})
 
@@ -353,8 +448,31 @@ def _blast(pk: int) -> Blast:
     return get_object_or_404(Blast.objects.select_related("sender"), pk=pk)
 
 
-@area_required("blasts")
+def unit_blasts(request: HttpRequest) -> HttpResponse:
+    """Liaisons and analysts: their unit's sent blasts, read-only (central roles have the console)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if can_open(request.user, "blasts"):
+        return redirect("blasts:index")
+    if not has_capability(request.user, "blasts.view_unit"):
+        raise PermissionDenied(_("Peran Anda tidak membuka area ini."))
+    page = Paginator(services.unit_drafts(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "blasts/unit_blasts.html", {
+        "page": page, "rows": [(d, services.unit_figures(d)) for d in page]})
+
+
 def blast_console(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_open(request.user, "blasts"):
+        if not has_capability(request.user, "blasts.view_unit"):
+            raise PermissionDenied(_("Peran Anda tidak membuka area ini."))
+        # Read-only, and only their unit's: another unit's blast is a 404, as its materi is.
+        d = get_object_or_404(services.unit_drafts(request.user), blast_id=pk)
+        return render(request, "blasts/blast_readonly.html", {
+            "d": d, "blast": d.blast, "c": services.unit_figures(d),
+            "can_see_materi": d.materi is not None and services.visible_materi(request.user).filter(
+                pk=d.materi_id).exists() and can_open(request.user, "materi")})
     blast = _blast(pk)
     draft = Draft.objects.filter(blast=blast).select_related("materi__unit").first()
     return render(request, "blasts/console.html", {"blast": blast, "draft": draft, "c": services.console(blast),
@@ -428,7 +546,7 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Kata pantauan dihapus."))
             return redirect("blasts:sender_ids")
         form_cls = {"registration": RegistrationForm, "blackout": BlackoutForm, "watch": WatchWordForm,
-                    "chain": ChainForm, "tariff": TariffForm}.get(kind or "")
+                    "chain": ChainForm, "tariff": TariffForm, "owner": OwnerForm}.get(kind or "")
         if form_cls is None:
             messages.error(request, _("Formulir tidak dikenal."))
             return redirect("blasts:sender_ids")
@@ -451,7 +569,7 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
         "rows": rows, "sender_ids": senders, "blackouts": BlackoutPeriod.objects.prefetch_related("senders"),
         "watch_words": WatchWord.objects.all(), "reg_form": RegistrationForm(), "blackout_form": BlackoutForm(),
         "watch_form": WatchWordForm(), "chain_form": ChainForm(), "tariffs": services.tariffs(),
-        "tariff_form": TariffForm(),
+        "tariff_form": TariffForm(), "owner_form": OwnerForm(),
         "can_configure": has_capability(request.user, "blasts.configure"),
     })
 
@@ -462,11 +580,24 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
     if kind == "chain":
         d = form.cleaned_data
         labels = {"verifier": _("Verifikator"), "approver": _("Kepala Dinas")}
-        services.set_chain(d["sender"], [(r, str(labels[r]), None) for r in d["steps"]], request.user)
+        try:
+            services.set_chain(d["sender"], [(r, u.display_name() if u else str(labels[r]), u) for r, u in d["steps"]],
+                               request.user)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+            return
         policy = services.policy_for(d["sender"])
         policy.require_opt_out_line = d["require_opt_out_line"]
         policy.save()
         messages.success(request, _("Rantai persetujuan disimpan."))
+        return
+    if kind == "owner":
+        try:
+            services.set_owner(form.cleaned_data["sender"], form.cleaned_data["owner"], request.user)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("Pemilik sender ID disimpan."))
         return
     if kind == "registration":
         d = form.cleaned_data
@@ -477,6 +608,37 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
         obj = form.save()
     audit.record(f"blasts.{kind}_saved", obj, actor=request.user, changes={k: str(v) for k, v in form.cleaned_data.items()})
     messages.success(request, _("Disimpan."))
+
+
+@area_required("blasts")
+def delegations(request: HttpRequest, pk: int) -> HttpResponse:
+    """A sender ID's delegates for its final approval: the owner or an administrator manages them."""
+    sender = get_object_or_404(SenderID.objects.select_related("owner"), pk=pk)
+    if not services.can_manage_delegations(request.user, sender):
+        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang mengatur wakilnya."))
+    form = DelegationForm(request.POST or None)
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            d = get_object_or_404(SenderDelegation, pk=request.POST["revoke"], sender=sender)
+            services.revoke_delegation(d, request.user)
+            messages.success(request, _("Delegasi kepada %(u)s dicabut.") % {"u": d.delegate.display_name()})
+            return redirect("blasts:delegations", pk=sender.pk)
+        if form.is_valid():
+            c = form.cleaned_data
+            try:
+                services.delegate(sender, request.user, to=c["delegate"], starts_on=c["starts_on"],
+                                  ends_on=c["ends_on"], reason=c["reason"])
+            except services.WorkflowError as exc:
+                form.add_error("delegate", str(exc))
+            else:
+                messages.success(request, _("%(u)s menjadi wakil untuk %(s)s.") % {
+                    "u": c["delegate"].display_name(), "s": sender.name})
+                return redirect("blasts:delegations", pk=sender.pk)
+    return render(request, "blasts/delegations.html", {
+        "sender": sender, "form": form, "today": timezone.localdate(),
+        "rows": SenderDelegation.objects.filter(sender=sender).select_related("delegate", "created_by", "revoked_by"),
+        "active": set(services.active_delegations(sender).values_list("pk", flat=True)),
+    })
 
 
 @area_required("blasts")

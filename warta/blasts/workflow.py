@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from warta.accounts.models import Role
+
+
+def _utc_iso(at: datetime | None) -> str | None:
+    """An instant as the hash sees it: UTC, ISO 8601, whatever zone it arrived in."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat()
 
 
 def _attachment_path(instance: Any, filename: str) -> str:
@@ -139,9 +147,21 @@ class Draft(models.Model):
     content_hash = models.CharField(max_length=64, blank=True)
     approved_hash = models.CharField(max_length=64, blank=True)  # hash the full chain approved
     audience_counts = models.JSONField(default=dict, blank=True)  # last counted, for lists and cost
+    # The deliverable set frozen at submit (issue 11 item 5): its size, the SHA-256 of the sorted
+    # numbers (part of the content hash, so approvals approve these people), and the numbers
+    # themselves, zlib-compressed, so release can send exactly them and say what changed.
+    audience_size = models.PositiveIntegerField(null=True, blank=True)
+    audience_hash = models.CharField(max_length=64, blank=True)
+    audience_set = models.BinaryField(null=True, blank=True, editable=False)
+    # The last time release found the audience changed: {"added", "removed", "approved", "now", "at"}.
+    audience_change = models.JSONField(default=dict, blank=True)
     release_summary = models.JSONField(default=dict, blank=True)  # what the freeze queued and skipped
     blast = models.OneToOneField("blasts.Blast", on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="draft")  # one draft, at most one blast — ever
+    # An uploaded list too long for the composer became this contacts import into a new group,
+    # which the audience targets (issue 12 item 3); submit waits for it to finish.
+    import_job = models.ForeignKey("contacts.ImportJob", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
     created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
     updated_at = models.DateTimeField(_("diubah"), auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -168,15 +188,20 @@ class Draft(models.Model):
 
     def frozen_content(self) -> dict[str, Any]:
         """What an approval approves: change any of it and the approval no longer counts."""
-        return {
+        content = {
             "sender": self.sender_id,
             "text": self.text,
             "audience": self.audience or {},
-            "send_at": self.send_at.isoformat() if self.send_at else None,
-            "window_end": self.window_end.isoformat() if self.window_end else None,
+            # In UTC: the form gives +07:00, the database gives back UTC; the same instant must
+            # hash the same or release() refuses every approved scheduled draft (issue 11 item 4).
+            "send_at": _utc_iso(self.send_at),
+            "window_end": _utc_iso(self.window_end),
             "emergency": bool(self.emergency),
             "emergency_reason": self.emergency_reason if self.emergency else "",
         }
+        if self.audience_hash:  # absent on drafts never submitted since the freeze came in
+            content["audience_set"] = self.audience_hash
+        return content
 
     def compute_hash(self) -> str:
         blob = json.dumps(self.frozen_content(), sort_keys=True, ensure_ascii=False, default=str)
@@ -356,5 +381,92 @@ class BlastNotice(models.Model):
         indexes = [models.Index(fields=["user"], name="blastnotice_unread", condition=Q(read_at__isnull=True))]
 
 
+class SenderDelegation(models.Model):
+    """The owner of a sender ID lets a named person give its final approval for a period
+    (leave, official travel). Created and revoked by an administrator or the owner, audited.
+
+    Lifecycle: scheduled (starts_on in the future) → active (starts_on ≤ today ≤ ends_on, WIB)
+    → ended; ``revoked_at`` ends it early. Rows are never deleted: they are the record of who
+    could speak for the sender ID when."""
+
+    sender = models.ForeignKey("blasts.SenderID", on_delete=models.CASCADE, related_name="delegations",
+                               verbose_name=_("sender ID"))
+    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("wakil"))
+    starts_on = models.DateField(_("mulai"))
+    ends_on = models.DateField(_("sampai"))
+    reason = models.CharField(_("alasan"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["sender", "-starts_on", "-id"]
+        verbose_name = _("delegasi sender ID")
+        verbose_name_plural = _("delegasi sender ID")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="delegation_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender} → {self.delegate}"
+
+
+class StaffPhone(models.Model):
+    """A staff member's own mobile number, proven by a code sent to it through the outbox: the only
+    kind of number a test send goes to (issue 11 item 1).
+
+    Lifecycle::
+
+        pending (code sent, ``verified_at`` empty) ──right code within 10 minutes──▶ verified
+           ▲                                                                          │
+           └────────────────────── registering another number ────────────────────────┘
+
+    The code is kept only as a keyed hash; five wrong tries void it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_phone")
+    e164 = models.CharField(_("nomor ponsel"), max_length=16)
+    verified_at = models.DateTimeField(_("terverifikasi"), null=True, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    codes_sent_on = models.DateField(null=True, blank=True)  # WIB day of the count below
+    codes_sent = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("nomor ponsel staf")
+        verbose_name_plural = _("nomor ponsel staf")
+        constraints = [
+            # A number proven by one account cannot be claimed by another.
+            models.UniqueConstraint(fields=["e164"], condition=Q(verified_at__isnull=False),
+                                    name="staffphone_verified_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.e164}"
+
+
+class DraftTestSend(models.Model):
+    """One test send of a draft: who sent what to which staff numbers (masked), and when. The
+    verifiers see these on their queue, so a test send is never a quiet way around approval."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="test_sends")
+    blast = models.OneToOneField("blasts.Blast", on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    recipients = models.JSONField(default=list)  # [{"name": …, "number": masked}]
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # used by the verifiers' queue (recent test sends) and the per-day limits
+            models.Index(fields=["at"], name="testsend_recent"),
+        ]
+
+
+
 __all__ = ["Approval", "ApprovalPolicy", "ApprovalStep", "BlackoutPeriod", "BlastNotice", "Draft", "DraftVersion",
-           "Materi", "MateriAttachment", "SenderRegistration", "Tariff", "Template", "WatchWord"]
+           "Materi", "MateriAttachment", "SenderDelegation", "SenderRegistration", "StaffPhone", "DraftTestSend", "Tariff", "Template", "WatchWord"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.blasts.helpers import verified
 from tests.conftest import PASSWORD, confirm_totp, totp_now
 
 N_RECIPIENTS = 5
@@ -157,7 +158,7 @@ def test_an_approved_blast_cannot_be_changed_without_new_approval(page: Any, bro
     settings.WARTA = {**settings.WARTA, "QUIET_HOURS": ""}
     d = create_draft(actors["operator"], sender="HumasDKI", send_at=timezone.now() + timedelta(days=1))
     services.submit_for_review(d, actors["operator"])
-    d = services.approve(d, actors["verifier"])
+    d = services.approve(d, verified(actors["verifier"]))
     assert d.state == "approved"
 
     op = sign_in(browser, live_server, "operator")

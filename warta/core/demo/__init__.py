@@ -109,9 +109,13 @@ def _seed_accounts() -> SeedResult:
             user.set_password(DEMO_PASSWORD)
             user.save()
             created_users += 1
+    # The final approval of a sender ID is its owner's (or a delegate's): the Kepala Dinas owns the
+    # leaders' masks; HumasDKI, approved in one step by a verifier, is the Kepala Bidang Humas's.
     owner = User.objects.filter(username="penyetuju").first()
+    owners = {"HumasDKI": User.objects.filter(username="verifikator").first()}
     for name, description in SENDER_IDS:
-        _sender, created = SenderID.objects.get_or_create(name=name, defaults={"description": description, "owner": owner})
+        _sender, created = SenderID.objects.get_or_create(
+            name=name, defaults={"description": description, "owner": owners.get(name, owner)})
         created_senders += created
     return SeedResult(created_units, created_users, created_senders)
 

@@ -1,0 +1,103 @@
+"""Benchmark: what freezing an approved audience costs (issue 11 item 5).
+
+    .venv/bin/python bench/blasts_approval.py [--rows 200000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/warta_bench .venv/bin/python bench/blasts_approval.py
+
+Submit resolves the deliverable set, sorts it, hashes it and stores it compressed; release
+resolves it again and compares (the "audience check" before the outbox freeze that
+bench/contacts.py measures). Uses a fresh database: SQLite in a temporary WARTA_DATA_DIR, or the
+DATABASE_URL given (its contacts tables are emptied first). Prints seconds, the stored size and
+the peak RSS of this process. A benchmark, not a test: it asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=200_000)
+    args = parser.parse_args()
+
+    os.environ.setdefault("WARTA_DATA_DIR", tempfile.mkdtemp(prefix="warta-bench-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warta.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from warta.blasts import services
+    from warta.contacts.models import (
+        Contact,
+        ContactGroup,
+        ImportJob,
+        ImportReject,
+        Membership,
+        OptOut,
+    )
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:  # raw: the ORM's cascade collector is slow over many rows
+        for model in (Membership, ImportReject, ImportJob, Contact, OptOut):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+    ContactGroup.objects.filter(name="bench-approval").delete()
+    group = ContactGroup.objects.create(name="bench-approval", lawful_basis="public_task")
+    t0 = time.perf_counter()
+    for start in range(0, args.rows, 10_000):
+        contacts = Contact.objects.bulk_create([Contact(e164=f"+6281{(i * 7919 + 12345) % 10**9:09d}", name=f"Warga {i}",
+                                                        operator="telkomsel")
+                                                for i in range(start, min(start + 10_000, args.rows))])
+        Membership.objects.bulk_create([Membership(contact=c, group=group) for c in contacts])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # as the contacts import does after a large load
+            cursor.execute("ANALYZE")
+    print(f"database: {connection.vendor}; {args.rows:,} contacts in one group in {time.perf_counter() - t0:.1f} s")
+
+    audience = {"groups": [group.pk]}
+    rss = peak_rss_mib()
+    t0 = time.perf_counter()
+    numbers = services.deliverable_numbers(audience)
+    t_resolve = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    size, digest, blob = services.freeze_audience(numbers)
+    t_freeze = time.perf_counter() - t0
+    print(f"submit: resolve {size:,} deliverable in {t_resolve:.2f} s, sort+hash+compress in {t_freeze:.2f} s; "
+          f"stored {len(blob) / 1e6:.1f} MB ({len(blob) / max(size, 1):.1f} bytes/number); "
+          f"peak RSS {peak_rss_mib():.0f} MiB (before {rss:.0f})")
+
+    # Realistic numbers do not follow each other (a stride coprime to 10^9 scatters them).
+    # Release: read the frozen set back, resolve again, compare (one opt-out: a tolerated change).
+    OptOut.objects.create(e164=numbers[0], channel="sms")
+
+    class Frozen:
+        audience_set = blob
+
+    t0 = time.perf_counter()
+    frozen = services.frozen_numbers(Frozen())  # type: ignore[arg-type]
+    t_read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    current = services.deliverable_numbers(audience)
+    _size, now_digest, _blob = services.freeze_audience(current)
+    added, removed = len(set(current) - frozen), len(frozen - set(current))
+    t_check = time.perf_counter() - t0
+    print(f"release check: read frozen set {t_read:.2f} s, resolve+compare {t_check:.2f} s "
+          f"(added {added}, removed {removed}, same hash: {now_digest == digest}); peak RSS {peak_rss_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

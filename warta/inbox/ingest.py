@@ -28,6 +28,10 @@ size, which is what makes 2,000 messages/s on SQLite possible:
    numbers (never to alphanumeric senders, short codes, fixed lines or foreign numbers), at most
    ``INBOX_AUTOREPLY_PER_DAY`` per number per WIB day, counted on the conversation row. Flooded and
    blocked messages are never answered at all.
+5. **One acknowledgement per ticket.** A new ticket is acknowledged with its number; a follow-up
+   on an open ticket is added silently, except for one short "added to ticket N" note
+   (``INBOX_FOLLOWUP_TEMPLATE``) on a later WIB day. ``Ticket.acked_on`` holds the day of the
+   last one, so the rule costs no query; the per-number cap above still applies.
 
 Ticket creation by ingest is recorded in the ticket's own history (``TicketEvent``), not in the
 audit trail, which records what people and the keyword rules change.
@@ -595,6 +599,7 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     verify_days = int(conf.get("INBOX_SLA_VERIFY_DAYS"))
     followup_days = int(conf.get("INBOX_SLA_FOLLOWUP_DAYS"))
     ack_template = str(conf.get("INBOX_ACK_TEMPLATE"))
+    followup_template = str(conf.get("INBOX_FOLLOWUP_TEMPLATE"))
     center = conf.center_number()
     today = _wib_day(now)
 
@@ -660,7 +665,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     touched_tickets: dict[int, Ticket] = {}
     incoming: list[_In] = []
     incoming_parts: list[list[Any]] = []
-    replies: list[tuple[Conversation, Ticket | None, str, Any]] = []  # conv, ticket, text, disposition
+    # conv, ticket, text (or "" to render ``template`` once the ticket has its number), disposition, template
+    replies: list[tuple[Conversation, Ticket | None, str, Any, str]] = []
     events: list[tuple[Ticket, datetime, Any, dict[str, Any]]] = []
 
     def may_autoreply(conv: Conversation) -> bool:
@@ -700,7 +706,7 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
             msg.keyword = keyword.word
             answer = _run_keyword(keyword, argument, conv, status_tickets)
             if answer and may_autoreply(conv):
-                replies.append((conv, None, answer, Disposition.KEYWORD_REPLY))
+                replies.append((conv, None, answer, Disposition.KEYWORD_REPLY, ""))
             continue
 
         msg.disposition = Disposition.TICKET
@@ -727,8 +733,10 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         if len(ticket.search_text) < MAX_SEARCH_TEXT:
             ticket.search_text = (ticket.search_text + "\n" + w.text)[:MAX_SEARCH_TEXT]
         msg.ticket = ticket
-        if may_autoreply(conv):
-            replies.append((conv, ticket, "", Disposition.ACK))
+        # One acknowledgement per ticket; a follow-up gets at most one short note a day.
+        if ticket.acked_on != today and may_autoreply(conv):
+            replies.append((conv, ticket, "", Disposition.ACK, "ack" if ticket.pk is None else "followup"))
+            ticket.acked_on = today
 
     # If another engine created one of these conversations meanwhile, unique(address) raises
     # IntegrityError and receive_mo_batch retries the batch, which then counts floods and
@@ -747,8 +755,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     for t, pk in zip(new_tickets, ids, strict=True):
         t.pk = pk
     if touched_tickets:
-        fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text"),
-                            [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.pk)
+        fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text", "acked_on"),
+                            [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.acked_on, t.pk)
                              for t in touched_tickets.values()])
     fastsql.insert_rows(TicketEvent, ("ticket", "at", "actor", "kind", "text", "data"),
                         [(t.pk, at, None, kind, "", data) for t, at, kind, data in events])
@@ -773,16 +781,18 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     fastsql.update_rows(InboundPart, ("message", "assembled"), linked)
 
     if replies:
-        texts = [text or render_template(ack_template, ticket=t.number if t else "") for _c, t, text, _d in replies]
+        templates = {"ack": ack_template, "followup": followup_template}
+        texts = [text or render_template(templates[tpl], ticket=t.number if t else "")
+                 for _c, t, text, _d, tpl in replies]
         outbox_ids = outbound.queue_sms_batch([
             outbound.Outgoing(c.address, text, center, "ack" if d == Disposition.ACK else "keyword",
                               t.pk if t else None)
-            for (c, t, _x, d), text in zip(replies, texts, strict=True)
+            for (c, t, _x, d, _tpl), text in zip(replies, texts, strict=True)
         ], now=now)
         fastsql.insert_rows(Message, _MESSAGE_FIELDS, [
             (c.pk, t.pk if t is not None else None, Direction.OUT, d, text, now, "", c.address, None, False, 1, [],
              "", None, oid)
-            for (c, t, _x, d), text, oid in zip(replies, texts, outbox_ids, strict=True)
+            for (c, t, _x, d, _tpl), text, oid in zip(replies, texts, outbox_ids, strict=True)
         ])
     fastsql.update_rows(Conversation, _CONV_STATE, [(*(getattr(c, f) for f in _CONV_STATE), c.pk) for c in existing])
 

@@ -128,6 +128,9 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(_("ditutup"), null=True, blank=True)
     escalated_verify_at = models.DateTimeField(null=True, blank=True)
     escalated_followup_at = models.DateTimeField(null=True, blank=True)
+    # WIB day of the last acknowledgement to the citizen about this ticket: one full
+    # acknowledgement per ticket, then at most one short "added to ticket N" note a day.
+    acked_on = models.DateField(null=True, blank=True)
     # Plain text of the ticket's messages and notes, for search (FTS5/PostgreSQL or icontains).
     search_text = models.TextField(blank=True)
 

@@ -24,10 +24,11 @@ from warta.accounts import audit
 from warta.accounts.models import Role, Unit
 from warta.accounts.permissions import area_required, has_capability
 
-from . import forms, services
+from . import forms, outbound, services
 from .models import (
     BlockedNumber,
     CannedReply,
+    EventKind,
     Holiday,
     Keyword,
     Message,
@@ -73,10 +74,18 @@ def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
 def ticket(request: HttpRequest, pk: int) -> HttpResponse:
     t = _ticket_or_404(request, pk)
     user = request.user
-    msgs = Message.objects.filter(models.Q(ticket=t) | models.Q(conversation=t.conversation, ticket__isnull=True,
-                                                                   at__gte=t.created_at))
-    timeline = sorted([("m", m.at, m) for m in msgs.select_related("author")[:500]]
-                      + [("e", e.at, e) for e in t.events.select_related("actor")[:500]], key=lambda x: (x[1], x[0]))
+    msgs = list(Message.objects.filter(models.Q(ticket=t) | models.Q(conversation=t.conversation, ticket__isnull=True,
+                                                                        at__gte=t.created_at))
+                .select_related("author")[:500])
+    states = outbound.delivery_states([m.outbox_id for m in msgs if m.outbox_id is not None])
+    for m in msgs:
+        m.delivery = states.get(m.outbox_id) if m.outbox_id is not None else None  # type: ignore[attr-defined]
+    shown = {m.pk for m in msgs}
+    # A reply is a message (with its delivery state) and an event (for the history); the page
+    # shows it once, as the message.
+    events = [e for e in t.events.select_related("actor")[:500]
+              if not (e.kind == EventKind.REPLY and e.data.get("message") in shown)]
+    timeline = sorted([("m", m.at, m) for m in msgs] + [("e", e.at, e) for e in events], key=lambda x: (x[1], x[0]))
     canned = CannedReply.objects.filter(is_active=True).filter(models.Q(unit__isnull=True) | models.Q(unit=user.unit))  # type: ignore[misc]
     ctx = {
         **_context(request), "t": t, "timeline": timeline, "canned": canned,

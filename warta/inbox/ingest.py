@@ -49,14 +49,16 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from warta.lib import fastsql
 from warta.sms.gsm import decode_gsm7, decode_ucs2
 from warta.sms.numbers import NumberKind, mask, parse_number
 from warta.sms.segments import UdhError, parse_udh
 
-from . import conf, keywords, outbound, routing, sla
+from . import conf, keywords, notices, outbound, routing, sla
 from .models import (
     OPEN_STATUSES,
     BlockedNumber,
@@ -598,8 +600,7 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     autoreply_max = int(conf.get("INBOX_AUTOREPLY_PER_DAY"))
     verify_days = int(conf.get("INBOX_SLA_VERIFY_DAYS"))
     followup_days = int(conf.get("INBOX_SLA_FOLLOWUP_DAYS"))
-    ack_template = str(conf.get("INBOX_ACK_TEMPLATE"))
-    followup_template = str(conf.get("INBOX_FOLLOWUP_TEMPLATE"))
+    templates = notices.texts()  # ack, followup, forwarded (an auto-routed ticket's ack)
     center = conf.center_number()
     today = _wib_day(now)
 
@@ -653,7 +654,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
                 number = keywords.ticket_number(found[1])
                 if number is not None and number < 2**63:
                     asked.add(number)
-    status_tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=asked).select_related("unit")} if asked else {}
+    status_tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=asked).select_related("unit")
+                      .annotate(last_event_at=Max("events__at"))} if asked else {}
 
     def due(at: datetime, days: int) -> datetime:
         k = (_wib_day(at), days)
@@ -735,7 +737,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         msg.ticket = ticket
         # One acknowledgement per ticket; a follow-up gets at most one short note a day.
         if ticket.acked_on != today and may_autoreply(conv):
-            replies.append((conv, ticket, "", Disposition.ACK, "ack" if ticket.pk is None else "followup"))
+            kind = "followup" if ticket.pk is not None else "forwarded" if ticket.unit_id else "ack"
+            replies.append((conv, ticket, "", Disposition.ACK, kind))
             ticket.acked_on = today
 
     # If another engine created one of these conversations meanwhile, unique(address) raises
@@ -781,8 +784,9 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     fastsql.update_rows(InboundPart, ("message", "assembled"), linked)
 
     if replies:
-        templates = {"ack": ack_template, "followup": followup_template}
-        texts = [text or render_template(templates[tpl], ticket=t.number if t else "")
+        units = _unit_names({t.unit_id for _c, t, _x, _d, tpl in replies if t is not None and tpl == "forwarded"})
+        texts = [text or render_template(templates[tpl], ticket=t.number if t else "",
+                                         unit=units.get(t.unit_id, "") if t is not None else "")
                  for _c, t, text, _d, tpl in replies]
         outbox_ids = outbound.queue_sms_batch([
             outbound.Outgoing(c.address, text, center, "ack" if d == Disposition.ACK else "keyword",
@@ -795,6 +799,18 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
             for (c, t, _x, d, _tpl), text, oid in zip(replies, texts, outbox_ids, strict=True)
         ])
     fastsql.update_rows(Conversation, _CONV_STATE, [(*(getattr(c, f) for f in _CONV_STATE), c.pk) for c in existing])
+
+
+def _unit_names(ids: set[Any]) -> dict[int, str]:
+    from warta.accounts.models import Unit
+
+    ids.discard(None)
+    return {pk: str(u) for pk, u in ((u.pk, u) for u in Unit.objects.filter(pk__in=ids))} if ids else {}
+
+
+def format_wib(at: datetime | None) -> str:
+    """A time as an SMS says it: 03/12/2026 14:05 WIB."""
+    return at.astimezone(sla.WIB).strftime("%d/%m/%Y %H:%M WIB") if at is not None else ""
 
 
 def _run_keyword(keyword: Any, argument: str, conv: Conversation,
@@ -811,11 +827,15 @@ def _run_keyword(keyword: Any, argument: str, conv: Conversation,
             if ticket is not None and ticket.conversation_id != conv.pk:
                 ticket = None
         elif number is not None and conv.pk is not None:
-            ticket = Ticket.objects.filter(pk=number, conversation=conv).select_related("unit").first()
+            ticket = (Ticket.objects.filter(pk=number, conversation=conv).select_related("unit")
+                      .annotate(last_event_at=Max("events__at")).first())
         if ticket is None:
             return render_template(err_reply, ticket=number or argument[:12], status="")
+        # Who has it and when it last moved: the unit (the SMS Center until it is forwarded)
+        # and the time of the ticket's latest history event.
+        updated = getattr(ticket, "last_event_at", None) or ticket.updated_at
         return render_template(ok_reply, ticket=ticket.number, status=str(ticket.get_status_display()),
-                               unit=str(ticket.unit or ""))
+                               unit=str(ticket.unit or _("SMS Center")), updated=format_wib(updated))
     if action in (KeywordAction.OPT_OUT, KeywordAction.OPT_IN):
         if conv.kind not in (SenderKind.MOBILE, SenderKind.FOREIGN, SenderKind.FIXED):
             return ""

@@ -32,6 +32,7 @@ from .models import (
     Holiday,
     Keyword,
     Message,
+    NoticeTemplate,
     Notification,
     RoutingRule,
     Ticket,
@@ -211,6 +212,8 @@ CONFIG: dict[str, tuple[type[models.Model], type[forms.forms.ModelForm], str, st
     "aturan-rute": (RoutingRule, forms.RoutingRuleForm, "inbox.configure", gettext_lazy("Aturan rute ke unit")),
     "balasan": (CannedReply, forms.CannedReplyForm, "inbox.configure", gettext_lazy("Balasan siap pakai")),
     "hari-libur": (Holiday, forms.HolidayForm, "inbox.configure", gettext_lazy("Hari libur (kalender SLA)")),
+    "templat-sms": (NoticeTemplate, forms.NoticeTemplateForm, "inbox.configure",
+                    gettext_lazy("Templat SMS ke warga (tanda terima, diteruskan, selesai)")),
     "blokir": (BlockedNumber, forms.BlockForm, "inbox.block", gettext_lazy("Nomor diblokir")),
 }
 
@@ -242,9 +245,10 @@ def config(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRespon
             instance.delete()
             messages.success(request, _("Dihapus."))
             return redirect("inbox:config", kind=kind)
+        # Before the form: validating a ModelForm writes the new values into ``instance``.
+        before = _snapshot(instance) if instance is not None else {}
         form = form_class(request.POST, instance=instance)
         if form.is_valid():
-            before = _snapshot(instance) if instance is not None else {}
             obj = form.save(commit=False)
             if isinstance(obj, BlockedNumber) and obj.created_by_id is None:
                 obj.created_by = request.user  # type: ignore[assignment]

@@ -91,7 +91,8 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
     ctx = {
         **_context(request), "t": t, "timeline": timeline, "canned": canned,
         "can_work": services.can_work(user, t),  # type: ignore[arg-type]
-        "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(),
+        "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(prefix="note"),
+        **_reply_counter(t),
         "status_form": forms.StatusForm(initial={"status": t.status}),
         "assign_form": forms.AssignForm(initial={"unit": t.unit_id, "assignee": t.assignee_id}),
         "details_form": forms.DetailsForm(initial={"topic": t.topic, "region": t.region}),
@@ -105,9 +106,21 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "inbox/ticket.html", ctx)
 
 
-def _act(request: HttpRequest, pk: int, form_class: type[forms.forms.Form], action: Any, done: str) -> HttpResponse:
+def _reply_counter(t: Ticket) -> dict[str, Any]:
+    """What the composer's counter needs in reply mode: the citizen's operator prices the reply."""
+    from warta.blasts import composer
+    from warta.blasts.services import cost_estimate
+    from warta.sms.numbers import parse_number
+
+    operator = str(parse_number(t.conversation.address).operator or "unknown")
+    return {"reply": True, "operator": operator, "comp": composer.compose(""), "fields": composer.FIELDS,
+            "cost": cost_estimate("", {operator: 1})}
+
+
+def _act(request: HttpRequest, pk: int, form_class: type[forms.forms.Form], action: Any, done: str,
+         prefix: str | None = None) -> HttpResponse:
     t = _ticket_or_404(request, pk)
-    form = form_class(request.POST)
+    form = form_class(request.POST, prefix=prefix)
     if not form.is_valid():
         messages.error(request, _("Isian tidak valid: %(e)s") % {"e": form.errors.as_text()})
         return redirect("inbox:ticket", pk=t.pk)
@@ -135,7 +148,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def note(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, forms.NoteForm, lambda t, d: services.add_note(t, d["text"], actor=request.user),  # type: ignore[arg-type]
-                _("Catatan disimpan."))
+                _("Catatan disimpan."), prefix="note")
 
 
 @area_required("inbox")

@@ -10,3 +10,16 @@ document.addEventListener("submit", function (event) {
     });
   }, 0);
 });
+
+// A <select data-fill="CSS selector"> copies the chosen option's value into that field (canned
+// replies), then announces the change so the composer's counter measures the new text. Here
+// rather than in an inline handler: the Content Security Policy allows no inline script.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select.matches || !select.matches("select[data-fill]") || !select.value) return;
+  var field = document.querySelector(select.getAttribute("data-fill"));
+  if (!field) return;
+  field.value = select.value;
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+  field.dispatchEvent(new Event("input", { bubbles: true }));
+});

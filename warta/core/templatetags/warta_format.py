@@ -9,9 +9,14 @@ stay codes in the database and in exports meant for machines; people read their 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -36,3 +41,69 @@ def code_label(code: Any, namespace: str) -> str:
     if table is None:
         return text
     return table().get(text, text)
+
+
+def _grouped(digits: str) -> str:
+    out = ""
+    while len(digits) > 3:
+        out = "." + digits[-3:] + out
+        digits = digits[:-3]
+    return digits + out
+
+
+@register.filter
+def rupiah(value: Any) -> str:
+    """``Rp 204.400`` (Indonesian: "." groups thousands, "," before decimals, shown only when
+    there are any: ``Rp 0,75``). Not a number: returned as it came."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount).quantize(Decimal("0.01"))
+    whole, cents = divmod(amount, 1)
+    text = _grouped(str(int(whole)))
+    if cents:
+        text += "," + f"{cents:.2f}"[2:]
+    return f"{sign}Rp {text}"
+
+
+# Brand names as operators and citizens write them; the codes stay in the data.
+OPERATOR_NAMES = {"telkomsel": "Telkomsel", "indosat": "Indosat", "xl": "XL", "tri": "3 (Tri)",
+                  "smartfren": "Smartfren"}
+
+
+@register.filter
+def operator_name(code: Any) -> str:
+    """"xl" → "XL", "telkomsel" → "Telkomsel", "unknown" or empty → "tidak diketahui"."""
+    text = str(code or "").strip()
+    if not text or text.lower() == "unknown":
+        return _("tidak diketahui")
+    return OPERATOR_NAMES.get(text.lower(), text)
+
+
+# One date-time format on every page: "03 Des 2026 14:05" in WIB (DESIGN.md: shown in Asia/Jakarta).
+DATETIME_FORMAT = "d M Y H:i"
+DATE_FORMAT = "d M Y"
+
+
+@register.filter
+def when(value: Any, arg: str = "") -> str:
+    """``{{ t.created_at|when }}`` → "03 Des 2026 14:05"; ``|when:"date"`` → "03 Des 2026".
+    Aware datetimes are shown in the current time zone (Asia/Jakarta); empty → "—"."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return date_format(value, DATE_FORMAT if arg == "date" else DATETIME_FORMAT)
+    if isinstance(value, date):
+        return date_format(value, DATE_FORMAT)
+    return str(value)
+
+
+@register.filter
+def unknown_as_text(value: Any) -> str:
+    """"unknown" or empty → "tidak diketahui"."""
+    text = str(value or "").strip()
+    return _("tidak diketahui") if not text or text.lower() == "unknown" else text

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from warta.core.labels import OPERATOR_LABELS
 from warta.sms.numbers import Operator
 
 from . import services
@@ -33,7 +34,7 @@ def region_choices(levels: tuple[str, ...] = (RegionLevel.CITY, RegionLevel.DIST
             Region.objects.filter(level__in=levels).order_by("code").values_list("code", "level", "name")]
 
 
-OPERATOR_CHOICES = [(o.value, o.value.title()) for o in Operator]
+OPERATOR_CHOICES = [(o.value, OPERATOR_LABELS[o.value]) for o in Operator]  # brands: XL, Telkomsel…
 
 
 class ContactFilterForm(forms.Form):

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from warta.core import labels
+
 register = template.Library()
 
 
@@ -27,20 +29,60 @@ def _import_reject_labels() -> dict[str, str]:
     return {k: str(v) for k, v in RejectReason.choices}
 
 
+def _ticket_status_labels() -> dict[str, str]:
+    from warta.inbox.models import TicketStatus
+
+    return {k: str(v) for k, v in TicketStatus.choices}
+
+
 # namespace -> a function returning {code: label}; imported lazily (apps load before templates).
 LABELS: dict[str, Callable[[], dict[str, str]]] = {
     "import_reject": _import_reject_labels,
+    "ticket_status": _ticket_status_labels,
 }
 
 
 @register.filter
 def code_label(code: Any, namespace: str) -> str:
-    """``{{ reason|code_label:"import_reject" }}``: "invalid_number" → "Nomor tidak valid"."""
-    table = LABELS.get(namespace)
+    """``{{ reason|code_label:"import_reject" }}``: "invalid_number" → "Nomor tidak valid";
+    ``{{ e.action|code_label:"audit" }}``: "auth.otp_enrolled" → "Verifikasi dua langkah didaftarkan"."""
     text = str(code)
+    if namespace == "audit":
+        return labels.audit_action(text)
+    table = LABELS.get(namespace)
     if table is None:
         return text
     return table().get(text, text)
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return _("ya")
+    if value is False:
+        return _("tidak")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{labels.field_name(str(k))}: {_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+@register.filter
+def audit_changes(changes: Any) -> list[tuple[str, str]]:
+    """An audit event's ``changes`` as (field label, "old → new" or value) pairs for a page, instead
+    of a Python dict's repr. ``{"state": ["queued", "active"]}`` → [("keadaan", "queued → active")]."""
+    if not isinstance(changes, dict):
+        return [("", _value(changes))] if changes else []
+    out = []
+    for key, value in changes.items():
+        if isinstance(value, (list, tuple)) and len(value) == 2 and not any(isinstance(v, (list, dict)) for v in value):
+            text = f"{_value(value[0])} → {_value(value[1])}"
+        else:
+            text = _value(value)
+        out.append((labels.field_name(str(key)), text))
+    return out
 
 
 def _grouped(digits: str) -> str:
@@ -68,18 +110,10 @@ def rupiah(value: Any) -> str:
     return f"{sign}Rp {text}"
 
 
-# Brand names as operators and citizens write them; the codes stay in the data.
-OPERATOR_NAMES = {"telkomsel": "Telkomsel", "indosat": "Indosat", "xl": "XL", "tri": "3 (Tri)",
-                  "smartfren": "Smartfren"}
-
-
 @register.filter
 def operator_name(code: Any) -> str:
     """"xl" → "XL", "telkomsel" → "Telkomsel", "unknown" or empty → "tidak diketahui"."""
-    text = str(code or "").strip()
-    if not text or text.lower() == "unknown":
-        return _("tidak diketahui")
-    return OPERATOR_NAMES.get(text.lower(), text)
+    return labels.operator_name(code)
 
 
 # One date-time format on every page: "03 Des 2026 14:05" in WIB (DESIGN.md: shown in Asia/Jakarta).

@@ -104,10 +104,14 @@ class GroupForm(forms.ModelForm):
 
 
 class SegmentFilterForm(forms.Form):
-    regions = forms.MultipleChoiceField(label=_("Wilayah"), required=False)
+    # Checkbox lists, not <select multiple>: no Ctrl-click, usable on a phone (issue 12).
+    regions = forms.MultipleChoiceField(label=_("Wilayah"), required=False,
+                                        widget=forms.CheckboxSelectMultiple(attrs={"class": "checklist"}))
     tags = forms.CharField(label=_("Label (salah satu, dipisah koma)"), required=False)
-    operators = forms.MultipleChoiceField(label=_("Operator"), required=False, choices=OPERATOR_CHOICES)
-    groups = forms.ModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
+    operators = forms.MultipleChoiceField(label=_("Operator"), required=False, choices=OPERATOR_CHOICES,
+                                          widget=forms.CheckboxSelectMultiple(attrs={"class": "checklist"}))
+    groups = forms.ModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False,
+                                            widget=forms.CheckboxSelectMultiple(attrs={"class": "checklist"}))
     joined_since = forms.DateField(label=_("Bergabung sejak"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     replied_to_blast = forms.IntegerField(label=_("Membalas blast nomor"), required=False, min_value=1,
                                           help_text=_("Diisi oleh Kotak Masuk setelah modul itu aktif."))

@@ -60,7 +60,8 @@ def index(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     tickets = services.search_tickets(request.user, data)  # type: ignore[arg-type]
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
-    ctx = {**_context(request), "form": form, "page": page, "units": units,
+    active = sum(1 for k, v in data.items() if v not in (None, "", False) and not (k == "status" and v == ""))
+    ctx = {**_context(request), "form": form, "page": page, "units": units, "active_filters": active,
            "statuses": services.TicketStatus.choices, "query": request.GET.urlencode()}
     if request.headers.get("HX-Request"):
         return render(request, "inbox/_rows.html", ctx)

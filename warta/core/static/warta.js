@@ -23,3 +23,28 @@ document.addEventListener("change", function (event) {
   field.dispatchEvent(new Event("change", { bubbles: true }));
   field.dispatchEvent(new Event("input", { bubbles: true }));
 });
+
+// Pages may style for script-enabled browsers (the phone menu folds only when it can open again).
+document.documentElement.classList.add("js");
+
+// The phone menu: the button shows or hides the areas and says which.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("button.nav-toggle") : null;
+  if (!button) return;
+  var header = button.closest(".topbar");
+  var open = !header.classList.contains("nav-open");
+  header.classList.toggle("nav-open", open);
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+});
+
+// A table row with data-href opens that page when tapped anywhere (the row's own links,
+// checkboxes and buttons keep working as themselves; a modifier click opens a new tab).
+document.addEventListener("click", function (event) {
+  var row = event.target.closest ? event.target.closest("tr[data-href]") : null;
+  if (!row || event.target.closest("a, button, input, label, select, textarea")) return;
+  if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) {
+    window.open(row.getAttribute("data-href"), "_blank");
+    return;
+  }
+  window.location.href = row.getAttribute("data-href");
+});

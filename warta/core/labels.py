@@ -102,6 +102,7 @@ INBOX_TABLES = {
     "kata-kunci": _("kata kunci"), "aturan-rute": _("aturan rute"), "balasan": _("balasan siap pakai"),
     "hari-libur": _("hari libur"), "blokir": _("nomor diblokir"), "templat-sms": _("templat SMS ke warga"),
 }
+BLAST_SETTING_SAVED = _("Pengaturan blast disimpan")
 VERBS = {"create": _("ditambah"), "edit": _("diubah"), "delete": _("dihapus"), "saved": _("disimpan")}
 
 # Names of fields that appear in ``changes``.
@@ -135,7 +136,7 @@ def audit_action(code: str) -> str:
         table = str(INBOX_TABLES[parts[1]])
         return f"{table[:1].upper()}{table[1:]} {VERBS.get(parts[2], parts[2])}"
     if len(parts) >= 2 and parts[1].endswith("_saved") and parts[0] == "blasts":
-        return f"{_('Pengaturan blast disimpan')} ({parts[1][:-6]})"
+        return f"{BLAST_SETTING_SAVED} ({parts[1][:-6]})"
     area = AUDIT_AREAS.get(parts[0])
     return f"{area}: {code}" if area else code
 

@@ -51,7 +51,6 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from warta.lib import fastsql
 from warta.sms.gsm import decode_gsm7, decode_ucs2
@@ -835,7 +834,7 @@ def _run_keyword(keyword: Any, argument: str, conv: Conversation,
         # and the time of the ticket's latest history event.
         updated = getattr(ticket, "last_event_at", None) or ticket.updated_at
         return render_template(ok_reply, ticket=ticket.number, status=str(ticket.get_status_display()),
-                               unit=str(ticket.unit or _("SMS Center")), updated=format_wib(updated))
+                               unit=str(ticket.unit or "SMS Center"), updated=format_wib(updated))
     if action in (KeywordAction.OPT_OUT, KeywordAction.OPT_IN):
         if conv.kind not in (SenderKind.MOBILE, SenderKind.FOREIGN, SenderKind.FIXED):
             return ""

@@ -11,16 +11,14 @@ all of them in one query, so ingest pays one query per batch, not per message.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
-
 from . import conf
 from .models import NoticeKind, NoticeTemplate
 
+# SMS to citizens are in Indonesian whatever the staff's language: not marked for translation.
 DEFAULTS: dict[str, str] = {
-    NoticeKind.FORWARDED: gettext_noop(
-        "Tiket {ticket} Anda diteruskan ke {unit} untuk ditindaklanjuti. "
-        "Cek status: kirim STATUS {ticket} ke {center}."),
-    NoticeKind.CLOSED: gettext_noop("Tiket {ticket} selesai. {answer}"),
+    NoticeKind.FORWARDED: ("Tiket {ticket} Anda diteruskan ke {unit} untuk ditindaklanjuti. "
+                           "Cek status: kirim STATUS {ticket} ke {center}."),
+    NoticeKind.CLOSED: "Tiket {ticket} selesai. {answer}",
 }
 
 

@@ -66,3 +66,16 @@ def test_a_unit_liaison_gets_the_counter_too(page: Any, actors: dict[str, Any], 
     type_reply(page, "a" * 161)
     page.wait_for_selector("#c-segments:text-is('2')")
     assert "Rp 700" in page.inner_text("[data-testid=reply-cost]")
+
+
+def test_a_canned_reply_fills_the_box_and_the_counter_follows(page: Any, actors: dict[str, Any]) -> None:
+    from tests.inbox.conftest import create_ticket
+    from warta.inbox.models import CannedReply
+
+    CannedReply.objects.create(title="Sudah diteruskan", text="Laporan Anda sudah kami teruskan ke dinas terkait. " * 4)
+    ticket = create_ticket("Pohon tumbang di Jl. Kenanga")
+    sign_in(page, "operator")
+    page.goto(f"/kotak-masuk/tiket/{ticket.pk}/")
+    page.select_option("#reply-form select[data-fill]", label="Sudah diteruskan")
+    assert page.input_value("#reply-form textarea[name=text]").startswith("Laporan Anda sudah kami teruskan")
+    page.wait_for_selector("#c-segments:text-is('2')")  # 204 GSM-7 characters: two parts

@@ -93,7 +93,6 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
         **_context(request), "t": t, "timeline": timeline, "canned": canned,
         "can_work": services.can_work(user, t),  # type: ignore[arg-type]
         "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(prefix="note"),
-        **_reply_counter(t),
         "status_form": forms.StatusForm(initial={"status": t.status}),
         "assign_form": forms.AssignForm(initial={"unit": t.unit_id, "assignee": t.assignee_id}),
         "details_form": forms.DetailsForm(initial={"topic": t.topic, "region": t.region}),
@@ -103,8 +102,8 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
         "blocked": BlockedNumber.objects.filter(address=t.conversation.address).exists(),
     }
     if request.headers.get("HX-Request"):
-        return render(request, "inbox/_timeline.html", ctx)
-    return render(request, "inbox/ticket.html", ctx)
+        return render(request, "inbox/_timeline.html", ctx)  # the 5-second refresh: no reply box
+    return render(request, "inbox/ticket.html", {**ctx, **_reply_counter(t)})
 
 
 def _reply_counter(t: Ticket) -> dict[str, Any]:

@@ -91,16 +91,25 @@ def test_a_dry_run_counts_every_reason_and_writes_no_contact(tmp_path):
                "D,081211112222,Gambir\nE,081299990000,Gambir\nF,081233334444,Atlantis\n")
     job = import_file(write(tmp_path, "e.csv", content), dry_run=True)
     assert job.state == "checked"
-    assert job.created == 1
-    assert job.rejected_by_reason == {"invalid_number": 1, "not_mobile": 1, "duplicate": 1, "opted_out": 1,
-                                      "unknown_region": 1}
-    assert job.dry_run_report["rejected"] == 5
+    assert job.created == 2  # F's kelurahan is unknown: imported without a region, with a warning
+    assert job.rejected_by_reason == {"invalid_number": 1, "not_mobile": 1, "duplicate": 1, "opted_out": 1}
+    assert job.dry_run_report["rejected"] == 4
+    assert job.dry_run_report["warnings"] == {"unknown_region": 1}
     assert not Contact.objects.exists()
     from warta.contacts.imports import rejects_rows
 
     rows = list(rejects_rows(job, dry_run=True))
     assert [r[0] for r in rows] == [3, 4, 5, 6, 7]
-    assert rows[-1][2] == "unknown_region"
+    assert rows[-1][2] == "unknown_region" and "Diimpor tanpa wilayah" in rows[-1][4]
+
+
+def test_a_valid_number_with_an_unknown_kelurahan_is_imported_without_a_region_and_warned(tmp_path):
+    content = "nama,hp,kelurahan\nA,081211112222,Gambir\nF,081233334444,Kelurahan Atlantis\n"
+    job = import_file(write(tmp_path, "w.csv", content))
+    assert job.state == "done" and job.created == 2 and job.rejected == 0
+    assert job.warnings == {"unknown_region": 1}
+    assert Contact.objects.get(e164="+6281233334444").region_id is None
+    assert Contact.objects.get(e164="+6281211112222").region_id is not None
 
 
 def test_a_malformed_row_is_reported_and_the_rest_imported(tmp_path):
@@ -178,3 +187,16 @@ def test_the_cli_imports_with_json_output(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["created"] == 1
     assert Contact.objects.get().groups.get().name == "Relawan"
+
+
+def test_the_import_report_page_shows_labels_and_the_region_warning(tmp_path, client, actors):
+    from django.urls import reverse
+
+    from tests.conftest import login
+
+    content = "nama,hp,kelurahan\nA,081211112222,Gambir\nB,abc,Gambir\nF,081233334444,Atlantis\n"
+    job = import_file(write(tmp_path, "r.csv", content), dry_run=True)
+    login(client, actors["operator"])
+    page = client.get(reverse("contacts:import_job", args=[job.pk])).content.decode()
+    assert "Nomor tidak valid" in page and "invalid_number" not in page
+    assert 'data-testid="import-warning"' in page and "diimpor tanpa wilayah" in page

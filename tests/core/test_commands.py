@@ -35,7 +35,23 @@ def test_seed_demo_is_idempotent(db: Any) -> None:
 
     assert Contact.objects.count() >= 550  # 600 generated, a few random duplicates merged
     assert Contact.objects.filter(region__isnull=False).count() == Contact.objects.count()
-    assert Ticket.objects.count() == 3  # "INFO" is a keyword, answered without a ticket
+    # Four complaints ("INFO" is a keyword, answered without a ticket), routed by the demo's rules.
+    assert Ticket.objects.count() == 4
+    assert Ticket.objects.get(subject__startswith="Selamat siang, di RT 05").unit.code == "bpbd"
+    assert Ticket.objects.get(subject__startswith="Sampah di pinggir").unit.code == "dlh"
+    assert Ticket.objects.get(subject__startswith="Jalan Raya Bogor").unit.code == "binamarga"
+    from django.utils import timezone
+
+    overdue = Ticket.objects.get(subject__startswith="Sudah tiga kali")
+    assert overdue.overdue_clock(timezone.now()) == "verify"
+    from warta.blasts.models import Draft
+
+    states = {d.title: d.state for d in Draft.objects.all()}
+    assert states == {"Car Free Day Sudirman-Thamrin": "released", "Imbauan siaga banjir": "approved",
+                      "Vaksinasi gratis di puskesmas": "review"}
+    finished = Draft.objects.get(state="released").blast
+    assert finished.messages.count() == Contact.objects.count()
+    assert Draft.objects.get(state="approved").send_at > timezone.now()
 
 
 def test_check_deploy_passes_with_production_settings(tmp_path: Path) -> None:

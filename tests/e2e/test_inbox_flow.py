@@ -1,10 +1,10 @@
 """Done-when for the citizen inbox, in Chromium, against the real simulator and engine.
 
 A citizen's SMS is injected into the SMSC simulator; the delivery engine receives it on its bind
-(``gateway.InboundMessage``), the inbox takes it (``intake_gateway``, what ``warta inbox run``
-does), the operator sees it appear without a reload and forwards it to BPBD, BPBD's liaison
-answers and closes it; the acknowledgement, the answer and the STATUS reply all reach the
-simulator as submit_sm.
+and hands it to the inbox (``receive_mo_batch`` in its flush transaction), the operator sees it
+appear without a reload and forwards it to BPBD, BPBD's liaison answers and closes it; the
+acknowledgement, the "forwarded to BPBD" notice, the closing answer and the STATUS reply (with
+the unit) all reach the simulator as submit_sm.
 """
 
 from __future__ import annotations
@@ -130,6 +130,8 @@ def test_citizen_message_to_answer_and_status(page: Any, browser: Any, live_serv
     page.select_option("form[action$='/teruskan'] select[name=unit]", label="BPBD")
     page.click("form[action$='/teruskan'] button[type=submit]")
     page.wait_for_selector("[data-testid=status]:has-text('Disposisi')")
+    # The citizen hears where the ticket went (issue 12, item 10).
+    gateway.wait_for_text(CITIZEN, f"Tiket {ticket.number} Anda diteruskan ke BPBD")
 
     # BPBD's liaison answers and closes it.
     liaison = browser.new_context(base_url=live_server.url, locale="id-ID", timezone_id="Asia/Jakarta")
@@ -141,10 +143,12 @@ def test_citizen_message_to_answer_and_status(page: Any, browser: Any, live_serv
     lpage.click("form[action$='/balas'] button[type=submit]")
     lpage.wait_for_selector("[data-testid=status]:has-text('Selesai')")
     liaison.close()
-    gateway.wait_for_text(CITIZEN, "Tim BPBD sudah di lokasi")
+    closed = gateway.wait_for_text(CITIZEN, "Tim BPBD sudah di lokasi")
+    assert closed.startswith(f"Tiket {ticket.number} selesai.")
     ticket.refresh_from_db()
     assert ticket.status == "selesai"
 
-    # STATUS by SMS answers with the ticket's status.
+    # STATUS by SMS answers with the ticket's status, its unit and the last update.
     gateway.inject(f"STATUS {ticket.number}")
-    gateway.wait_for_text(CITIZEN, f"Tiket {ticket.number}: Selesai.")
+    status = gateway.wait_for_text(CITIZEN, f"Tiket {ticket.number}: Selesai (BPBD), diperbarui ")
+    assert status.endswith(" WIB.")

@@ -58,7 +58,10 @@ def test_administrator_enrols_totp_and_reaches_settings(page: Any, actors: dict[
     assert "settings" in menu(page)
     page.click("a[data-area=settings]")
     page.click("text=Jejak audit")
-    assert page.locator("#audit-table").inner_text().count("auth.otp_enrolled") == 1
+    trail = page.locator("#audit-table").inner_text()
+    # Labels, not codes (issue 12, "one voice"); the code stays in the row's data for filters.
+    assert trail.count("Verifikasi dua langkah didaftarkan") == 1 and "auth.otp_enrolled" not in trail
+    assert page.locator("[data-action='auth.otp_enrolled']").count() == 1
 
 
 def test_language_switch_to_english_and_back(page: Any, actors: dict[str, Any]) -> None:

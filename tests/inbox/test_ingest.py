@@ -185,10 +185,43 @@ def test_national_and_international_forms_are_one_conversation():
 
 def test_at_most_n_auto_replies_per_number_per_day(settings):
     settings.WARTA = {**settings.WARTA, "INBOX_AUTOREPLY_PER_DAY": 2}
-    for i in range(5):
-        receive_mo(mo(f"pesan ke-{i}"))
+    receive_mo(mo("pesan pertama"))  # acknowledged: 1
+    for i in range(4):
+        receive_mo(mo(f"INFO {i}"))  # keyword answers: only 1 more fits the cap
     assert len(outbox(CITIZEN)) == 2
-    assert Ticket.objects.get().message_count == 5
+    assert Message.objects.filter(direction="in").count() == 5
+
+
+def test_a_follow_up_on_an_open_ticket_is_added_silently_the_same_day():
+    t0 = timezone.now().replace(hour=3, minute=0)  # 10:00 WIB
+    receive_mo(mo("Sampah belum diangkut", received_at=t0), now=t0)
+    t1 = t0 + dt.timedelta(minutes=1)
+    receive_mo(mo("Sudah seminggu, bau sekali", received_at=t1), now=t1)
+    ticket = Ticket.objects.get()
+    assert ticket.message_count == 2
+    [ack] = outbox(CITIZEN)
+    assert f"nomor tiket {ticket.number}" in text_of(ack)
+    assert Message.objects.filter(direction="out").count() == 1
+
+
+def test_a_follow_up_on_a_later_day_gets_one_short_note_that_day():
+    t0 = timezone.now().replace(hour=3, minute=0)
+    receive_mo(mo("Lampu jalan mati", received_at=t0), now=t0)
+    ticket = Ticket.objects.get()
+    t1 = t0 + dt.timedelta(days=1)
+    receive_mo(mo("Masih mati", received_at=t1), now=t1)
+    receive_mo(mo("Tolong segera", received_at=t1 + dt.timedelta(hours=1)), now=t1 + dt.timedelta(hours=1))
+    acks = outbox(CITIZEN)
+    assert len(acks) == 2
+    assert text_of(acks[1]).startswith(f"Pesan Anda ditambahkan ke tiket {ticket.number}.")
+    assert Ticket.objects.get().message_count == 3
+
+
+def test_two_messages_in_one_batch_on_a_new_ticket_get_one_acknowledgement():
+    t0 = timezone.now()
+    receive_mo_batch([mo("satu", received_at=t0), mo("dua", received_at=t0 + dt.timedelta(seconds=5))], now=t0)
+    assert Ticket.objects.get().message_count == 2
+    assert len(outbox(CITIZEN)) == 1
 
 
 def test_a_flood_of_1000_messages_a_minute_is_stored_but_not_ticketed_and_acks_stay_capped(settings):

@@ -49,13 +49,27 @@ def test_info_answers_with_the_info_text():
     assert "STATUS <nomor tiket>" in last_reply()
 
 
-def test_status_answers_the_tickets_status():
-    ticket = create_ticket()
+def test_status_answers_the_tickets_status_unit_and_last_update():
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 12, 1, 2, 30, tzinfo=dt.UTC), tick=False):
+        ticket = create_ticket()  # 09:30 WIB
     Ticket.objects.filter(pk=ticket.pk).update(status="koordinasi")
     receive_mo(mo(f"STATUS {ticket.number}"))
-    assert last_reply() == f"Tiket {ticket.number}: Koordinasi."
+    assert last_reply() == f"Tiket {ticket.number}: Koordinasi (SMS Center), diperbarui 01/12/2026 09:30 WIB."
     receive_mo(mo(f"status #{ticket.number}?"))  # another shape, not a duplicate PDU
-    assert last_reply() == f"Tiket {ticket.number}: Koordinasi."
+    assert last_reply() == f"Tiket {ticket.number}: Koordinasi (SMS Center), diperbarui 01/12/2026 09:30 WIB."
+
+
+def test_status_names_the_unit_a_forwarded_ticket_is_with(actors, units):
+    from warta.inbox import services
+
+    ticket = create_ticket()
+    services.assign(ticket, actor=actors["operator"], unit=units["bpbd"])
+    receive_mo(mo(f"STATUS {ticket.number}"))
+    assert f"Tiket {ticket.number}: Disposisi ({units['bpbd']})" in last_reply()
 
 
 def test_status_of_someone_elses_ticket_is_not_found():

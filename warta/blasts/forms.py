@@ -101,10 +101,14 @@ class DraftForm(forms.Form):
     text = forms.CharField(label=_("Teks SMS"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
     justification = forms.CharField(label=_("Alasan lebih dari dua segmen"), required=False,
                                     widget=forms.Textarea(attrs={"rows": 2}))
-    groups = IdModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
-    segments = IdModelMultipleChoiceField(label=_("Segmen"), queryset=Segment.objects.all(), required=False)
+    # Checkbox lists, not <select multiple>: no Ctrl-click, usable on a phone (issue 12).
+    groups = IdModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+    segments = IdModelMultipleChoiceField(label=_("Segmen"), queryset=Segment.objects.all(), required=False,
+                                              widget=forms.CheckboxSelectMultiple)
     regions = forms.ModelMultipleChoiceField(label=_("Wilayah"), required=False, to_field_name="code",
-                                             queryset=Region.objects.exclude(level="kelurahan"))
+                                             queryset=Region.objects.exclude(level="kelurahan"),
+                                             widget=forms.CheckboxSelectMultiple)
     numbers = forms.CharField(label=_("Nomor tambahan / daftar unggahan"), required=False,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=_("Satu nomor per baris atau dipisah koma."))

@@ -392,28 +392,48 @@ def staff_phone(request: HttpRequest) -> HttpResponse:
 # -- composer (htmx) -----------------------------------------------------------------------------
 
 
-@area_required("blasts")
-@capability_required("blasts.compose")
+def _composer_allowed(view: Any) -> Any:
+    """The counter serves blast drafts and the inbox's replies to citizens (``purpose=reply``:
+    no personalisation, the cost for one recipient of ``operator``), so those who compose either
+    may use it; it only measures text."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            raise PermissionDenied
+        if not (has_capability(request.user, "blasts.compose") or has_capability(request.user, "inbox.work")):
+            raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _composer_context(request: HttpRequest, text: str) -> dict[str, Any]:
+    sender = SenderID.objects.filter(pk=request.POST.get("sender") or 0).first()
+    reply = request.POST.get("purpose") == "reply"
+    ctx: dict[str, Any] = {"text": text, "comp": composer.compose(text), "sender": sender,
+                           "preview": composer.render(text, {}), "fields": composer.FIELDS, "reply": reply}
+    if reply:
+        operator = request.POST.get("operator") or "unknown"
+        ctx["cost"] = services.cost_estimate(text, {operator: 1})
+    return ctx
+
+
+@_composer_allowed
 @require_POST
 def composer_measure(request: HttpRequest) -> HttpResponse:
-    text = request.POST.get("text", "")
-    sender = SenderID.objects.filter(pk=request.POST.get("sender") or 0).first()
-    return render(request, "blasts/_composer.html", {"comp": composer.compose(text), "sender": sender,
-                                                       "preview": composer.render(text, {}), "fields": composer.FIELDS})
+    return render(request, "blasts/_composer.html", _composer_context(request, request.POST.get("text", "")))
 
 
-@area_required("blasts")
-@capability_required("blasts.compose")
+@_composer_allowed
 @require_POST
 def composer_replace(request: HttpRequest) -> HttpResponse:
     """One-click replacement: the textarea with ``char`` (or every forcing character) replaced."""
     text = request.POST.get("text", "")
     char = request.POST.get("char", "")
     new = composer.compose(text).suggested_text if char == "*" else composer.replace_char(text, char)
-    sender = SenderID.objects.filter(pk=request.POST.get("sender") or 0).first()
-    return render(request, "blasts/_composer_block.html", {
-        "text": new, "comp": composer.compose(new), "sender": sender, "preview": composer.render(new, {}),
-        "fields": composer.FIELDS})
+    return render(request, "blasts/_composer_block.html", _composer_context(request, new))
 
 
 @area_required("blasts")

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from warta.core.labels import OPERATOR_LABELS
 from warta.lib.ids import IdModelMultipleChoiceField
 from warta.sms.numbers import Operator
 
@@ -34,7 +35,7 @@ def region_choices(levels: tuple[str, ...] = (RegionLevel.CITY, RegionLevel.DIST
             Region.objects.filter(level__in=levels).order_by("code").values_list("code", "level", "name")]
 
 
-OPERATOR_CHOICES = [(o.value, o.value.title()) for o in Operator]
+OPERATOR_CHOICES = [(o.value, OPERATOR_LABELS[o.value]) for o in Operator]  # brands: XL, Telkomsel…
 
 
 class ContactFilterForm(forms.Form):
@@ -104,10 +105,14 @@ class GroupForm(forms.ModelForm):
 
 
 class SegmentFilterForm(forms.Form):
-    regions = forms.MultipleChoiceField(label=_("Wilayah"), required=False)
+    # Checkbox lists, not <select multiple>: no Ctrl-click, usable on a phone (issue 12).
+    regions = forms.MultipleChoiceField(label=_("Wilayah"), required=False,
+                                        widget=forms.CheckboxSelectMultiple(attrs={"class": "checklist"}))
     tags = forms.CharField(label=_("Label (salah satu, dipisah koma)"), required=False)
-    operators = forms.MultipleChoiceField(label=_("Operator"), required=False, choices=OPERATOR_CHOICES)
-    groups = IdModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False)
+    operators = forms.MultipleChoiceField(label=_("Operator"), required=False, choices=OPERATOR_CHOICES,
+                                          widget=forms.CheckboxSelectMultiple(attrs={"class": "checklist"}))
+    groups = IdModelMultipleChoiceField(label=_("Grup"), queryset=ContactGroup.objects.all(), required=False,
+                                            widget=forms.CheckboxSelectMultiple(attrs={"class": "checklist"}))
     joined_since = forms.DateField(label=_("Bergabung sejak"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     replied_to_blast = forms.IntegerField(label=_("Membalas blast nomor"), required=False, min_value=1,
                                           help_text=_("Diisi oleh Kotak Masuk setelah modul itu aktif."))

@@ -17,7 +17,8 @@ Theory of operation
    breaks a limit the file is refused outright: it is not a contact table, and its "columns"
    would become the mapping page.
 3. **One pass.** :func:`process` parses each number as it reads (``warta.sms.parse_number``),
-   rejects invalid, non-mobile, duplicate-in-file and unknown-region rows, then per batch of
+   rejects invalid, non-mobile and duplicate-in-file rows (a valid number whose region is unknown
+   is imported without a region and reported as a warning), then per batch of
    ``WARTA_IMPORT_BATCH`` rows: one query for opted-out numbers, one for existing contacts, one
    multi-row ``INSERT … ON CONFLICT (e164) DO UPDATE … RETURNING`` for new and *changed* rows
    only (so a re-import writes nothing), the group memberships, the rejects, and the job's
@@ -467,6 +468,7 @@ class Candidate:
 class Batch:
     candidates: dict[str, Candidate] = field(default_factory=dict)
     rejects: list[ImportReject] = field(default_factory=list)
+    warnings: list[ImportReject] = field(default_factory=list)  # imported, with a caveat
 
 
 def _reject_message(reason: str) -> str:
@@ -635,8 +637,9 @@ class Importer:
             if region_cell:
                 region_id = self.matcher.match(region_cell)
                 if region_id is None:
-                    batch.rejects.append(self._reject(line, raw, RejectReason.UNKNOWN_REGION, region_cell[:100]))
-                    return
+                    # The number is good: losing the citizen over a misspelt kelurahan helps no one.
+                    batch.warnings.append(self._reject(line, raw, RejectReason.UNKNOWN_REGION, _(
+                        "Diimpor tanpa wilayah: %(cell)s tidak dikenal.") % {"cell": region_cell[:100]}))
         tags = self._tags_for(self._cells(cells, "tags"))
         language = self._cells(cells, "language").lower()[:2]
         batch.candidates[e164] = Candidate(
@@ -706,7 +709,7 @@ class Importer:
                 member_ids.extend(_upsert(rows).values())
                 if job.group_id:
                     _add_memberships(job.group_id, member_ids, now)
-            ImportReject.objects.bulk_create(batch.rejects, batch_size=2000)
+            ImportReject.objects.bulk_create(batch.rejects + batch.warnings, batch_size=2000)
             job.created += created
             job.updated += updated
             job.unchanged += unchanged
@@ -715,9 +718,13 @@ class Importer:
             for reject in batch.rejects:
                 reasons[reject.reason] = reasons.get(reject.reason, 0) + 1
             job.rejected_by_reason = reasons
+            warnings = dict(job.warnings)
+            for warning in batch.warnings:
+                warnings[warning.reason] = warnings.get(warning.reason, 0) + 1
+            job.warnings = warnings
             job.processed_rows = processed
             job.heartbeat_at = timezone.now()
-            job.save(update_fields=["created", "updated", "unchanged", "rejected", "rejected_by_reason",
+            job.save(update_fields=["created", "updated", "unchanged", "rejected", "rejected_by_reason", "warnings",
                                     "processed_rows", "heartbeat_at"])
         after_batch_committed(job)
         if self.progress:
@@ -757,6 +764,7 @@ def _tags(tags: set[str]) -> str:
 def _reset_counters(job: ImportJob) -> None:
     job.processed_rows = job.created = job.updated = job.unchanged = job.rejected = 0
     job.rejected_by_reason = {}
+    job.warnings = {}
     job.error = ""
     job.finished_at = None
 
@@ -876,6 +884,7 @@ def report(job: ImportJob) -> dict[str, Any]:
         "unchanged": job.unchanged,
         "rejected": job.rejected,
         "rejected_by_reason": dict(sorted(job.rejected_by_reason.items())),
+        "warnings": dict(sorted(job.warnings.items())),
     }
 
 

@@ -273,6 +273,9 @@ class ImportJob(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     rejected_by_reason = models.JSONField(default=dict)
+    # Rows imported with a caveat, by reason (a valid number whose region is unknown is imported
+    # without a region): {"unknown_region": n}. Their lines are in ``rejects`` too, for the download.
+    warnings = models.JSONField(default=dict)
     dry_run_report = models.JSONField(default=dict)  # the last dry run's counts, kept for the run page
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
         "Terima kasih, pesan Anda diterima SMS Center Pemprov DKI Jakarta dengan nomor tiket {ticket}. "
         "Cek status: kirim STATUS {ticket} ke {center}."
     ),
+    # A follow-up on an open ticket: no second acknowledgement, this note at most once a day.
+    "INBOX_FOLLOWUP_TEMPLATE": "Pesan Anda ditambahkan ke tiket {ticket}. Cek status: kirim STATUS {ticket} ke {center}.",
     # Auto-replies (acknowledgements and keyword answers) per number per day (WIB).
     "INBOX_AUTOREPLY_PER_DAY": 5,
     # Flood: more than LIMIT messages within WINDOW seconds from one number are stored as a flood.

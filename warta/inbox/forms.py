@@ -8,7 +8,16 @@ from django.utils.translation import gettext_lazy as _
 from warta.accounts.models import Unit, User
 from warta.accounts.permissions import CAPABILITIES
 
-from .models import BlockedNumber, CannedReply, Holiday, Keyword, RoutingRule, TicketStatus, Topic
+from .models import (
+    BlockedNumber,
+    CannedReply,
+    Holiday,
+    Keyword,
+    NoticeTemplate,
+    RoutingRule,
+    TicketStatus,
+    Topic,
+)
 
 
 class FilterForm(forms.Form):
@@ -100,3 +109,10 @@ class HolidayForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Holiday
         fields = ["date", "name"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+
+
+class NoticeTemplateForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = NoticeTemplate
+        fields = ["kind", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}

@@ -33,6 +33,10 @@ size, which is what makes 2,000 messages/s on SQLite possible:
    numbers (never to alphanumeric senders, short codes, fixed lines or foreign numbers), at most
    ``INBOX_AUTOREPLY_PER_DAY`` per number per WIB day, counted on the conversation row. Flooded and
    blocked messages are never answered at all.
+5. **One acknowledgement per ticket.** A new ticket is acknowledged with its number; a follow-up
+   on an open ticket is added silently, except for one short "added to ticket N" note
+   (``INBOX_FOLLOWUP_TEMPLATE``) on a later WIB day. ``Ticket.acked_on`` holds the day of the
+   last one, so the rule costs no query; the per-number cap above still applies.
 
 Ticket creation by ingest is recorded in the ticket's own history (``TicketEvent``), not in the
 audit trail, which records what people and the keyword rules change.
@@ -51,6 +55,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from warta.lib import fastsql
@@ -58,7 +63,7 @@ from warta.sms.gsm import decode_gsm7, decode_ucs2
 from warta.sms.numbers import NumberKind, mask, parse_number
 from warta.sms.segments import UdhError, parse_udh
 
-from . import conf, keywords, outbound, routing, sla
+from . import conf, keywords, notices, outbound, routing, sla
 from .models import (
     OPEN_STATUSES,
     BlockedNumber,
@@ -612,7 +617,7 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     autoreply_max = int(conf.get("INBOX_AUTOREPLY_PER_DAY"))
     verify_days = int(conf.get("INBOX_SLA_VERIFY_DAYS"))
     followup_days = int(conf.get("INBOX_SLA_FOLLOWUP_DAYS"))
-    ack_template = str(conf.get("INBOX_ACK_TEMPLATE"))
+    templates = notices.texts()  # ack, followup, forwarded (an auto-routed ticket's ack)
     center = conf.center_number()
     today = _wib_day(now)
 
@@ -666,7 +671,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
                 number = keywords.ticket_number(found[1])
                 if number is not None and number < 2**63:
                     asked.add(number)
-    status_tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=asked).select_related("unit")} if asked else {}
+    status_tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=asked).select_related("unit")
+                      .annotate(last_event_at=Max("events__at"))} if asked else {}
 
     def due(at: datetime, days: int) -> datetime:
         k = (_wib_day(at), days)
@@ -678,7 +684,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     touched_tickets: dict[int, Ticket] = {}
     incoming: list[_In] = []
     incoming_parts: list[list[Any]] = []
-    replies: list[tuple[Conversation, Ticket | None, str, Any]] = []  # conv, ticket, text, disposition
+    # conv, ticket, text (or "" to render ``template`` once the ticket has its number), disposition, template
+    replies: list[tuple[Conversation, Ticket | None, str, Any, str]] = []
     events: list[tuple[Ticket, datetime, Any, dict[str, Any]]] = []
 
     def may_autoreply(conv: Conversation) -> bool:
@@ -718,7 +725,7 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
             msg.keyword = keyword.word
             answer = _run_keyword(keyword, argument, conv, status_tickets)
             if answer and may_autoreply(conv):
-                replies.append((conv, None, answer, Disposition.KEYWORD_REPLY))
+                replies.append((conv, None, answer, Disposition.KEYWORD_REPLY, ""))
             continue
 
         msg.disposition = Disposition.TICKET
@@ -745,8 +752,11 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
         if len(ticket.search_text) < MAX_SEARCH_TEXT:
             ticket.search_text = (ticket.search_text + "\n" + w.text)[:MAX_SEARCH_TEXT]
         msg.ticket = ticket
-        if may_autoreply(conv):
-            replies.append((conv, ticket, "", Disposition.ACK))
+        # One acknowledgement per ticket; a follow-up gets at most one short note a day.
+        if ticket.acked_on != today and may_autoreply(conv):
+            kind = "followup" if ticket.pk is not None else "forwarded" if ticket.unit_id else "ack"
+            replies.append((conv, ticket, "", Disposition.ACK, kind))
+            ticket.acked_on = today
 
     # If another engine created one of these conversations meanwhile, unique(address) raises
     # IntegrityError and receive_mo_batch retries the batch, which then counts floods and
@@ -765,8 +775,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     for t, pk in zip(new_tickets, ids, strict=True):
         t.pk = pk
     if touched_tickets:
-        fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text"),
-                            [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.pk)
+        fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text", "acked_on"),
+                            [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.acked_on, t.pk)
                              for t in touched_tickets.values()])
     fastsql.insert_rows(TicketEvent, ("ticket", "at", "actor", "kind", "text", "data"),
                         [(t.pk, at, None, kind, "", data) for t, at, kind, data in events])
@@ -791,18 +801,33 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     fastsql.update_rows(InboundPart, ("message", "assembled"), linked)
 
     if replies:
-        texts = [text or render_template(ack_template, ticket=t.number if t else "") for _c, t, text, _d in replies]
+        units = _unit_names({t.unit_id for _c, t, _x, _d, tpl in replies if t is not None and tpl == "forwarded"})
+        texts = [text or render_template(templates[tpl], ticket=t.number if t else "",
+                                         unit=units.get(t.unit_id, "") if t is not None else "")
+                 for _c, t, text, _d, tpl in replies]
         outbox_ids = outbound.queue_sms_batch([
             outbound.Outgoing(c.address, text, center, "ack" if d == Disposition.ACK else "keyword",
                               t.pk if t else None)
-            for (c, t, _x, d), text in zip(replies, texts, strict=True)
+            for (c, t, _x, d, _tpl), text in zip(replies, texts, strict=True)
         ], now=now)
         fastsql.insert_rows(Message, _MESSAGE_FIELDS, [
             (c.pk, t.pk if t is not None else None, Direction.OUT, d, text, now, "", c.address, None, False, 1, [],
              "", None, oid)
-            for (c, t, _x, d), text, oid in zip(replies, texts, outbox_ids, strict=True)
+            for (c, t, _x, d, _tpl), text, oid in zip(replies, texts, outbox_ids, strict=True)
         ])
     fastsql.update_rows(Conversation, _CONV_STATE, [(*(getattr(c, f) for f in _CONV_STATE), c.pk) for c in existing])
+
+
+def _unit_names(ids: set[Any]) -> dict[int, str]:
+    from warta.accounts.models import Unit
+
+    ids.discard(None)
+    return {pk: str(u) for pk, u in ((u.pk, u) for u in Unit.objects.filter(pk__in=ids))} if ids else {}
+
+
+def format_wib(at: datetime | None) -> str:
+    """A time as an SMS says it: 03/12/2026 14:05 WIB."""
+    return at.astimezone(sla.WIB).strftime("%d/%m/%Y %H:%M WIB") if at is not None else ""
 
 
 def _run_keyword(keyword: Any, argument: str, conv: Conversation,
@@ -819,11 +844,15 @@ def _run_keyword(keyword: Any, argument: str, conv: Conversation,
             if ticket is not None and ticket.conversation_id != conv.pk:
                 ticket = None
         elif number is not None and conv.pk is not None:
-            ticket = Ticket.objects.filter(pk=number, conversation=conv).select_related("unit").first()
+            ticket = (Ticket.objects.filter(pk=number, conversation=conv).select_related("unit")
+                      .annotate(last_event_at=Max("events__at")).first())
         if ticket is None:
             return render_template(err_reply, ticket=number or argument[:12], status="")
+        # Who has it and when it last moved: the unit (the SMS Center until it is forwarded)
+        # and the time of the ticket's latest history event.
+        updated = getattr(ticket, "last_event_at", None) or ticket.updated_at
         return render_template(ok_reply, ticket=ticket.number, status=str(ticket.get_status_display()),
-                               unit=str(ticket.unit or ""))
+                               unit=str(ticket.unit or "SMS Center"), updated=format_wib(updated))
     if action in (KeywordAction.OPT_OUT, KeywordAction.OPT_IN):
         if conv.kind not in (SenderKind.MOBILE, SenderKind.FOREIGN, SenderKind.FIXED):
             return ""

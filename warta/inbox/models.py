@@ -128,6 +128,9 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(_("ditutup"), null=True, blank=True)
     escalated_verify_at = models.DateTimeField(null=True, blank=True)
     escalated_followup_at = models.DateTimeField(null=True, blank=True)
+    # WIB day of the last acknowledgement to the citizen about this ticket: one full
+    # acknowledgement per ticket, then at most one short "added to ticket N" note a day.
+    acked_on = models.DateField(null=True, blank=True)
     # Plain text of the ticket's messages and notes, for search (FTS5/PostgreSQL or icontains).
     search_text = models.TextField(blank=True)
 
@@ -197,6 +200,7 @@ class Disposition(models.TextChoices):
     ACK = "ack", _("tanda terima")
     KEYWORD_REPLY = "keyword_reply", _("balasan kata kunci")
     REPLY = "reply", _("balasan petugas")
+    NOTICE = "notice", _("kabar tiket")  # forwarded to a unit / closed: the citizen hears back
 
 
 class Message(models.Model):
@@ -417,3 +421,31 @@ class Notification(models.Model):
             # used by the inbox header's unread count
             models.Index(fields=["user"], name="notification_unread", condition=Q(read_at__isnull=True)),
         ]
+
+
+class NoticeKind(models.TextChoices):
+    ACK = "ack", _("Tanda terima tiket baru")  # {ticket} {center}
+    FOLLOWUP = "followup", _("Pesan tambahan pada tiket terbuka")  # at most once a day per ticket
+    FORWARDED = "forwarded", _("Tiket diteruskan ke unit")  # {unit}; also the ack of an auto-routed ticket
+    CLOSED = "closed", _("Tiket selesai")  # {answer}: the reply that closed it, or the closing note
+
+
+class NoticeTemplate(models.Model):
+    """The text of an SMS the inbox sends by itself; administrators edit it (audited).
+
+    Placeholders: ``{ticket}``, ``{center}``, ``{unit}``, ``{answer}``. A kind without a row uses
+    the default in ``warta.inbox.notices.DEFAULTS``.
+    """
+
+    kind = models.CharField(_("jenis"), max_length=10, choices=NoticeKind.choices, unique=True)
+    text = models.TextField(_("teks"), help_text=_(
+        "Boleh memakai {ticket} (nomor tiket), {center} (nomor SMS Center), {unit} (unit tujuan) "
+        "dan {answer} (jawaban, untuk tiket selesai)."))
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("templat SMS otomatis")
+        verbose_name_plural = _("templat SMS otomatis")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:60]}"

@@ -79,3 +79,18 @@ def queue_sms_batch(items: list[Outgoing], now: datetime | None = None) -> list[
 def queue_sms(to_e164: str, text: str, *, sender: str | None = None, purpose: str, ticket: Any = None) -> int | None:
     return queue_sms_batch([Outgoing(to_e164, text, sender or conf.center_number(), purpose,
                                      ticket.pk if ticket is not None else None)])[0]
+
+
+def delivery_states(outbox_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """``{outbox id: (state, label)}`` for the ticket page: what became of each SMS we sent.
+
+    Read-only, one query: the outbox is the delivery engine's, whose model is the one place
+    that names its states.
+    """
+    from warta.blasts.models import OutboundMessage
+
+    ids = [i for i in outbox_ids if i is not None]
+    if not ids:
+        return {}
+    rows = OutboundMessage.objects.filter(pk__in=ids).values_list("pk", "state")
+    return {pk: (state, str(OutboundMessage.State(state).label)) for pk, state in rows}

@@ -25,8 +25,8 @@ from warta.accounts import audit
 from warta.accounts.models import Role, Unit, User
 from warta.accounts.permissions import has_capability, scope_to_unit
 
-from . import conf, outbound, routing, sla
-from .ingest import MO, flush_incomplete, from_smpp, receive_mo, receive_mo_batch
+from . import conf, notices, outbound, routing, sla
+from .ingest import MO, flush_incomplete, from_smpp, receive_mo, receive_mo_batch, render_template
 from .models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -35,6 +35,7 @@ from .models import (
     Disposition,
     EventKind,
     Message,
+    NoticeKind,
     Notification,
     Ticket,
     TicketEvent,
@@ -98,6 +99,19 @@ def _event(ticket: Ticket, actor: User | None, kind: str, text: str = "", **data
     return TicketEvent.objects.create(ticket=ticket, at=timezone.now(), actor=actor, kind=kind, text=text, data=data)
 
 
+def _tell_citizen(ticket: Ticket, kind: str, **values: Any) -> Message | None:
+    """Queue the ``kind`` notice (``notices``) to the ticket's citizen; None when the number
+    cannot receive SMS (a fixed line, an alphanumeric sender) or is blocked."""
+    conv = ticket.conversation
+    if not conv.can_receive_sms or BlockedNumber.objects.filter(address=conv.address).exists():
+        return None
+    text = render_template(notices.texts()[kind], ticket=ticket.number, **values).strip()
+    outbox_id = outbound.queue_sms(conv.address, text, sender=conf.center_number(), purpose="notice", ticket=ticket)
+    return Message.objects.create(conversation=conv, ticket=ticket, direction=Direction.OUT,
+                                  disposition=Disposition.NOTICE, text=text, at=timezone.now(),
+                                  destination=conv.address, outbox_id=outbox_id)
+
+
 def _locked(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update(of=("self",)).select_related("conversation", "unit").get(pk=ticket.pk)
 
@@ -141,6 +155,8 @@ def set_status(ticket: Ticket, new: str, *, actor: User, note: str = "") -> Tick
         ticket.save()
         _event(ticket, actor, EventKind.STATUS, note, old=old, new=new)
         audit.record("inbox.ticket.status", ticket, changes={"status": [old, new], "note": note[:200]})
+        if new == S.SELESAI:
+            _tell_citizen(ticket, NoticeKind.CLOSED, answer=note.strip(), unit=str(ticket.unit or ""))
         return ticket
 
 
@@ -158,6 +174,7 @@ def assign(ticket: Ticket, *, actor: User, unit: Unit | None = None, assignee: U
             if not assignee.is_active or not has_capability(assignee, "inbox.work"):
                 raise TicketError(_("Petugas ini tidak dapat menangani kotak masuk."))
             ticket.assignee = assignee
+        forwarded = False
         if unit is not None and unit.pk != ticket.unit_id:
             ticket.unit = unit
             if ticket.status in (S.DISPOSISI, S.PROSES):
@@ -166,6 +183,7 @@ def assign(ticket: Ticket, *, actor: User, unit: Unit | None = None, assignee: U
                 ticket.forwarded_at = None
             if forward:
                 _apply_status(ticket, S.DISPOSISI, now)
+            forwarded = ticket.status == S.DISPOSISI
         ticket.updated_at = now
         ticket.save()
         after = audit.snapshot(ticket, ["unit", "assignee", "status"])
@@ -174,6 +192,8 @@ def assign(ticket: Ticket, *, actor: User, unit: Unit | None = None, assignee: U
         audit.record("inbox.ticket.assign", ticket, changes=changes)
         if unit is not None:
             _notify_unit(ticket, unit, _("Tiket #%(n)s diteruskan ke %(unit)s.") % {"n": ticket.number, "unit": unit})
+        if forwarded:
+            _tell_citizen(ticket, NoticeKind.FORWARDED, unit=str(unit))
         return ticket
 
 
@@ -199,6 +219,7 @@ def update_details(ticket: Ticket, *, actor: User, topic: str | None = None, reg
         _event(ticket, actor, EventKind.EDITED, "", topic=ticket.topic, region=ticket.region)
         if routed is not None:
             _event(ticket, None, EventKind.ROUTED, "", rule=routed.rule_id, unit=routed.unit_id)
+            _tell_citizen(ticket, NoticeKind.FORWARDED, unit=str(Unit.objects.get(pk=routed.unit_id)))
         audit.record("inbox.ticket.edit", ticket, changes=audit.diff(before, audit.snapshot(
             ticket, ["topic", "region", "unit", "status"])))
         return ticket
@@ -235,6 +256,12 @@ def reply(ticket: Ticket, text: str, *, actor: User, close: bool = False) -> Mes
         if BlockedNumber.objects.filter(address=conv.address).exists():
             raise TicketError(_("Nomor ini diblokir."))
         now = timezone.now()
+        closing = close and ticket.status not in CLOSED_STATUSES
+        answer = text
+        if closing:
+            # The answer that closes the ticket goes out once, in the "closed" notice's words.
+            text = render_template(notices.texts()[NoticeKind.CLOSED], ticket=ticket.number, answer=answer,
+                                   unit=str(ticket.unit or "")).strip()
         # A double click must not text the citizen twice: under the ticket's row lock, the same
         # person's identical reply of the last few seconds is the answer to the second click.
         recent = Message.objects.filter(
@@ -247,13 +274,13 @@ def reply(ticket: Ticket, text: str, *, actor: User, close: bool = False) -> Mes
         message = Message.objects.create(conversation=conv, ticket=ticket, direction=Direction.OUT,
                                          disposition=Disposition.REPLY, text=text, at=now, author=actor,
                                          destination=conv.address, outbox_id=outbox_id)
-        ticket.search_text = (ticket.search_text + "\n" + text)[:20_000]
+        ticket.search_text = (ticket.search_text + "\n" + answer)[:20_000]
         ticket.updated_at = now
         ticket.message_count += 1
         old = ticket.status
         if ticket.status == S.DISPOSISI and actor.role == Role.LIAISON:
             ticket.status = S.PROSES  # the unit answered: it has taken the ticket up
-        if close and ticket.status not in CLOSED_STATUSES:
+        if closing:
             _apply_status(ticket, S.SELESAI, now)
         ticket.save()
         _event(ticket, actor, EventKind.REPLY, text, message=message.pk)

@@ -24,13 +24,15 @@ from warta.accounts import audit
 from warta.accounts.models import Role, Unit
 from warta.accounts.permissions import area_required, has_capability
 
-from . import forms, services
+from . import forms, outbound, services
 from .models import (
     BlockedNumber,
     CannedReply,
+    EventKind,
     Holiday,
     Keyword,
     Message,
+    NoticeTemplate,
     Notification,
     RoutingRule,
     Ticket,
@@ -58,7 +60,8 @@ def index(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     tickets = services.search_tickets(request.user, data)  # type: ignore[arg-type]
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
-    ctx = {**_context(request), "form": form, "page": page, "units": units,
+    active = sum(1 for k, v in data.items() if v not in (None, "", False) and not (k == "status" and v == ""))
+    ctx = {**_context(request), "form": form, "page": page, "units": units, "active_filters": active,
            "statuses": services.TicketStatus.choices, "query": request.GET.urlencode()}
     if ctx["view_full"]:  # full numbers on screen: noted once per ticket, session and hour
         audit.record_views(request, "inbox.ticket", [t.pk for t in page], what="inbox_list_full_numbers")
@@ -75,15 +78,23 @@ def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
 def ticket(request: HttpRequest, pk: int) -> HttpResponse:
     t = _ticket_or_404(request, pk)
     user = request.user
-    msgs = Message.objects.filter(models.Q(ticket=t) | models.Q(conversation=t.conversation, ticket__isnull=True,
-                                                                   at__gte=t.created_at))
-    timeline = sorted([("m", m.at, m) for m in msgs.select_related("author")[:500]]
-                      + [("e", e.at, e) for e in t.events.select_related("actor")[:500]], key=lambda x: (x[1], x[0]))
+    msgs = list(Message.objects.filter(models.Q(ticket=t) | models.Q(conversation=t.conversation, ticket__isnull=True,
+                                                                        at__gte=t.created_at))
+                .select_related("author")[:500])
+    states = outbound.delivery_states([m.outbox_id for m in msgs if m.outbox_id is not None])
+    for m in msgs:
+        m.delivery = states.get(m.outbox_id) if m.outbox_id is not None else None  # type: ignore[attr-defined]
+    shown = {m.pk for m in msgs}
+    # A reply is a message (with its delivery state) and an event (for the history); the page
+    # shows it once, as the message.
+    events = [e for e in t.events.select_related("actor")[:500]
+              if not (e.kind == EventKind.REPLY and e.data.get("message") in shown)]
+    timeline = sorted([("m", m.at, m) for m in msgs] + [("e", e.at, e) for e in events], key=lambda x: (x[1], x[0]))
     canned = CannedReply.objects.filter(is_active=True).filter(models.Q(unit__isnull=True) | models.Q(unit=user.unit))  # type: ignore[misc]
     ctx = {
         **_context(request), "t": t, "timeline": timeline, "canned": canned,
         "can_work": services.can_work(user, t),  # type: ignore[arg-type]
-        "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(),
+        "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(prefix="note"),
         "status_form": forms.StatusForm(initial={"status": t.status}),
         "assign_form": forms.AssignForm(initial={"unit": t.unit_id, "assignee": t.assignee_id}),
         "details_form": forms.DetailsForm(initial={"topic": t.topic, "region": t.region}),
@@ -95,13 +106,25 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
     if ctx["view_full"]:
         audit.record_views(request, "inbox.ticket", [t.pk], what="ticket_full_number")
     if request.headers.get("HX-Request"):
-        return render(request, "inbox/_timeline.html", ctx)
-    return render(request, "inbox/ticket.html", ctx)
+        return render(request, "inbox/_timeline.html", ctx)  # the 5-second refresh: no reply box
+    return render(request, "inbox/ticket.html", {**ctx, **_reply_counter(t)})
 
 
-def _act(request: HttpRequest, pk: int, form_class: type[forms.forms.Form], action: Any, done: str) -> HttpResponse:
+def _reply_counter(t: Ticket) -> dict[str, Any]:
+    """What the composer's counter needs in reply mode: the citizen's operator prices the reply."""
+    from warta.blasts import composer
+    from warta.blasts.services import cost_estimate
+    from warta.sms.numbers import parse_number
+
+    operator = str(parse_number(t.conversation.address).operator or "unknown")
+    return {"reply": True, "operator": operator, "comp": composer.compose(""), "fields": composer.FIELDS,
+            "cost": cost_estimate("", {operator: 1})}
+
+
+def _act(request: HttpRequest, pk: int, form_class: type[forms.forms.Form], action: Any, done: str,
+         prefix: str | None = None) -> HttpResponse:
     t = _ticket_or_404(request, pk)
-    form = form_class(request.POST)
+    form = form_class(request.POST, prefix=prefix)
     if not form.is_valid():
         messages.error(request, _("Isian tidak valid: %(e)s") % {"e": form.errors.as_text()})
         return redirect("inbox:ticket", pk=t.pk)
@@ -129,7 +152,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def note(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, forms.NoteForm, lambda t, d: services.add_note(t, d["text"], actor=request.user),  # type: ignore[arg-type]
-                _("Catatan disimpan."))
+                _("Catatan disimpan."), prefix="note")
 
 
 @area_required("inbox")
@@ -206,6 +229,8 @@ CONFIG: dict[str, tuple[type[models.Model], type[forms.forms.ModelForm], str, st
     "aturan-rute": (RoutingRule, forms.RoutingRuleForm, "inbox.configure", gettext_lazy("Aturan rute ke unit")),
     "balasan": (CannedReply, forms.CannedReplyForm, "inbox.configure", gettext_lazy("Balasan siap pakai")),
     "hari-libur": (Holiday, forms.HolidayForm, "inbox.configure", gettext_lazy("Hari libur (kalender SLA)")),
+    "templat-sms": (NoticeTemplate, forms.NoticeTemplateForm, "inbox.configure",
+                    gettext_lazy("Templat SMS ke warga (tanda terima, diteruskan, selesai)")),
     "blokir": (BlockedNumber, forms.BlockForm, "inbox.block", gettext_lazy("Nomor diblokir")),
 }
 
@@ -237,9 +262,10 @@ def config(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRespon
             instance.delete()
             messages.success(request, _("Dihapus."))
             return redirect("inbox:config", kind=kind)
+        # Before the form: validating a ModelForm writes the new values into ``instance``.
+        before = _snapshot(instance) if instance is not None else {}
         form = form_class(request.POST, instance=instance)
         if form.is_valid():
-            before = _snapshot(instance) if instance is not None else {}
             obj = form.save(commit=False)
             if isinstance(obj, BlockedNumber) and obj.created_by_id is None:
                 obj.created_by = request.user  # type: ignore[assignment]

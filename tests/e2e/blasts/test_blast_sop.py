@@ -107,7 +107,7 @@ def test_the_whole_sop_in_a_browser(browser: Any, live_server: Any, actors: dict
     op.type("textarea[name=text]", ". Siaga 3 Katulampa, {nama} harap mengungsi bila air naik. Info 112.", delay=2)
     op.wait_for_function("document.querySelector('#preview-text').innerText.includes('Warga harap')")
     assert op.inner_text("#preview-sender") == "GubDKI"
-    op.select_option("select[name=groups]", label="Warga Kampung Melayu")
+    op.get_by_label("Warga Kampung Melayu").check()  # a checkbox list, not a Ctrl-click select
     op.wait_for_function(f"document.querySelector('#a-deliverable')?.innerText === '{N_RECIPIENTS}'")
     op.click("#save-draft")
     op.click("#submit-draft")

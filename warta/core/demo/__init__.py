@@ -1,4 +1,12 @@
-"""Demo data: the units, one user per role and the four sender IDs, created idempotently."""
+"""Demo data, created idempotently: the whole product on a fresh clone (`make run`).
+
+Units, one user per role, the four sender IDs, 600 made-up contacts, routing rules that send
+citizens' complaints to the units that act on them, a few citizens' messages (one of them an
+overdue ticket), and blasts in each stage: one finished (released at once; the demo engine sends
+it to the simulator, which reports some messages undelivered, so the console shows failures),
+one scheduled for tomorrow and one waiting for the verifier. Each part is its own function so a
+later part (e.g. topic routing rules) can be added beside it without touching the others.
+"""
 
 from __future__ import annotations
 
@@ -78,14 +86,18 @@ class SeedResult:
     created_sender_ids: int
     created_contacts: int = 0
     created_messages: int = 0
+    created_blasts: int = 0
 
 
 def seed() -> SeedResult:
     result = _seed_accounts()
     created_contacts = _seed_contacts()
+    _seed_keyword_routing_rules()
     created_messages = _seed_messages()
+    created_messages += _seed_overdue_ticket()
+    created_blasts = _seed_blasts()
     final = SeedResult(result.created_units, result.created_users, result.created_sender_ids,
-                       created_contacts, created_messages)
+                       created_contacts, created_messages, created_blasts)
     if any(final.__dict__.values()):
         audit.record("demo.seeded", object_type="core.demo", changes=final.__dict__)
     return final
@@ -161,6 +173,103 @@ def _seed_messages() -> int:
         for i, (number, text) in enumerate(SAMPLE_MESSAGES)
     ])
     return results.count("stored")
+
+
+# (word in the citizen's message, unit code): whole words, case-insensitive, first match wins.
+KEYWORD_ROUTES: list[tuple[str, str]] = [
+    ("banjir", "bpbd"), ("genangan", "bpbd"), ("pompa", "bpbd"), ("longsor", "bpbd"), ("kebakaran", "bpbd"),
+    ("sampah", "dlh"), ("limbah", "dlh"),
+    ("berlubang", "binamarga"), ("jalan rusak", "binamarga"), ("trotoar", "binamarga"),
+    ("DBD", "dinkes"), ("demam berdarah", "dinkes"), ("puskesmas", "dinkes"), ("vaksin", "dinkes"),
+    ("macet", "dishub"), ("lampu lalu lintas", "dishub"), ("parkir liar", "dishub"),
+]
+
+
+def _seed_keyword_routing_rules() -> int:
+    """Routing by words in the message, so a complaint reaches the unit that acts on it at once."""
+    from warta.inbox.models import RoutingRule
+
+    if RoutingRule.objects.filter(kind="keyword").exists():
+        return 0
+    units = {u.code: u for u in Unit.objects.filter(code__in={code for _w, code in KEYWORD_ROUTES})}
+    rules = [RoutingRule(kind="keyword", pattern=word, unit=units[code], priority=100 + i)
+             for i, (word, code) in enumerate(KEYWORD_ROUTES) if code in units]
+    RoutingRule.objects.bulk_create(rules)
+    return len(rules)
+
+
+OVERDUE_MESSAGE = ("+6281911110005", "Sudah tiga kali mengurus surat pindah di kantor kelurahan Cempaka Putih, "
+                   "selalu disuruh kembali besok. Mohon kejelasan.")
+
+
+def _seed_overdue_ticket() -> int:
+    """A ticket that arrived eight days ago and was never verified: the inbox shows it overdue and
+    the scheduler escalates it to the SMS Center's verifier."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from warta.inbox.ingest import MO, receive_mo_batch
+    from warta.inbox.models import Conversation
+
+    number, text = OVERDUE_MESSAGE
+    if Conversation.objects.filter(address=number).exists():
+        return 0
+    at = timezone.now() - timedelta(days=8)
+    results = receive_mo_batch([MO(connection="demo", source=number, destination="02132881818", text=text,
+                                   smsc_message_id="demo-overdue", received_at=at)], now=at)
+    return results.count("stored")
+
+
+def _seed_blasts() -> int:
+    """A finished blast, a scheduled one and one waiting for approval, through the real workflow."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from warta.blasts import services
+    from warta.blasts.models import Draft
+    from warta.contacts.models import ContactGroup
+
+    group = ContactGroup.objects.filter(name=DEMO_GROUP).first()
+    users = {u.username: u for u in User.objects.filter(username__in=["operator", "verifikator", "penyetuju"])}
+    if group is None or len(users) < 3 or Draft.objects.exists():
+        return 0
+    operator, verifier, approver = users["operator"], users["verifikator"], users["penyetuju"]
+    senders = {s.name: s for s in SenderID.objects.filter(name__in=["HumasDKI", "GubDKI"])}
+    audience = {"groups": [group.pk]}
+    now = timezone.now()
+
+    # Finished: released now and sent by the demo engine. Inside quiet hours (21:00–06:00 WIB) it
+    # is released as of 20:00 WIB the evening before, so a demo started at night still shows it.
+    done = services.create_draft(operator, sender=senders["HumasDKI"], title="Car Free Day Sudirman-Thamrin",
+                                 text="Car Free Day Minggu ini pukul 06.00-10.00 di Sudirman-Thamrin. "
+                                      "Gunakan transportasi umum. Info: 112", audience=audience)
+    services.submit_for_review(done, operator)
+    services.approve(done, verifier, "Sesuai materi Humas.")
+    done.refresh_from_db()
+    if done.state == Draft.State.APPROVED:
+        local = timezone.localtime(now)
+        at = now if not services.in_quiet_hours(now) else (
+            local.replace(hour=20, minute=0, second=0, microsecond=0)
+            - (timedelta(days=1) if local.hour < 12 else timedelta(0)))
+        services.release(done, actor=operator, now=at)
+
+    # Scheduled: approved by the whole GubDKI chain, to be released tomorrow at 09:00 WIB.
+    tomorrow = (timezone.localtime(now) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    scheduled = services.create_draft(operator, sender=senders["GubDKI"], title="Imbauan siaga banjir",
+                                      text="Musim hujan: bersihkan saluran air di lingkungan Anda. Darurat banjir "
+                                           "hubungi 112. -Gubernur DKI", audience=audience, send_at=tomorrow)
+    services.submit_for_review(scheduled, operator)
+    services.approve(scheduled, verifier, "Teks sudah ringkas.")
+    services.approve(scheduled, approver, "Setuju.")
+
+    # Waiting: submitted, the verifier has it in the approval queue.
+    waiting = services.create_draft(operator, sender=senders["HumasDKI"], title="Vaksinasi gratis di puskesmas",
+                                    text="Vaksinasi influenza gratis untuk lansia di puskesmas kecamatan, "
+                                         "Senin-Jumat 08.00-12.00. Bawa KTP.", audience=audience)
+    services.submit_for_review(waiting, operator)
+    return 3
 
 
 class _Null:

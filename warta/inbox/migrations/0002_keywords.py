@@ -15,7 +15,7 @@ KEYWORDS = [
     ("REG", "opt_in", OPT_IN, "Maaf, pendaftaran belum dapat diproses. Format: DAFTAR <nama kelurahan>."),
     ("INFO", "info", "SMS Center Pemprov DKI Jakarta: kirim keluhan/aduan Anda ke {center}. "
      "STATUS <nomor tiket> untuk cek tiket, BERHENTI untuk berhenti berlangganan. Darurat: 112.", ""),
-    ("STATUS", "status", "Tiket {ticket}: {status}.", "Tiket {ticket} tidak ditemukan untuk nomor Anda. Format: STATUS <nomor tiket>."),
+    ("STATUS", "status", "Tiket {ticket}: {status} ({unit}), diperbarui {updated}.", "Tiket {ticket} tidak ditemukan untuk nomor Anda. Format: STATUS <nomor tiket>."),
 ]
 
 

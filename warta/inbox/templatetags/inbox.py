@@ -15,3 +15,14 @@ def show_number(address: str, view_full: bool) -> str:
     if not view_full:
         return mask(address)
     return to_national(address) if address.startswith("+62") else address
+
+
+@register.filter
+def ticket_status(value: str) -> str:
+    """A status code from a ticket's history ("selesai") as its label ("Selesai")."""
+    from warta.inbox.models import TicketStatus
+
+    try:
+        return str(TicketStatus(value).label)
+    except ValueError:
+        return value

@@ -112,6 +112,9 @@ class Command(BaseCommand):
         ) % report)
         for reason, n in report["rejected_by_reason"].items():
             self.stdout.write(f"  {labels.get(reason, reason)}: {n}")
+        for reason, n in report["warnings"].items():
+            self.stdout.write(_("  Peringatan: %(label)s, diimpor tanpa wilayah: %(n)s") % {
+                "label": labels.get(reason, reason), "n": n})
         if job.rejected:
             self.stdout.write(_("Baris yang ditolak dapat diunduh di halaman impor #%(id)s.") % {"id": job.pk})
 

@@ -50,8 +50,9 @@ class Command(BaseCommand):
         if options["demo"]:
             from warta.gateway.simulator import Simulator, SimulatorConfig
 
+            # Like a real network, a few messages are not delivered: the demo's consoles show failures.
             sim = Simulator(SimulatorConfig(port=options["demo_port"], http_port=options["demo_port"] + 1,
-                                            receipt_delay=1.0))
+                                            receipt_delay=1.0, undeliv_share=0.05, reject_share=0.01))
             await sim.start()
             await asyncio.to_thread(_ensure_demo_connection, sim.port)
             log.info("demo: SMSC simulator on 127.0.0.1:%d, MO injection on :%s", sim.port, sim.http_port)

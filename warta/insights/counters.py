@@ -70,8 +70,12 @@ def add_poll(counts: Counter[tuple[int, str, int]]) -> None:
 
 def move(classification: Any, new_topic: Any) -> None:
     """Move one message's count from its topic to ``new_topic`` (a correction)."""
+    from . import engine
+    from .ingest import _kecamatan_map
+
     c = classification
-    key = (c.region_id or 0, c.unit_id or 0, c.sentiment, c.urgent)
+    region = _kecamatan_map(engine.get()).get(c.region_id or 0, c.region_id or 0)  # as ingest keyed it
+    key = (region, c.unit_id or 0, c.sentiment, c.urgent)
     add_daily(Counter({(c.day, c.topic_id, *key): -1}))
     add_daily(Counter({(c.day, new_topic.pk, *key): 1}))
     terms = Counter({(c.day, c.topic_id, str(w)[:80]): -1 for w in c.why})

@@ -130,3 +130,30 @@ def test_poll_replies_in_the_window_are_counted_not_ticketed_and_outside_become_
     assert [p.pk for p in closed] == [poll.pk] and received == [3]
     receive_mo(mo("1", source="+6281311110015"))  # after the window: an ordinary ticket
     assert Ticket.objects.count() == 2
+
+
+def test_blast_impact_counts_recipients_replies_optouts_and_new_tickets_after_against_before(client, actors):
+    import time_machine
+
+    from warta.blasts.models import Blast, OutboundMessage, SenderID
+    from warta.contacts.services import opt_out
+
+    start = timezone.now() - dt.timedelta(hours=72)
+    sender = SenderID.objects.create(name="HumasDKI")
+    with time_machine.travel(start, tick=False):
+        receive_mo(mo("sampah menumpuk di kel. gambir", source="+6281311110031"))  # before the blast
+    with time_machine.travel(start + dt.timedelta(hours=48), tick=False):
+        blast = Blast.objects.create(name="CFD", sender=sender, text="Car free day Minggu")
+    OutboundMessage.objects.bulk_create([
+        OutboundMessage(blast=blast, to=n, next_attempt_at=blast.created_at, created_at=blast.created_at)
+        for n in ("+6281311110031", "+6281311110032", "+6281311110033")])
+    with time_machine.travel(start + dt.timedelta(hours=50), tick=False):
+        receive_mo(mo("macet parah di kel. gambir karena cfd", source="+6281311110032"))
+        receive_mo(mo("Hello", source="+6281399999999"))  # not a recipient: not attributed
+        opt_out("+6281311110033", "sms", reason="BERHENTI")
+    impact = services.blast_impact(blast)
+    assert impact["before"] == {"replies": 1, "optouts": 0, "tickets": 1, "topics": {"sampah": 1}}
+    assert impact["after"] == {"replies": 1, "optouts": 1, "tickets": 1, "topics": {"transportasi": 1}}
+    login(client, actors["operator"])
+    page = client.get(f"/blast/konsol/{blast.pk}/").content.decode()
+    assert 'data-testid="blast-impact"' in page and 'data-testid="impact-replies">1<' in page

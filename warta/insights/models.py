@@ -312,6 +312,16 @@ class PollCount(models.Model):
         constraints = [models.UniqueConstraint(fields=["poll", "option", "region_id"], name="pollcount_key")]
 
 
+class BlastImpact(models.Model):
+    """A blast's 48-hour impact, computed off the page (scheduler job ``insights.impact`` and on
+    first view) so dashboards never join a million recipients with the inbox."""
+
+    blast = models.OneToOneField("blasts.Blast", on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField()
+    complete = models.BooleanField(default=False)  # the 48 hours after are over: final figures
+    data = models.JSONField(default=dict)
+
+
 def topic_choices() -> list[tuple[str, Any]]:
     """(code, name) of the topics in use, for forms."""
     return list(Topic.objects.filter(retired=False).values_list("code", "name"))

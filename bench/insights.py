@@ -20,10 +20,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "warta.settings")
 
 
 def main() -> None:
-    from warta.insights.classifier import Classifier, evaluate, read_labelled, read_lexicon_file, train
-    from warta.insights.engine import region_rows
-
     import django
+
+    from warta.insights.classifier import (
+        Classifier,
+        evaluate,
+        read_labelled,
+        read_lexicon_file,
+        train,
+    )
+    from warta.insights.engine import region_rows
 
     django.setup()
     from django.core.management import call_command

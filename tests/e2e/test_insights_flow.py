@@ -34,10 +34,11 @@ def wait_until(predicate: Any, timeout: float = 30.0) -> Any:
 def test_flood_sms_is_classified_routed_counted_and_a_correction_feeds_training(
         page: Any, actors: dict[str, Any], units: dict[str, Any], gateway: Gateway) -> None:  # noqa: F811
     from warta.inbox.models import RoutingRule, Ticket
-    from warta.insights import engine
+    from warta.insights import engine, services
     from warta.insights.models import ModelVersion
 
     engine.reset()
+    services.clear_reference()
     RoutingRule.objects.create(kind="topic", pattern="banjir", unit=units["bpbd"], priority=10)
     gateway.inject(FLOOD)
     ticket = wait_until(lambda: Ticket.objects.select_related("topic", "region", "unit").first())

@@ -16,7 +16,14 @@ from typing import Any
 
 from django.db import connection
 
-from .models import DailyCount, PollCount, TermCount, UnitDayCount
+from .models import (
+    DailyCount,
+    DailyRegionCount,
+    DailyTopicCount,
+    PollCount,
+    TermCount,
+    UnitDayCount,
+)
 
 
 def _upsert(model: Any, key: tuple[str, ...], values: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -49,8 +56,18 @@ DailyKey = tuple[date, int, int, int, str, bool]
 
 
 def add_daily(counts: Counter[DailyKey]) -> None:
+    """The full cross and its two roll-ups (without region; without topic and sentiment)."""
     _upsert(DailyCount, ("day", "topic_id", "region_id", "unit_id", "sentiment", "urgent"), ("count",),
             ((*k, n) for k, n in counts.items() if n))
+    topics: Counter[tuple[Any, ...]] = Counter()
+    regions: Counter[tuple[Any, ...]] = Counter()
+    for (day, topic, region, unit, sentiment, urgent), n in counts.items():
+        topics[(day, topic, unit, sentiment, urgent)] += n
+        regions[(day, region, unit, urgent)] += n
+    _upsert(DailyTopicCount, ("day", "topic_id", "unit_id", "sentiment", "urgent"), ("count",),
+            ((*k, n) for k, n in topics.items() if n))
+    _upsert(DailyRegionCount, ("day", "region_id", "unit_id", "urgent"), ("count",),
+            ((*k, n) for k, n in regions.items() if n))
 
 
 def add_terms(counts: Counter[tuple[date, int, str]]) -> None:

@@ -212,6 +212,39 @@ class DailyCount(models.Model):
         ]
 
 
+class DailyTopicCount(models.Model):
+    """Roll-up of ``DailyCount`` without the region: what pages read when no region is filtered
+    (a year is ~40,000 rows instead of ~1,000,000 at a million messages)."""
+
+    day = models.DateField()
+    topic_id = models.IntegerField()
+    unit_id = models.IntegerField(default=0)
+    sentiment = models.CharField(max_length=8)
+    urgent = models.BooleanField(default=False)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "topic_id", "unit_id", "sentiment", "urgent"],
+                                    name="dailytopiccount_key"),
+        ]
+
+
+class DailyRegionCount(models.Model):
+    """Roll-up of ``DailyCount`` without topic and sentiment: the regions' heat table."""
+
+    day = models.DateField()
+    region_id = models.IntegerField(default=0)
+    unit_id = models.IntegerField(default=0)
+    urgent = models.BooleanField(default=False)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "region_id", "unit_id", "urgent"], name="dailyregioncount_key"),
+        ]
+
+
 class TermCount(models.Model):
     """Deciding words per WIB day and topic (top terms, without reading messages)."""
 

@@ -147,7 +147,7 @@ def _recent_impacts(f: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
     blasts = list(qs[:limit])
     data = stored([b.pk for b in blasts])  # computed by the scheduler, never on this page
     empty = {"replies": "…", "optouts": "…", "tickets": "…", "topics": {}}
-    return [{"blast": b, **data.get(b.pk, {"after": empty, "before": empty})} for b in blasts]
+    return [{**data.get(b.pk, {"after": empty, "before": empty}), "blast": b} for b in blasts]
 
 
 @area_required("insights")

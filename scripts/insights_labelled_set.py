@@ -180,16 +180,16 @@ T: dict[str, list[tuple[str, str, bool]]] = {
         ("syarat izin keramaian untuk acara di {p} apa saja", "netral", False),
     ],
     "lainnya": [
-        ("halo", "netral", False),
-        ("selamat pagi", "netral", False),
-        ("p", "netral", False),
-        ("tes", "netral", False),
-        ("ok", "netral", False),
-        ("siapa ini", "netral", False),
-        ("salah kirim maaf", "netral", False),
-        ("assalamualaikum", "netral", False),
-        ("gak jadi", "netral", False),
-        ("ya", "netral", False),
+        ("halo", "netral", False), ("selamat pagi", "netral", False), ("p", "netral", False), ("tes", "netral", False),
+        ("ok", "netral", False), ("siapa ini", "netral", False), ("salah kirim maaf", "netral", False),
+        ("assalamualaikum", "netral", False), ("gak jadi", "netral", False), ("ya", "netral", False),
+        ("mama minta pulsa {n} ke nomor ini ya", "netral", False),
+        ("selamat anda mendapat hadiah {n} juta dari undian, hubungi nomor ini", "netral", False),
+        ("lagi dimana bro", "netral", False), ("besok jadi main bola jam {n}?", "netral", False),
+        ("maaf salah sambung pak", "netral", False), ("nanti saya telepon balik", "netral", False),
+        ("oke siap {n}", "netral", False), ("met malam semua", "netral", False),
+        ("jangan lupa beli gas sama telur ya", "netral", False), ("kode verifikasi anda {n}", "netral", False),
+        ("hahaha iya", "netral", False), ("udah nyampe rumah belum", "netral", False),
     ],
 }
 
@@ -226,7 +226,9 @@ F: dict[str, list[tuple[str, str, bool]]] = {
                   ("mantul pelayanannya, makasih pak", "positif", False)],
     "informasi": [("Mohon informasi mengenai persyaratan pembuatan SKCK", "netral", False),
                   ("dmn tempat vaksin terdekat {p}", "netral", False)],
-    "lainnya": [("Selamat siang bapak", "netral", False), ("cek", "netral", False), ("wkwkwk", "netral", False)],
+    "lainnya": [("Selamat siang bapak", "netral", False), ("cek", "netral", False), ("wkwkwk", "netral", False),
+                ("Bu, nanti jemput adik jam {n} ya", "netral", False), ("PROMO! beli 1 gratis 1 kode {n}", "netral", False),
+                ("sori td hp lowbat", "netral", False)],
 }
 
 TIMES = ["kemarin", "tadi pagi", "seminggu lalu", "dua hari lalu", "sejak subuh", "bulan lalu", "tadi malam",
@@ -319,7 +321,7 @@ def make(templates: dict[str, list[tuple[str, str, bool]]], n_per_topic: dict[st
             if "{p}" in tpl:
                 phrase, place = place_phrase(rng, rng.choice(kels), by_code, dup, kec_names)
                 text = text.replace("{p}", phrase)
-            text = text.replace("{t}", rng.choice(TIMES))
+            text = text.replace("{t}", rng.choice(TIMES)).replace("{n}", str(rng.randrange(1, 500)))
             text = roughen(text, rng) if topic != "lainnya" else text
             out.append((text.replace("\t", " "), topic, sentiment, "1" if urgent else "0", place))
     rng.shuffle(out)
@@ -341,7 +343,7 @@ def main() -> None:
     names = Counter(r["name"].lower() for r in kels)
     dup = {n for n, c in names.items() if c > 1}
     kec_names = {r["name"].lower() for r in rows if r["level"] == "kecamatan"}
-    per = {t: (100 if t != "lainnya" else 40) for t in T}
+    per = {t: (100 if t != "lainnya" else 70) for t in T}
     for t in ("banjir", "keamanan", "listrik", "lingkungan"):
         per[t] = 150
     pool = make(T, per, 14, kels, by_code, dup, kec_names)

@@ -187,6 +187,14 @@ def bench_dashboard(inbound: int, outbound: int) -> None:
                 SELECT c.day, c.topic_id, w.term, count(*) FROM insights_classification c
                 CROSS JOIN LATERAL jsonb_array_elements_text(c.why) AS w(term) GROUP BY 1, 2, 3""")
             cur.execute("""
+                INSERT INTO insights_monthregioncount (month, region_id, unit_id, urgent, count)
+                SELECT date_trunc('month', day)::date, region_id, unit_id, urgent, sum(count)
+                FROM insights_dailyregioncount GROUP BY 1, 2, 3, 4""")
+            cur.execute("""
+                INSERT INTO insights_monthtermcount (month, topic_id, term, count)
+                SELECT date_trunc('month', day)::date, topic_id, term, sum(count) FROM insights_termcount
+                GROUP BY 1, 2, 3""")
+            cur.execute("""
                 INSERT INTO insights_unitdaycount (day, unit_id, forwarded, response_seconds, closed, resolution_seconds,
                   within_sla)
                 SELECT d::date, u, 80, 80 * 7200, 70, 70 * 86400 * 2, 60

@@ -58,3 +58,26 @@ def test_topic_pages_need_the_configure_right(client, actors):
 
     assert Topic.objects.get(code="air").merged_into.code == "lingkungan"
     assert client.get("/analisis/").status_code == 200  # history and figures survive the merge
+
+
+def test_a_long_range_reads_whole_months_from_the_monthly_rollups_with_the_same_result():
+    import datetime as dt
+    from collections import Counter
+
+    from warta.insights import counters, services
+    from warta.insights.models import Topic
+
+    assert services.spans(dt.date(2026, 1, 15), dt.date(2026, 5, 10)) == (
+        [(dt.date(2026, 1, 15), dt.date(2026, 1, 31)), (dt.date(2026, 5, 1), dt.date(2026, 5, 10))],
+        [dt.date(2026, 2, 1), dt.date(2026, 3, 1), dt.date(2026, 4, 1)])
+    banjir = Topic.objects.get(code="banjir").pk
+    from warta.contacts.models import Region
+
+    kec = Region.objects.get(code="31.75.03").pk
+    days = [dt.date(2026, 1, 20), dt.date(2026, 2, 3), dt.date(2026, 3, 31), dt.date(2026, 5, 9), dt.date(2026, 5, 20)]
+    counters.add_daily(Counter({(d, banjir, kec, 0, "negatif", i % 2 == 0): 1 for i, d in enumerate(days)}))
+    counters.add_terms(Counter({(d, banjir, "sedada"): 2 for d in days}))
+    fig = services.figures(dt.date(2026, 1, 15), dt.date(2026, 5, 10))
+    [jatinegara] = [r for r in fig["regions"] if r["code"] == "31.75.03"]
+    assert (jatinegara["count"], jatinegara["urgent"]) == (4, 2) and fig["total"] == 4
+    assert fig["top_terms"] == [{"term": "sedada", "count": 8}]

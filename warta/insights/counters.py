@@ -20,6 +20,8 @@ from .models import (
     DailyCount,
     DailyRegionCount,
     DailyTopicCount,
+    MonthRegionCount,
+    MonthTermCount,
     PollCount,
     TermCount,
     UnitDayCount,
@@ -68,10 +70,19 @@ def add_daily(counts: Counter[DailyKey]) -> None:
             ((*k, n) for k, n in topics.items() if n))
     _upsert(DailyRegionCount, ("day", "region_id", "unit_id", "urgent"), ("count",),
             ((*k, n) for k, n in regions.items() if n))
+    months: Counter[tuple[Any, ...]] = Counter()
+    for (day, region, unit, urgent), n in regions.items():
+        months[(day.replace(day=1), region, unit, urgent)] += n
+    _upsert(MonthRegionCount, ("month", "region_id", "unit_id", "urgent"), ("count",),
+            ((*k, n) for k, n in months.items() if n))
 
 
 def add_terms(counts: Counter[tuple[date, int, str]]) -> None:
     _upsert(TermCount, ("day", "topic_id", "term"), ("count",), ((*k, n) for k, n in counts.items() if n))
+    months: Counter[tuple[Any, ...]] = Counter()
+    for (day, topic, term), n in counts.items():
+        months[(day.replace(day=1), topic, term)] += n
+    _upsert(MonthTermCount, ("month", "topic_id", "term"), ("count",), ((*k, n) for k, n in months.items() if n))
 
 
 def add_unit_day(day: date, unit_id: int, *, forwarded: int = 0, response_seconds: int = 0, closed: int = 0,

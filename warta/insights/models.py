@@ -257,6 +257,34 @@ class TermCount(models.Model):
         constraints = [models.UniqueConstraint(fields=["day", "topic_id", "term"], name="termcount_key")]
 
 
+class MonthRegionCount(models.Model):
+    """``DailyRegionCount`` per calendar month (``month`` is its first day): a year's heat table
+    reads 12 months instead of 365 days of rows."""
+
+    month = models.DateField()
+    region_id = models.IntegerField(default=0)
+    unit_id = models.IntegerField(default=0)
+    urgent = models.BooleanField(default=False)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "region_id", "unit_id", "urgent"], name="monthregioncount_key"),
+        ]
+
+
+class MonthTermCount(models.Model):
+    """``TermCount`` per calendar month (``month`` is its first day)."""
+
+    month = models.DateField()
+    topic_id = models.IntegerField()
+    term = models.CharField(max_length=80)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "topic_id", "term"], name="monthtermcount_key")]
+
+
 class UnitDayCount(models.Model):
     """Ticket outcomes per WIB day × unit: forwarded (with the time it took) and closed (with the
     time to resolution and whether the SLA deadline was met). ``unit_id`` 0: the SMS Center."""

@@ -33,6 +33,8 @@ from .models import (
     DailyCount,
     DailyRegionCount,
     DailyTopicCount,
+    MonthRegionCount,
+    MonthTermCount,
     Poll,
     PollCount,
     TermCount,
@@ -87,6 +89,40 @@ def topic_totals(start: date, end: date, *, unit: Any = None) -> dict[str, int]:
         t = ref["topics"].get(ref["effective"].get(row["topic_id"], row["topic_id"]))
         out[t.code if t else "?"] += row["n"]
     return dict(out)
+
+
+def _month_end(m: date) -> date:
+    return (m.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def spans(start: date, end: date) -> tuple[list[tuple[date, date]], list[date]]:
+    """[start, end] as day ranges at its ends and whole calendar months in between (ranges under
+    two months stay days: their daily rows are few)."""
+    if (end - start).days < 62:
+        return [(start, end)], []
+    m = start if start.day == 1 else _month_end(start) + timedelta(days=1)
+    months = []
+    while _month_end(m) <= end:
+        months.append(m)
+        m = _month_end(m) + timedelta(days=1)
+    if not months:
+        return [(start, end)], []
+    days = []
+    if start < months[0]:
+        days.append((start, months[0] - timedelta(days=1)))
+    after = _month_end(months[-1]) + timedelta(days=1)
+    if after <= end:
+        days.append((after, end))
+    return days, months
+
+
+def _day_q(ranges: list[tuple[date, date]], field: str = "day") -> Any:
+    from django.db.models import Q
+
+    q = Q(pk__in=[])
+    for a, b in ranges:
+        q |= Q(**{f"{field}__gte": a, f"{field}__lte": b})
+    return q
 
 
 def _unit_ids(unit: Any) -> set[int] | None:
@@ -186,11 +222,24 @@ def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, regi
         topics_by_day[t][day] += row["n"]
     by_region: Counter[int] = Counter()
     urgent_by_region: Counter[int] = Counter()
-    region_qs = _daily(start, end, unit_ids, topic_ids, region_ids, by_region=True)
-    for row in region_qs.exclude(region_id=0).values("region_id", "urgent").annotate(n=Sum("count")).order_by():
-        by_region[row["region_id"]] += row["n"]
-        if row["urgent"]:
-            urgent_by_region[row["region_id"]] += row["n"]
+    day_ranges, months = spans(start, end)
+    if topic_ids is None and months:
+        # A long range: whole months from the monthly roll-up, the ends from the daily one.
+        region_sets = [DailyRegionCount.objects.filter(_day_q(day_ranges)),
+                       MonthRegionCount.objects.filter(month__in=months)]
+        for i, rqs in enumerate(region_sets):
+            if unit_ids is not None:
+                rqs = rqs.filter(unit_id__in=unit_ids)
+            if region_ids is not None:
+                rqs = rqs.filter(region_id__in=region_ids)
+            region_sets[i] = rqs
+    else:
+        region_sets = [_daily(start, end, unit_ids, topic_ids, region_ids, by_region=True)]
+    for region_qs in region_sets:
+        for row in region_qs.exclude(region_id=0).values("region_id", "urgent").annotate(n=Sum("count")).order_by():
+            by_region[row["region_id"]] += row["n"]
+            if row["urgent"]:
+                urgent_by_region[row["region_id"]] += row["n"]
     by_unit: Counter[int] = Counter(
         {row["unit_id"]: row["n"] for row in qs.values("unit_id").annotate(n=Sum("count")).order_by()})
     topic_ids_seen = set(by_topic)
@@ -239,14 +288,19 @@ def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, regi
                               "closed": 0, "within_sla": 0, "sla_rate": None, "avg_response_hours": None,
                               "avg_resolution_hours": None}
 
-    term_qs = TermCount.objects.filter(day__gte=start, day__lte=end)
-    if topic_ids is not None:
-        term_qs = term_qs.filter(topic_id__in=topic_ids)
-    # TermCount has no unit/region: a liaison's slice gets terms of the topics in its slice.
-    if unit_ids is not None or region_ids is not None:
-        term_qs = term_qs.filter(topic_id__in=topic_ids_seen)
-    top_terms = [{"term": r["term"], "count": r["n"]} for r in
-                 term_qs.values("term").annotate(n=Sum("count")).order_by("-n", "term")[:20]]
+    terms: Counter[str] = Counter()
+    term_sets: list[Any] = [TermCount.objects.filter(_day_q(day_ranges))]
+    if months:
+        term_sets.append(MonthTermCount.objects.filter(month__in=months))
+    for term_qs in term_sets:
+        if topic_ids is not None:
+            term_qs = term_qs.filter(topic_id__in=topic_ids)
+        # Terms have no unit/region: a liaison's slice gets the terms of the topics in its slice.
+        if unit_ids is not None or region_ids is not None:
+            term_qs = term_qs.filter(topic_id__in=topic_ids_seen)
+        for r in term_qs.values("term").annotate(n=Sum("count")).order_by("-n", "term")[:200]:
+            terms[r["term"]] += r["n"]
+    top_terms = [{"term": t, "count": n} for t, n in sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:20]]
 
     def topic_row(pk: int, count: int) -> dict[str, Any]:
         t = topics.get(pk)

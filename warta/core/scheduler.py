@@ -45,6 +45,25 @@ def _daily_privacy_jobs() -> Any:
     return daily_privacy_jobs.call()
 
 
+def _insights_polls() -> Any:
+    from warta.insights.polls import close_due
+
+    return len(close_due())
+
+
+def _insights_impact() -> Any:
+    from warta.insights.impact import refresh_recent
+
+    return refresh_recent()
+
+
+def _insights_retrain() -> Any:
+    from warta.insights.tasks import retrain_model
+
+    retrain_model.enqueue()  # the worker trains; the scheduler only asks
+    return "enqueued"
+
+
 @dataclass
 class Job:
     name: str
@@ -63,6 +82,10 @@ def default_jobs() -> list[Job]:
         Job("blasts.sweep", 5.0, _blasts_clock),
         # Retention (UU 27/2022) and overdue data-subject requests.
         Job("contacts.privacy", 24 * 3600.0, _daily_privacy_jobs),
+        # SMS polls open/close (poll_closed), blast impact figures, the nightly model retraining.
+        Job("insights.polls", 60.0, _insights_polls),
+        Job("insights.impact", 600.0, _insights_impact),
+        Job("insights.retrain", 24 * 3600.0, _insights_retrain),
     ]
 
 

@@ -16,8 +16,13 @@ from .models import (
     NoticeTemplate,
     RoutingRule,
     TicketStatus,
-    Topic,
 )
+
+
+def _topic_choices() -> list[tuple[str, Any]]:
+    from warta.insights.models import topic_choices
+
+    return [("", "—"), *topic_choices()]
 
 
 class FilterForm(forms.Form):
@@ -26,7 +31,7 @@ class FilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Semua terbuka")), ("all", _("Semua"))] + list(TicketStatus.choices))
     unit = forms.ModelChoiceField(label=_("Unit"), required=False, queryset=Unit.objects.none())
-    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=[("", "—")] + list(Topic.choices))
+    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=_topic_choices)
     date_from = forms.DateField(label=_("Dari"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("Sampai"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     overdue = forms.BooleanField(label=_("Hanya yang terlambat"), required=False)
@@ -60,7 +65,7 @@ class AssignForm(forms.Form):
 
 
 class DetailsForm(forms.Form):
-    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=[("", "—")] + list(Topic.choices))
+    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=_topic_choices)
     region = forms.CharField(label=_("Wilayah (kelurahan/kecamatan)"), required=False, max_length=100)
 
 

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 REPLY_WINDOW = timedelta(days=3)
 
@@ -99,3 +100,42 @@ def retention_anonymise(cutoff: datetime, dry_run: bool) -> int:
     if dry_run:
         return sum(qs.count() for qs, _values in querysets)
     return sum(qs.update(**values) for qs, values in querysets)
+
+
+# ----------------------------------------------------------------------------- ingest analysis seam
+# The insights app (issue 14) registers an analyser in its AppConfig.ready(): ingest asks it, once
+# per batch, for each message's topic, place, urgency and whether it answers an open poll, and
+# hands the stored rows back so it can record classifications and counters in the same
+# transaction. Without an analyser, ingest works as before.
+
+
+@dataclass(slots=True)
+class Analysis:
+    topic_id: int | None = None
+    topic_code: str = ""
+    region_id: int | None = None
+    region_name: str = ""
+    urgent: bool = False
+    poll: tuple[int, str] | None = None  # (poll id, option key): counted, not ticketed
+    extra: Any = None  # the analyser's own data, handed back to ``record``
+
+
+class Analyser(Protocol):
+    def analyse(self, items: list[tuple[str, str, datetime, bool]], now: datetime) -> list[Analysis | None]:
+        """(address, text, received_at, is_binary) per message → an Analysis (or None) each."""
+
+    def record(self, rows: list[tuple[int, int | None, int | None, Analysis, datetime, bool]], now: datetime) -> None:
+        """(message id, ticket id, ticket's unit id, analysis, received_at, ticket routed at
+        creation) of the stored messages that were ticketed or counted for a poll."""
+
+
+_analyser: Analyser | None = None
+
+
+def register_analyser(analyser: Analyser | None) -> None:
+    global _analyser
+    _analyser = analyser
+
+
+def analyser() -> Analyser | None:
+    return _analyser

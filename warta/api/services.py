@@ -156,8 +156,8 @@ class Caller:
     def audit(self, action: str, obj: Any = None, **changes: Any) -> None:
         """The audit event of a change made through the API, naming the client and the key."""
         audit.record(action, obj, actor=self.user, unit=self.unit,
-                     changes={"client": self.client.name, "token": self.token.prefix,
-                              "token_name": self.token.name, **changes})
+                     changes={"client": self.client.name, "credential": self.token.prefix,
+                              "credential_name": self.token.name, **changes})
 
 
 def authenticate(value: str, now: datetime | None = None, ip: str | None = None) -> Caller:

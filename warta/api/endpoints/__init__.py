@@ -20,7 +20,7 @@ IDEMPOTENCY: dict[str, Any] = {"parameters": [{
 
 
 def register(api: NinjaAPI) -> None:
-    from . import materi
+    from . import blasts, materi
 
-    for module in (materi,):
+    for module in (materi, blasts):
         api.add_router("/", module.router)

@@ -20,7 +20,7 @@ IDEMPOTENCY: dict[str, Any] = {"parameters": [{
 
 
 def register(api: NinjaAPI) -> None:
-    from . import blasts, materi
+    from . import blasts, contacts, materi
 
-    for module in (materi, blasts):
+    for module in (materi, blasts, contacts):
         api.add_router("/", module.router)

@@ -11,7 +11,7 @@ opted-out numbers are refused rather than re-created, tags are added and never r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -110,7 +110,7 @@ def upsert(request: HttpRequest, payload: UpsertIn) -> dict[str, Any]:
 
 
 @router.get("/contacts", response={200: LookupOut, **ERRORS}, summary="Cari kontak unit")
-def lookup(request: HttpRequest, phone: list[str] = Query(..., max_length=100)) -> dict[str, Any]:
+def lookup(request: HttpRequest, phone: Annotated[list[str], Query(max_length=100)]) -> dict[str, Any]:
     """Kontak unit ini menurut nomor (`?phone=…&phone=…`, maks. 100)."""
     c = caller(request, "contacts:read")
     numbers: dict[str, str] = {}

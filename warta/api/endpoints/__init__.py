@@ -20,7 +20,7 @@ IDEMPOTENCY: dict[str, Any] = {"parameters": [{
 
 
 def register(api: NinjaAPI) -> None:
-    from . import blasts, contacts, materi
+    from . import blasts, contacts, inbox, materi
 
-    for module in (materi, blasts, contacts):
+    for module in (materi, blasts, contacts, inbox):
         api.add_router("/", module.router)

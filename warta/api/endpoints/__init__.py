@@ -20,7 +20,7 @@ IDEMPOTENCY: dict[str, Any] = {"parameters": [{
 
 
 def register(api: NinjaAPI) -> None:
-    from . import blasts, contacts, inbox, materi
+    from . import blasts, contacts, inbox, materi, reference
 
-    for module in (materi, blasts, contacts, inbox):
+    for module in (materi, blasts, contacts, inbox, reference):
         api.add_router("/", module.router)

@@ -119,7 +119,7 @@ def test_token_values_never_reach_the_audit_trail(client: Any, units: dict[str, 
 
     login(client, actors["admin"])
     c = __import__("warta.api.services", fromlist=["x"]).create_client("siaga", units["bpbd"], actors["admin"])
-    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru", {"expires_in_days": ""})
+    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru", {"expires_in_days": "", "scopes": ["materi:write"]})
     value = re.search(r"wrt_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", r.content.decode()).group(0)
     post(client, value, VALID)
     call_command("api", "token", "create", "--client", "dinkes-sim", "--unit", "dinkes")
@@ -281,13 +281,14 @@ def test_admin_makes_a_client_and_token_shown_once_then_revokes(client: Any, act
     r = client.post("/api/v1/pengaturan/klien-baru", {"name": "bpbd-siaga", "unit": units["bpbd"].pk})
     assert r.status_code == 302
     c = ApiClient.objects.get(name="bpbd-siaga")
-    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru", {"expires_in_days": "30"})
+    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru",
+                    {"expires_in_days": "30", "scopes": ["materi:write", "inbox:read"], "name": "produksi"})
     value = re.search(r"wrt_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", r.content.decode()).group(0)
     assert r["Cache-Control"] == "no-store"
     assert value not in client.get("/api/v1/pengaturan/").content.decode()  # shown once
     assert client.get("/api/v1/materi", **bearer(value)).status_code == 200
     token = c.tokens.get()
-    assert token.expires_at is not None
+    assert token.expires_at is not None and token.scopes == ["materi:write", "inbox:read"] and token.name == "produksi"
     strict = login(Client(enforce_csrf_checks=True), actors["admin"])
     assert strict.post(f"/api/v1/pengaturan/token/{token.pk}/cabut").status_code == 403  # no CSRF token
     client.post(f"/api/v1/pengaturan/token/{token.pk}/cabut")

@@ -96,5 +96,12 @@ urlpatterns = [
     path("pengaturan/klien-baru", views.client_new, name="client_new"),
     path("pengaturan/klien/<int:pk>/token-baru", views.token_new, name="token_new"),
     path("pengaturan/token/<int:pk>/cabut", views.token_revoke, name="token_revoke"),
+    path("pengaturan/webhook/", views.webhooks_page, name="webhooks"),
+    path("pengaturan/webhook/baru", views.webhook_new, name="webhook_new"),
+    path("pengaturan/webhook/<int:pk>/rahasia-baru", views.webhook_rotate, name="webhook_rotate"),
+    path("pengaturan/webhook/<int:pk>/uji", views.webhook_test, name="webhook_test"),
+    path("pengaturan/webhook/<int:pk>/aktif", views.webhook_toggle, name="webhook_toggle"),
+    path("pengaturan/webhook/<int:pk>/hapus", views.webhook_delete, name="webhook_delete"),
+    path("pengaturan/webhook/<int:pk>/log", views.webhook_log, name="webhook_log"),
     *_wrap(api._get_urls()),
 ]

@@ -39,6 +39,18 @@ def _daily_privacy_jobs() -> Any:
     return daily_privacy_jobs.call()
 
 
+def _webhooks_due() -> Any:
+    # Only a check here: the HTTP requests run in `warta worker`, so that a slow receiver never
+    # delays the inbox's one-second tick.
+    from warta.api import webhooks
+    from warta.api.tasks import deliver_webhooks
+
+    if webhooks.due_exists():
+        deliver_webhooks.enqueue()
+        return "enqueued"
+    return "idle"
+
+
 @dataclass
 class Job:
     name: str
@@ -55,6 +67,8 @@ def default_jobs() -> list[Job]:
         Job("blasts.release_due", 15.0, _release_due_blasts),
         # Retention (UU 27/2022) and overdue data-subject requests.
         Job("contacts.privacy", 24 * 3600.0, _daily_privacy_jobs),
+        # Webhook retries (exponential back-off) that have come due.
+        Job("api.webhooks", 5.0, _webhooks_due),
     ]
 
 

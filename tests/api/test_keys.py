@@ -127,3 +127,14 @@ def test_unknown_fields_and_wrong_types_are_refused(client: Any, units: dict[str
     r = client.post("/api/v1/materi", json.dumps({**VALID, "title": 5}), content_type="application/json",
                     **bearer(value))
     assert r.status_code == 422 and r.json()["field"] == "title"
+
+
+def test_an_attachment_without_a_usable_name_is_a_422_not_a_500(client: Any, units: dict[str, Any]) -> None:
+    # found by the contract test: an empty name reached Django's file-name check and raised
+    import base64
+
+    _t, value = issue(units["bpbd"])
+    for name in ("", "..", "a/"):
+        data = {**VALID, "attachments": [{"name": name, "content_base64": base64.b64encode(b"x").decode()}]}
+        r = client.post("/api/v1/materi", json.dumps(data), content_type="application/json", **bearer(value))
+        assert r.status_code == 422 and r.json()["field"].startswith("attachments.0"), name

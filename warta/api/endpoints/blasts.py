@@ -79,7 +79,7 @@ class DraftIn(In):
     submit: bool = Field(True, description="Langsung ajukan ke rantai persetujuan")
 
 
-class StepOut(Schema):
+class DraftStepOut(Schema):
     position: int
     label: str
     role: str
@@ -100,7 +100,7 @@ class DraftOut(Schema):
     window_end: datetime | None
     emergency: bool
     audience_counts: dict[str, Any]
-    chain: list[StepOut]
+    chain: list[DraftStepOut]
     blast_id: int | None
     created_at: datetime
     submitted_at: datetime | None

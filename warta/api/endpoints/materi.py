@@ -12,6 +12,7 @@ import binascii
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -32,7 +33,7 @@ SCOPE = "materi:write"
 
 
 class AttachmentIn(In):
-    name: str = Field(..., description="Nama berkas dengan ekstensinya, mis. surat.pdf")
+    name: str = Field(..., min_length=1, max_length=200, description="Nama berkas dengan ekstensinya, mis. surat.pdf")
     content_base64: str = Field(..., description="Isi berkas, base64 standar (RFC 4648)")
     content_type: str = Field("", description="Jenis MIME, opsional")
 
@@ -120,7 +121,10 @@ def _decode(attachments: list[AttachmentIn]) -> list[SimpleUploadedFile]:
             raw = base64.b64decode(a.content_base64, validate=True)
         except (binascii.Error, ValueError):
             raise invalid({f"attachments.{i}.content_base64": [_lazy("Bukan base64 yang sah.")]}) from None
-        files.append(SimpleUploadedFile(a.name, raw, a.content_type or "application/octet-stream"))
+        try:
+            files.append(SimpleUploadedFile(a.name, raw, a.content_type or "application/octet-stream"))
+        except SuspiciousFileOperation:  # "..", "/", or nothing left of the name
+            raise invalid({f"attachments.{i}.name": [_lazy("Nama berkas tidak sah; mis. surat.pdf.")]}) from None
     return files
 
 
@@ -141,7 +145,7 @@ def create_materi(request: HttpRequest, payload: MateriIn) -> Status:
     return Status(201, m)
 
 
-@router.get("/materi", response=list[MateriOut], summary="Daftar materi unit")
+@router.get("/materi", response={200: list[MateriOut], **ERRORS}, summary="Daftar materi unit")
 @paginate(PageNumberPagination, page_size=20)
 def list_materi(request: HttpRequest, status: str = "") -> Any:
     """Materi unit klien (dan sub-unitnya), terbaru dahulu, 20 per halaman (`?page=2`)."""

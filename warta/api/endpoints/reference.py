@@ -35,7 +35,7 @@ class RegionOut(Schema):
     parent: str | None
 
 
-class StepOut(Schema):
+class PolicyStepOut(Schema):
     position: int
     label: str
     role: str = Field(..., description="verifier | approver")
@@ -57,7 +57,7 @@ class BlackoutOut(Schema):
 class SenderOut(Schema):
     name: str
     description: str
-    approval_chain: list[StepOut]
+    approval_chain: list[PolicyStepOut]
     require_opt_out_line: bool
     opt_out_words: list[str]
     registrations: list[RegistrationOut] = Field(..., description="Kosong: registri operator tidak dicatat")

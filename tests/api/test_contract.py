@@ -52,9 +52,20 @@ def world(django_db_blocker: Any) -> dict[str, str]:
 
 
 def _run(case: Any, token: str) -> None:
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
     from warta.wsgi import application
 
-    case.call_and_validate(app=application, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+    # As Django's test client does: the test's transaction holds the connection, so the end of a
+    # request must not close it (PostgreSQL would lose every row the fixture made).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        case.call_and_validate(app=application, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_any_key_reads_topics_regions_and_senders_with_their_chains(client: Any, units: dict[str, Any]) -> None:
     _t, value = issue(units["bpbd"], scopes=[])
     topics = client.get("/api/v1/topics", **bearer(value)).json()
-    assert {"code": "banjir", "label": "Banjir & genangan"} in topics
+    assert any(t["code"] == "banjir" and t["label"].startswith("Banjir") for t in topics)
     cities = client.get("/api/v1/regions?level=kota_kabupaten", **bearer(value)).json()
     assert any(r["code"] == "31.71" for r in cities) and all(r["parent"] == "31" for r in cities)
     kec = client.get("/api/v1/regions?parent=31.71", **bearer(value)).json()

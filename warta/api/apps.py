@@ -22,10 +22,8 @@ class ApiConfig(AppConfig):
         ticket_routed.connect(_ticket_routed, dispatch_uid="api.webhooks.ticket_routed")
         ticket_updated.connect(_ticket_updated, dispatch_uid="api.webhooks.ticket_updated")
         blast_finished.connect(_blast_finished, dispatch_uid="api.webhooks.blast_finished")
-        try:
-            from warta.insights.signals import poll_closed  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:  # the insights app's polls are not in this build
-            return
+        from warta.insights.signals import poll_closed
+
         poll_closed.connect(_poll_closed, dispatch_uid="api.webhooks.poll_closed")
 
 

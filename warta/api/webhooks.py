@@ -285,11 +285,12 @@ def ticket_data(ticket_id: int, **extra: Any) -> dict[str, Any] | None:
     from warta.inbox.models import Ticket
     from warta.inbox.services import masked_address
 
-    t = Ticket.objects.select_related("unit", "conversation").filter(pk=ticket_id).first()
+    t = Ticket.objects.select_related("unit", "conversation", "topic", "region").filter(pk=ticket_id).first()
     if t is None:
         return None
-    return {"ticket": {"id": t.pk, "number": t.number, "status": t.status, "subject": t.subject, "topic": t.topic,
-                       "region": t.region, "unit": t.unit.code if t.unit_id else None,
+    return {"ticket": {"id": t.pk, "number": t.number, "status": t.status, "subject": t.subject,
+                       "topic": t.topic.code if t.topic_id else None, "urgent": t.urgent,
+                       "region": t.region.code if t.region_id else None, "unit": t.unit.code if t.unit_id else None,
                        "citizen": masked_address(t.conversation.address),
                        "updated_at": t.updated_at, "url": f"/api/v1/tickets/{t.pk}"}, **extra}
 
@@ -310,20 +311,18 @@ def blast_data(blast: Any) -> tuple[int | None, dict[str, Any]]:
 
 
 def poll_data(kwargs: dict[str, Any]) -> tuple[int | None, dict[str, Any]]:
-    """The insights app's ``poll_closed`` arguments as an event: ``poll`` (with ``unit_id`` or a
-    ``blast`` whose draft names the unit) and, when given, ``results``."""
+    """The insights app's ``poll_closed(poll=…, results=…)`` as an event for the unit whose materi
+    the poll's draft was made from (a poll without a unit's materi is the SMS Center's own)."""
+    from warta.blasts.models import Draft
+
     poll = kwargs.get("poll")
     if poll is None:
         return None, {}
-    unit_id = getattr(poll, "unit_id", None)
-    blast_id = getattr(poll, "blast_id", None)
-    if unit_id is None and blast_id is not None:
-        from warta.blasts.models import Draft
-
-        unit_id = Draft.objects.filter(blast_id=blast_id).values_list("materi__unit_id", flat=True).first()
+    draft = Draft.objects.select_related("materi").filter(pk=getattr(poll, "draft_id", None)).first()
+    unit_id = draft.materi.unit_id if draft is not None and draft.materi_id else None
     results = kwargs.get("results")
-    if results is None and callable(getattr(poll, "results", None)):
-        results = poll.results()
-    data = {"poll": {"id": poll.pk, "title": str(getattr(poll, "question", "") or getattr(poll, "title", "") or poll),
-                     "blast_id": blast_id, "results": json.loads(json.dumps(results, cls=DjangoJSONEncoder))}}
+    data = {"poll": {"id": poll.pk, "question": poll.question, "state": poll.state,
+                     "closed_at": poll.closed_at, "responses": poll.responses,
+                     "draft_id": draft.pk if draft else None, "blast_id": draft.blast_id if draft else None,
+                     "results": json.loads(json.dumps(results, cls=DjangoJSONEncoder))}}
     return unit_id, data

@@ -20,7 +20,7 @@ IDEMPOTENCY: dict[str, Any] = {"parameters": [{
 
 
 def register(api: NinjaAPI) -> None:
-    from . import blasts, contacts, inbox, materi, reference
+    from . import blasts, contacts, inbox, insights, materi, reference
 
-    for module in (materi, blasts, contacts, inbox, reference):
+    for module in (materi, blasts, contacts, inbox, reference, insights):
         api.add_router("/", module.router)

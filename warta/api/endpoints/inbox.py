@@ -31,8 +31,10 @@ class TicketOut(Schema):
     status: str = Field(..., description="menunggu | koordinasi | disposisi | proses | selesai | spam")
     status_label: str
     subject: str
-    topic: str
-    region: str
+    topic: str | None = Field(..., description="Kode topik (GET /topics)")
+    region: str | None = Field(..., description="Kode wilayah Kemendagri")
+    region_name: str | None
+    urgent: bool
     unit: str | None
     citizen: str = Field(..., description="Nomor warga, tersamar")
     message_count: int
@@ -50,6 +52,18 @@ class TicketOut(Schema):
     @staticmethod
     def resolve_unit(obj: Ticket) -> str | None:
         return obj.unit.code if obj.unit_id else None
+
+    @staticmethod
+    def resolve_topic(obj: Ticket) -> str | None:
+        return obj.topic.code if obj.topic_id else None
+
+    @staticmethod
+    def resolve_region(obj: Ticket) -> str | None:
+        return obj.region.code if obj.region_id else None
+
+    @staticmethod
+    def resolve_region_name(obj: Ticket) -> str | None:
+        return obj.region.name if obj.region_id else None
 
     @staticmethod
     def resolve_citizen(obj: Ticket) -> str:
@@ -90,7 +104,7 @@ class StatusIn(In):
 
 def _ticket(request: HttpRequest, ticket_id: int, scope: str) -> tuple[Any, Ticket]:
     c = caller(request, scope)
-    return c, get_object_or_404(inbox.tickets_for(c.user), pk=ticket_id)
+    return c, get_object_or_404(inbox.tickets_for(c.user).select_related("topic", "region"), pk=ticket_id)
 
 
 @router.get("/tickets", response={200: TicketList, **ERRORS}, summary="Tiket warga untuk unit")
@@ -99,7 +113,7 @@ def list_tickets(request: HttpRequest,
                  after: int = 0, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
     """Tiket yang diteruskan ke unit ini (dan sub-unitnya), terbaru dahulu; `?after=<next_after>`."""
     c = caller(request, "inbox:read")
-    qs = inbox.tickets_for(c.user).order_by("-id")
+    qs = inbox.tickets_for(c.user).select_related("topic", "region").order_by("-id")
     if status:
         qs = qs.filter(status=status)
     if after:
@@ -123,7 +137,7 @@ def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Status:
     except inbox.TicketError as exc:
         raise ApiError(422, "refused", str(exc), field="text") from None
     c.audit("api.ticket_replied", ticket, message=message.pk, close=payload.close)
-    return Status(201, inbox.tickets_for(c.user).get(pk=ticket.pk))
+    return Status(201, inbox.tickets_for(c.user).select_related("topic", "region").get(pk=ticket.pk))
 
 
 @router.post("/tickets/{ticket_id}/status", response={200: TicketDetailOut, **ERRORS}, summary="Ubah status tiket")
@@ -136,4 +150,4 @@ def set_status(request: HttpRequest, ticket_id: int, payload: StatusIn) -> Ticke
         raise ApiError(422, "refused", str(exc), field="status") from None
     c.audit("api.ticket_status", ticket, status=[old, payload.status])
     # A ticket handed back to the SMS Center is no longer the unit's: show what it became, unscoped.
-    return Ticket.objects.select_related("conversation", "unit").get(pk=ticket.pk)
+    return Ticket.objects.select_related("conversation", "unit", "topic", "region").get(pk=ticket.pk)

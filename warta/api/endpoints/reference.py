@@ -26,6 +26,7 @@ router = Router(tags=["reference"])
 class TopicOut(Schema):
     code: str
     label: str
+    description: str
 
 
 class RegionOut(Schema):
@@ -64,23 +65,16 @@ class SenderOut(Schema):
     blackouts: list[BlackoutOut] = Field(..., description="Periode kini/mendatang: hanya blast darurat")
 
 
-def topics_list() -> list[dict[str, str]]:
-    """The ticket topics; the insights app's Topic table replaces them when it exists."""
-    try:
-        from warta.insights.models import Topic  # type: ignore[attr-defined]
-    except ImportError:
-        Topic = None  # noqa: N806
-    if Topic is not None and hasattr(Topic, "objects"):
-        rows = [{"code": str(getattr(t, "code", t.pk)), "label": str(getattr(t, "name", t))} for t in Topic.objects.all()]
-        if rows:
-            return rows
-    from warta.inbox.models import Topic as TicketTopic
+def topics_list() -> list[dict[str, Any]]:
+    """The insights app's topic table: the live topics (retired and merged ones are history)."""
+    from warta.insights.models import Topic
 
-    return [{"code": v, "label": str(label)} for v, label in TicketTopic.choices]
+    return [{"code": t.code, "label": t.name, "description": t.description}
+            for t in Topic.objects.filter(retired=False).order_by("order", "code")]
 
 
 @router.get("/topics", response={200: list[TopicOut], **ERRORS}, summary="Topik")
-def topics(request: HttpRequest) -> list[dict[str, str]]:
+def topics(request: HttpRequest) -> list[dict[str, Any]]:
     return topics_list()
 
 

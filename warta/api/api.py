@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from warta.accounts.audit import client_ip
 from warta.blasts import services as blasts
@@ -55,8 +55,12 @@ api = NinjaAPI(
 )
 
 
-class In(Schema):
-    """Base of every request body: an unknown field is an error, not silently dropped."""
+class In(BaseModel):
+    """Base of every request body: an unknown field is an error, not silently dropped.
+
+    A plain pydantic model, not ninja's ``Schema``: ``Schema`` adds a validator that can read ORM
+    objects, which input never is, and which costs ~60 µs per object — a third of the time of a
+    1,000-contact upsert."""
 
     model_config = ConfigDict(extra="forbid")
 

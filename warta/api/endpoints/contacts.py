@@ -102,7 +102,7 @@ def upsert(request: HttpRequest, payload: UpsertIn) -> dict[str, Any]:
     """Sampai 1.000 kontak per permintaan. Baris yang ditolak disebut di `rejected` (indeks dan
     alasan); baris lain tetap disimpan. Kontak mendapat label `unit-<kode unit>`."""
     c = caller(request, "contacts:write")
-    result = contacts.upsert_batch([r.dict() for r in payload.contacts], source=f"api:{c.client.name}"[:60],
+    result = contacts.upsert_batch([r.model_dump() for r in payload.contacts], source=f"api:{c.client.name}"[:60],
                                    tag=unit_tag(c.unit.code), by=c.user)
     c.audit("api.contacts_upserted", None, created=result["created"], updated=result["updated"],
             unchanged=result["unchanged"], rejected=len(result["rejected"]))

@@ -132,7 +132,7 @@ def _decode(attachments: list[AttachmentIn]) -> list[SimpleUploadedFile]:
 def create_materi(request: HttpRequest, payload: MateriIn) -> Status:
     """Menyerahkan materi untuk disiarkan atas nama unit klien (sama dengan formulir web)."""
     c = caller(request, SCOPE)
-    data = payload.dict(exclude={"attachments"})
+    data = payload.model_dump(exclude={"attachments"})
     files = _decode(payload.attachments)
     form = MateriForm(data={k: v for k, v in data.items() if v is not None},
                       files=MultiValueDict({"attachments": files}))

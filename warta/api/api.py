@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -108,24 +108,24 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 def _no_token(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     # Reached when the header is missing or not "Bearer …"; a wrong token is an ApiError.
     return error(request, 401, "token_missing",
-                 _lazy("Token tidak ada. Kirim header Authorization: Bearer <token>."))
+                 gettext_lazy("Token tidak ada. Kirim header Authorization: Bearer <token>."))
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:  # ninja raises this when the body is not JSON
-        return error(request, 400, "bad_json", _lazy("Badan permintaan bukan JSON yang sah."))
+        return error(request, 400, "bad_json", gettext_lazy("Badan permintaan bukan JSON yang sah."))
     return error(request, exc.status_code, "error", str(exc))
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error(request, 404, "not_found", _lazy("Tidak ditemukan."))
+    return error(request, 404, "not_found", gettext_lazy("Tidak ditemukan."))
 
 
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return error(request, 403, "forbidden", str(exc) or _lazy("Peran Anda tidak memiliki hak untuk tindakan ini."))
+    return error(request, 403, "forbidden", str(exc) or gettext_lazy("Peran Anda tidak memiliki hak untuk tindakan ini."))
 
 
 @api.exception_handler(blasts.WorkflowError)
@@ -140,30 +140,30 @@ def _django_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpRes
 
 # pydantic error types → what a person reads; everything else falls back to the generic message.
 _TYPE_MESSAGES: dict[str, Any] = {
-    "missing": _lazy("Wajib diisi."),
-    "string_type": _lazy("Harus berupa teks."),
-    "string_too_long": _lazy("Terlalu panjang."),
-    "string_too_short": _lazy("Terlalu pendek."),
-    "int_type": _lazy("Harus berupa bilangan bulat."),
-    "int_parsing": _lazy("Harus berupa bilangan bulat."),
-    "bool_type": _lazy("Harus true atau false."),
-    "bool_parsing": _lazy("Harus true atau false."),
-    "greater_than_equal": _lazy("Nilai terlalu kecil."),
-    "less_than_equal": _lazy("Nilai terlalu besar."),
-    "literal_error": _lazy("Nilai tidak termasuk pilihan yang sah."),
-    "enum": _lazy("Nilai tidak termasuk pilihan yang sah."),
-    "datetime_type": _lazy("Waktu tidak sah; gunakan ISO 8601, mis. 2026-05-01T08:00:00+07:00."),
-    "datetime_parsing": _lazy("Waktu tidak sah; gunakan ISO 8601, mis. 2026-05-01T08:00:00+07:00."),
-    "datetime_from_date_parsing": _lazy("Waktu tidak sah; gunakan ISO 8601, mis. 2026-05-01T08:00:00+07:00."),
-    "date_from_datetime_parsing": _lazy("Tanggal tidak sah; gunakan ISO 8601, mis. 2026-05-01."),
-    "date_parsing": _lazy("Tanggal tidak sah; gunakan ISO 8601, mis. 2026-05-01."),
-    "list_type": _lazy("Harus berupa daftar."),
-    "too_long": _lazy("Daftar terlalu panjang."),
-    "too_short": _lazy("Daftar terlalu pendek."),
-    "model_type": _lazy("Harus berupa objek JSON."),
-    "model_attributes_type": _lazy("Harus berupa objek JSON."),
-    "dict_type": _lazy("Harus berupa objek JSON."),
-    "extra_forbidden": _lazy("Kolom ini tidak dikenal."),
+    "missing": gettext_lazy("Wajib diisi."),
+    "string_type": gettext_lazy("Harus berupa teks."),
+    "string_too_long": gettext_lazy("Terlalu panjang."),
+    "string_too_short": gettext_lazy("Terlalu pendek."),
+    "int_type": gettext_lazy("Harus berupa bilangan bulat."),
+    "int_parsing": gettext_lazy("Harus berupa bilangan bulat."),
+    "bool_type": gettext_lazy("Harus true atau false."),
+    "bool_parsing": gettext_lazy("Harus true atau false."),
+    "greater_than_equal": gettext_lazy("Nilai terlalu kecil."),
+    "less_than_equal": gettext_lazy("Nilai terlalu besar."),
+    "literal_error": gettext_lazy("Nilai tidak termasuk pilihan yang sah."),
+    "enum": gettext_lazy("Nilai tidak termasuk pilihan yang sah."),
+    "datetime_type": gettext_lazy("Waktu tidak sah; gunakan ISO 8601, mis. 2026-05-01T08:00:00+07:00."),
+    "datetime_parsing": gettext_lazy("Waktu tidak sah; gunakan ISO 8601, mis. 2026-05-01T08:00:00+07:00."),
+    "datetime_from_date_parsing": gettext_lazy("Waktu tidak sah; gunakan ISO 8601, mis. 2026-05-01T08:00:00+07:00."),
+    "date_from_datetime_parsing": gettext_lazy("Tanggal tidak sah; gunakan ISO 8601, mis. 2026-05-01."),
+    "date_parsing": gettext_lazy("Tanggal tidak sah; gunakan ISO 8601, mis. 2026-05-01."),
+    "list_type": gettext_lazy("Harus berupa daftar."),
+    "too_long": gettext_lazy("Daftar terlalu panjang."),
+    "too_short": gettext_lazy("Daftar terlalu pendek."),
+    "model_type": gettext_lazy("Harus berupa objek JSON."),
+    "model_attributes_type": gettext_lazy("Harus berupa objek JSON."),
+    "dict_type": gettext_lazy("Harus berupa objek JSON."),
+    "extra_forbidden": gettext_lazy("Kolom ini tidak dikenal."),
 }
 
 
@@ -174,15 +174,15 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         # loc is ("body", "payload", field, …) for the body, ("query", field) for query strings.
         loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "payload", "query", "path")]
         items.append(errors.field_error(".".join(loc) or "body",
-                                        _TYPE_MESSAGES.get(e.get("type", ""), _lazy("Nilai tidak sah."))))
-    return error(request, 422, "validation_error", _lazy("Data tidak sah; periksa kolom yang disebut."),
+                                        _TYPE_MESSAGES.get(e.get("type", ""), gettext_lazy("Nilai tidak sah."))))
+    return error(request, 422, "validation_error", gettext_lazy("Data tidak sah; periksa kolom yang disebut."),
                  field=items[0]["field"] if items else None, errs=items)
 
 
 def invalid(field_messages: dict[str, list[Any]]) -> ApiError:
     """A 422 naming each field, for rules a service or form checks after the schema."""
     items = [errors.field_error(f, m) for f, ms in field_messages.items() for m in ms]
-    return ApiError(422, "validation_error", _lazy("Data tidak sah; periksa kolom yang disebut."),
+    return ApiError(422, "validation_error", gettext_lazy("Data tidak sah; periksa kolom yang disebut."),
                     field=items[0]["field"] if items else None, errors=items)
 
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from . import conf
 from .errors import ApiError
@@ -50,7 +50,7 @@ def handle(request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpRespon
     if key is None or token is None:
         return view()  # no key, or not authenticated: the view answers as usual
     if not key or len(key) > 255:
-        raise ApiError(422, "idempotency_key_invalid", _lazy("Idempotency-Key harus 1–255 karakter."),
+        raise ApiError(422, "idempotency_key_invalid", gettext_lazy("Idempotency-Key harus 1–255 karakter."),
                        field=HEADER)
     digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + request.body).hexdigest()
     cutoff = timezone.now() - timedelta(hours=int(conf.get("API_IDEMPOTENCY_HOURS")))
@@ -61,11 +61,11 @@ def handle(request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpRespon
     except IntegrityError:
         first = IdempotencyKey.objects.get(token=token, key=key)
         if first.request_hash != digest:
-            raise ApiError(422, "idempotency_key_reused", _lazy(
+            raise ApiError(422, "idempotency_key_reused", gettext_lazy(
                 "Idempotency-Key ini sudah dipakai untuk permintaan lain. Gunakan kunci baru untuk data baru."),
                 field=HEADER) from None
         if first.status == 0:
-            raise ApiError(409, "idempotency_in_progress", _lazy(
+            raise ApiError(409, "idempotency_in_progress", gettext_lazy(
                 "Permintaan dengan Idempotency-Key ini masih diproses. Coba lagi sebentar lagi."),
                 field=HEADER, headers={"Retry-After": "1"}) from None
         replay = HttpResponse(bytes(first.body), status=first.status, content_type=first.content_type)

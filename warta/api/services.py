@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from warta.accounts import audit
 from warta.accounts.models import Role, Unit, User
@@ -53,12 +53,12 @@ def create_client(name: str, unit: Unit, actor: User | None, user: User | None =
     _require(actor)
     name = slugify(name)
     if not name:
-        raise ApiError(400, "invalid_name", _lazy("Nama klien wajib diisi (huruf, angka, tanda hubung)."))
+        raise ApiError(400, "invalid_name", gettext_lazy("Nama klien wajib diisi (huruf, angka, tanda hubung)."))
     if ApiClient.objects.filter(name=name).exists():
-        raise ApiError(400, "duplicate_name", _lazy("Klien API bernama %(name)s sudah ada."), {"name": name})
+        raise ApiError(400, "duplicate_name", gettext_lazy("Klien API bernama %(name)s sudah ada."), {"name": name})
     if user is not None and (user.unit_id != unit.pk or user.role != Role.LIAISON):
         # The client acts for exactly its unit: a central role would see every unit's data.
-        raise ApiError(400, "user_not_liaison", _lazy("Pengguna klien harus penghubung unit %(code)s."),
+        raise ApiError(400, "user_not_liaison", gettext_lazy("Pengguna klien harus penghubung unit %(code)s."),
                        {"code": unit.code})
     with transaction.atomic():
         if user is None:
@@ -81,7 +81,7 @@ def clean_scopes(scopes: list[str] | tuple[str, ...] | None) -> list[str]:
         return list(ALL_SCOPES)
     unknown = sorted(wanted - set(ALL_SCOPES))
     if unknown:
-        raise ApiError(400, "invalid_scope", _lazy("Cakupan tidak dikenal: %(s)s. Pilih dari: %(all)s."),
+        raise ApiError(400, "invalid_scope", gettext_lazy("Cakupan tidak dikenal: %(s)s. Pilih dari: %(all)s."),
                        {"s": ", ".join(unknown), "all": ", ".join(ALL_SCOPES)})
     return [s for s in ALL_SCOPES if s in wanted]
 
@@ -95,7 +95,7 @@ def issue_token(client: ApiClient, actor: User | None, expires_at: datetime | No
     _require(actor)
     # A token always acts for exactly one unit: its client's (no unit-less tokens).
     if client.unit_id is None or client.user.unit_id != client.unit_id:
-        raise ApiError(400, "no_unit", _lazy("Klien API harus terikat pada satu unit."))
+        raise ApiError(400, "no_unit", gettext_lazy("Klien API harus terikat pada satu unit."))
     scope_list = clean_scopes(scopes) if scopes is not None else ["materi:write"]
     while True:
         prefix = secrets.token_hex(4)
@@ -120,7 +120,7 @@ def revoke_token(prefix: str, actor: User | None) -> ApiToken:
     try:
         token = ApiToken.objects.select_related("client__unit").get(prefix=prefix)
     except ApiToken.DoesNotExist:
-        raise ApiError(404, "token_not_found", _lazy("Token dengan awalan %(p)s tidak ada."), {"p": prefix}) from None
+        raise ApiError(404, "token_not_found", gettext_lazy("Token dengan awalan %(p)s tidak ada."), {"p": prefix}) from None
     n = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(),
                                                                            revoked_by=actor)
     token.refresh_from_db()
@@ -149,7 +149,7 @@ class Caller:
 
     def require(self, scope: str) -> None:
         if scope not in (self.token.scopes or []):
-            raise ApiError(403, "scope_missing", _lazy("Token ini tidak memiliki cakupan %(scope)s. Minta "
+            raise ApiError(403, "scope_missing", gettext_lazy("Token ini tidak memiliki cakupan %(scope)s. Minta "
                                                         "administrator Warta menambahkannya pada token baru."),
                            {"scope": scope})
 
@@ -171,20 +171,20 @@ def authenticate(value: str, now: datetime | None = None, ip: str | None = None)
     # Compare even when no row was found, so that unknown prefixes cost the same as known ones.
     stored = token.token_hash if token is not None else "0" * 64
     if not hmac.compare_digest(stored, hash_token(value or "")) or token is None:
-        raise ApiError(401, "token_invalid", _lazy("Token tidak dikenal. Periksa header Authorization: Bearer <token>."))
+        raise ApiError(401, "token_invalid", gettext_lazy("Token tidak dikenal. Periksa header Authorization: Bearer <token>."))
     if token.revoked_at is not None:
-        raise ApiError(401, "token_revoked", _lazy("Token ini sudah dicabut. Minta token baru kepada administrator Warta."))
+        raise ApiError(401, "token_revoked", gettext_lazy("Token ini sudah dicabut. Minta token baru kepada administrator Warta."))
     if token.expires_at is not None and token.expires_at <= now:
-        raise ApiError(401, "token_expired", _lazy("Token ini sudah kedaluwarsa. Minta token baru kepada administrator Warta."))
+        raise ApiError(401, "token_expired", gettext_lazy("Token ini sudah kedaluwarsa. Minta token baru kepada administrator Warta."))
     client = token.client
     if not client.is_active or not client.user.is_active:
-        raise ApiError(401, "client_inactive", _lazy("Klien API ini dinonaktifkan. Hubungi administrator Warta."))
+        raise ApiError(401, "client_inactive", gettext_lazy("Klien API ini dinonaktifkan. Hubungi administrator Warta."))
     if client.unit_id is None or client.user.unit_id != client.unit_id:
         # Never act without a unit: every endpoint narrows to it.
-        raise ApiError(401, "client_without_unit", _lazy("Klien API ini tidak terikat pada unit. Hubungi administrator Warta."))
+        raise ApiError(401, "client_without_unit", gettext_lazy("Klien API ini tidak terikat pada unit. Hubungi administrator Warta."))
     wait = ratelimit.take(token)
     if wait:
-        raise ApiError(429, "rate_limited", _lazy("Terlalu banyak permintaan dari token ini. Coba lagi setelah %(s)s detik."),
+        raise ApiError(429, "rate_limited", gettext_lazy("Terlalu banyak permintaan dari token ini. Coba lagi setelah %(s)s detik."),
                        {"s": ratelimit.retry_after_header(wait)},
                        headers={"Retry-After": ratelimit.retry_after_header(wait)})
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY or (ip and ip != token.last_used_ip):

@@ -14,7 +14,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, path
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from . import conf, docs, errors, idempotency, views
 from .api import api
@@ -28,7 +28,7 @@ def max_body() -> int:
 
 def _too_large() -> JsonResponse:
     mb = float(conf.get("API_MAX_BODY_MB"))
-    return JsonResponse(errors.body("too_large", _lazy("Badan permintaan terlalu besar (maks. %(mb)s MB). "
+    return JsonResponse(errors.body("too_large", gettext_lazy("Badan permintaan terlalu besar (maks. %(mb)s MB). "
                                                        "Kirim dalam beberapa permintaan."),
                                     {"mb": f"{mb:g}"}), status=413)
 

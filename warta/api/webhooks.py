@@ -41,7 +41,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from warta.accounts import audit
 from warta.accounts.models import Unit, User
@@ -98,7 +98,7 @@ def verify(secret: str, header: str, body: bytes, now: float | None = None, tole
 def _clean_events(events: list[str]) -> list[str]:
     unknown = sorted(set(events) - set(EVENTS))
     if unknown or not events:
-        raise ApiError(400, "invalid_events", _lazy("Pilih peristiwa dari: %(all)s."), {"all": ", ".join(EVENTS)})
+        raise ApiError(400, "invalid_events", gettext_lazy("Pilih peristiwa dari: %(all)s."), {"all": ", ".join(EVENTS)})
     return [e for e in EVENTS if e in events]
 
 

@@ -37,7 +37,7 @@ from django.core.cache import cache
 from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
 
 from warta.accounts.models import Role, User
@@ -234,16 +234,16 @@ def create_draft(request: HttpRequest, payload: DraftIn) -> Status:
     sender = SenderID.objects.filter(name=payload.sender, is_active=True).first()
     author = composer(c)
     if sender is None or not blasts.usable_senders(author).filter(pk=sender.pk).exists():
-        raise invalid({"sender": [_lazy("Sender ID tidak terdaftar atau tidak aktif. Lihat GET /senders.")]})
+        raise invalid({"sender": [gettext_lazy("Sender ID tidak terdaftar atau tidak aktif. Lihat GET /senders.")]})
     if payload.emergency and not payload.emergency_reason.strip():
-        raise invalid({"emergency_reason": [_lazy("Blast darurat wajib diberi alasan.")]})
+        raise invalid({"emergency_reason": [gettext_lazy("Blast darurat wajib diberi alasan.")]})
     audience = {k: v for k, v in payload.audience.model_dump().items() if v}
     if not audience:
-        raise invalid({"audience": [_lazy("Pilih penerima: wilayah, grup, segmen atau nomor.")]})
+        raise invalid({"audience": [gettext_lazy("Pilih penerima: wilayah, grup, segmen atau nomor.")]})
     if payload.materi_id is not None:
         materi = Materi.objects.filter(pk=payload.materi_id, unit_id__in=c.unit_ids()).first()
         if materi is None:
-            raise invalid({"materi_id": [_lazy("Materi tidak ditemukan di unit Anda.")]})
+            raise invalid({"materi_id": [gettext_lazy("Materi tidak ditemukan di unit Anda.")]})
     else:
         materi = blasts.submit_materi(c.user, title=payload.title, content=payload.text,
                                       contact_person=payload.contact_person or c.client.name,
@@ -258,7 +258,7 @@ def create_draft(request: HttpRequest, payload: DraftIn) -> Status:
             draft = blasts.submit_for_review(draft, author)
         except blasts.WorkflowError as exc:
             # The draft stays (state draft) so that an operator can see and fix it; the client is told why.
-            raise ApiError(422, "draft_not_submitted", _lazy("Naskah #%(id)s dibuat tetapi belum dapat diajukan: "
+            raise ApiError(422, "draft_not_submitted", gettext_lazy("Naskah #%(id)s dibuat tetapi belum dapat diajukan: "
                                                              "%(why)s"), {"id": draft.pk, "why": str(exc)}) from exc
     return Status(201, unit_drafts(c).get(pk=draft.pk))
 

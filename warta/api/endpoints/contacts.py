@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
 
 from warta.contacts import services as contacts
@@ -139,7 +139,7 @@ def opt_out(request: HttpRequest, payload: OptOutIn) -> Status:
     except contacts.ContactError as exc:
         raise invalid({"phone": [str(exc)]}) from None
     already = OptOut.objects.filter(e164=e164).exists()
-    entry = contacts.opt_out(e164, Channel.API, reason=payload.reason or str(_lazy("melalui API")), by=c.user)
+    entry = contacts.opt_out(e164, Channel.API, reason=payload.reason or str(gettext_lazy("melalui API")), by=c.user)
     if not already:
         c.audit("api.contact_opted_out", None, phone=mask(e164))
     return Status(201, {"phone": mask(entry.e164), "opted_out_at": entry.at, "channel": entry.channel})

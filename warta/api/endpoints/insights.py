@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from ninja import Field, Router, Schema
 
 from warta.contacts.models import Region
@@ -91,18 +91,18 @@ def figures(request: HttpRequest, start: date, end: date, topic: str = "", regio
     maks. 366 hari). Saring dengan `topic` (kode) dan `region` (kode Kemendagri)."""
     c = caller(request, "insights:read")
     if end < start:
-        raise invalid({"end": [_lazy("Tanggal akhir harus sama dengan atau setelah tanggal awal.")]})
+        raise invalid({"end": [gettext_lazy("Tanggal akhir harus sama dengan atau setelah tanggal awal.")]})
     if (end - start).days >= MAX_DAYS:
-        raise invalid({"end": [_lazy("Rentang maksimal 366 hari.")]})
+        raise invalid({"end": [gettext_lazy("Rentang maksimal 366 hari.")]})
     topic_obj = None
     if topic:
         topic_obj = Topic.objects.filter(code=topic).first()
         if topic_obj is None:
-            raise invalid({"topic": [_lazy("Topik tidak dikenal; lihat GET /topics.")]})
+            raise invalid({"topic": [gettext_lazy("Topik tidak dikenal; lihat GET /topics.")]})
     region_obj = None
     if region:
         region_obj = Region.objects.filter(code=region).first()
         if region_obj is None:
-            raise invalid({"region": [_lazy("Kode wilayah tidak dikenal; lihat GET /regions.")]})
+            raise invalid({"region": [gettext_lazy("Kode wilayah tidak dikenal; lihat GET /regions.")]})
     data = insights.figures(start, end, unit=c.unit, topic=topic_obj, region=region_obj)
     return {**data, "unit": c.unit.code}

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.datastructures import MultiValueDict
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -120,11 +120,11 @@ def _decode(attachments: list[AttachmentIn]) -> list[SimpleUploadedFile]:
         try:
             raw = base64.b64decode(a.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            raise invalid({f"attachments.{i}.content_base64": [_lazy("Bukan base64 yang sah.")]}) from None
+            raise invalid({f"attachments.{i}.content_base64": [gettext_lazy("Bukan base64 yang sah.")]}) from None
         try:
             files.append(SimpleUploadedFile(a.name, raw, a.content_type or "application/octet-stream"))
         except SuspiciousFileOperation:  # "..", "/", or nothing left of the name
-            raise invalid({f"attachments.{i}.name": [_lazy("Nama berkas tidak sah; mis. surat.pdf.")]}) from None
+            raise invalid({f"attachments.{i}.name": [gettext_lazy("Nama berkas tidak sah; mis. surat.pdf.")]}) from None
     return files
 
 

@@ -91,7 +91,8 @@ def main() -> None:
         for model in (OutboundMessage, Contact, IdempotencyKey, RateBucket):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
     unit, _ = Unit.objects.get_or_create(code="bench-bpbd", defaults={"name": "BPBD (bench)", "kind": "skpd"})
-    client = ApiClient.objects.filter(name="bench").first() or services.create_client("bench", unit, None)
+    client = ApiClient.objects.filter(name="bench-api", unit=unit).first() \
+        or services.create_client("bench-api", unit, None)
     # A bucket that never empties: the benchmark measures the work, the bucket's UPDATE included.
     _token, token = services.issue_token(client, None, scopes=["all"], rate=1e9, burst=10**9)
 

@@ -187,3 +187,18 @@ def test_a_sub_units_ticket_reaches_the_parent_units_hook(actors: dict[str, Any]
     assert Delivery.objects.get().payload["data"]["ticket"]["unit"] == "pusdatin"
 
 
+
+
+def test_the_scheduler_wakes_the_worker_only_when_a_delivery_is_due(units: dict[str, Any]) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from warta.api import webhooks
+    from warta.core.scheduler import _webhooks_due
+
+    assert _webhooks_due() == "idle"
+    hook, _s = make_hook(units["bpbd"], "http://127.0.0.1:9/x")
+    webhooks.send_test(hook, None)
+    before = DBTaskResult.objects.count()
+    assert _webhooks_due() == "enqueued"
+    assert DBTaskResult.objects.count() == before + 1
+    assert "deliver_webhooks" in DBTaskResult.objects.order_by("-enqueued_at").first().task_path

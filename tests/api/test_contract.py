@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from warta.api.api import api
 
-EXAMPLES = 12
+EXAMPLES = 8
 
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

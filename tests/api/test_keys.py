@@ -138,3 +138,12 @@ def test_an_attachment_without_a_usable_name_is_a_422_not_a_500(client: Any, uni
         data = {**VALID, "attachments": [{"name": name, "content_base64": base64.b64encode(b"x").decode()}]}
         r = client.post("/api/v1/materi", json.dumps(data), content_type="application/json", **bearer(value))
         assert r.status_code == 422 and r.json()["field"].startswith("attachments.0"), name
+
+
+def test_wrong_method_and_unknown_path_answer_in_the_error_shape(client: Any, units: dict[str, Any]) -> None:
+    _t, value = issue(units["bpbd"])
+    r = client.delete("/api/v1/materi", **bearer(value))
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    r = client.get("/api/v1/tidak-ada", **bearer(value))
+    assert r.status_code == 404 and r.json()["code"] == "not_found" and r.json()["message_en"]
+    assert client.get("/api/v1/pengaturan/").status_code == 302  # the pages still route

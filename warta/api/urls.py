@@ -77,6 +77,13 @@ def api_request(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
                 response = idempotency.handle(request, lambda: view(request, *args, **kwargs))
             except errors.ApiError as exc:
                 response = _error(exc)
+            if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+                allow = response.get("Allow", "")
+                response = JsonResponse(errors.body("method_not_allowed", gettext_lazy(
+                    "Metode %(m)s tidak berlaku di alamat ini. Lihat /api/v1/docs."), {"m": request.method}),
+                    status=405)
+                if allow:
+                    response["Allow"] = allow
             response.headers["Content-Language"] = language
             return response
 
@@ -104,4 +111,6 @@ urlpatterns = [
     path("pengaturan/webhook/<int:pk>/hapus", views.webhook_delete, name="webhook_delete"),
     path("pengaturan/webhook/<int:pk>/log", views.webhook_log, name="webhook_log"),
     *_wrap(api._get_urls()),
+    path("<path:rest>", api_request(lambda request, rest: JsonResponse(
+        errors.body("not_found", gettext_lazy("Alamat API tidak dikenal. Lihat /api/v1/docs.")), status=404))),
 ]

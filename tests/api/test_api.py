@@ -25,8 +25,9 @@ VALID = {"title": "Peringatan banjir rob", "content": "Waspada banjir rob di pes
 
 def issue(unit: Any, name: str = "bpbd-siaga", **kw: Any) -> tuple[Any, str]:
     from warta.api import services
+    from warta.api.models import ApiClient
 
-    client = services.create_client(name, unit, None)
+    client = ApiClient.objects.filter(name=name).first() or services.create_client(name, unit, None)
     return services.issue_token(client, None, **kw)
 
 
@@ -86,13 +87,22 @@ def test_expired_token_gets_401(client: Any, units: dict[str, Any]) -> None:
 
 def test_no_token_or_a_wrong_one_gets_401_in_indonesian_or_english(client: Any, bpbd_token: str) -> None:
     r = client.get("/api/v1/materi")
-    assert r.status_code == 401 and r.json()["code"] == "token_missing" and "Token tidak ada" in r.json()["detail"]
+    body = r.json()
+    assert r.status_code == 401 and body["code"] == "token_missing" and "Token tidak ada" in body["message"]
+    assert body["message_en"].startswith("No token") and body["field"] is None
     forged = bpbd_token[:-4] + ("AAAA" if not bpbd_token.endswith("AAAA") else "BBBB")
     for bad in (forged, "wrt_00000000_" + "x" * 43, "nonsense"):
         r = client.get("/api/v1/materi", **bearer(bad))
         assert r.status_code == 401 and r.json()["code"] == "token_invalid", bad
     r = client.get("/api/v1/materi", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
-    assert r.status_code == 401 and r.json()["detail"].startswith("No token") and r["Content-Language"] == "en"
+    assert r.status_code == 401 and r.json()["message_en"].startswith("No token") and r["Content-Language"] == "en"
+
+
+def by_field(body: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in body["errors"]:
+        out.setdefault(e["field"], []).append(e["message"])
+    return out
 
 
 def test_cli_creates_and_revokes_tokens(client: Any, units: dict[str, Any], capsys: Any) -> None:
@@ -109,7 +119,7 @@ def test_token_values_never_reach_the_audit_trail(client: Any, units: dict[str, 
 
     login(client, actors["admin"])
     c = __import__("warta.api.services", fromlist=["x"]).create_client("siaga", units["bpbd"], actors["admin"])
-    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru", {"expires_in_days": ""})
+    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru", {"expires_in_days": "", "scopes": ["materi:write"]})
     value = re.search(r"wrt_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", r.content.decode()).group(0)
     post(client, value, VALID)
     call_command("api", "token", "create", "--client", "dinkes-sim", "--unit", "dinkes")
@@ -148,27 +158,28 @@ def test_materi_with_a_base64_attachment(client: Any, bpbd_token: str) -> None:
 def test_attachment_limits_are_the_web_forms(client: Any, bpbd_token: str) -> None:
     exe = {**VALID, "attachments": [{"name": "virus.exe", "content_base64": base64.b64encode(b"MZ").decode()}]}
     r = post(client, bpbd_token, exe)
-    assert r.status_code == 422 and "tidak diterima" in r.json()["errors"]["attachments"][0]
+    assert r.status_code == 422 and "tidak diterima" in by_field(r.json())["attachments"][0]
     big = {**VALID, "attachments": [{"name": "besar.pdf",
                                      "content_base64": base64.b64encode(b"x" * (5 * 1024 * 1024 + 1)).decode()}]}
     r = post(client, bpbd_token, big)
-    assert r.status_code == 422 and "5 MB" in r.json()["errors"]["attachments"][0]
+    assert r.status_code == 422 and "5 MB" in by_field(r.json())["attachments"][0]
     bad = {**VALID, "attachments": [{"name": "a.pdf", "content_base64": "!!!"}]}
-    assert "attachments.0.content_base64" in post(client, bpbd_token, bad).json()["errors"]
+    assert "attachments.0.content_base64" in by_field(post(client, bpbd_token, bad).json())
 
 
 def test_validation_errors_name_the_fields_in_indonesian(client: Any, bpbd_token: str) -> None:
     r = post(client, bpbd_token, {"content": "isi"})
     assert r.status_code == 422
     body = r.json()
-    assert body["code"] == "validation_error" and {"title", "contact_person"} <= set(body["errors"])
-    assert body["errors"]["title"] == ["Wajib diisi."]
+    assert body["code"] == "validation_error" and {"title", "contact_person"} <= set(by_field(body))
+    assert by_field(body)["title"] == ["Wajib diisi."] and body["field"] in ("title", "contact_person")
+    assert {"field": "title", "message": "Wajib diisi.", "message_en": "This field is required."} in body["errors"]
     r = post(client, bpbd_token, {**VALID, "window_end": "2026-05-10T08:00:00+07:00"})
-    assert r.status_code == 422 and "window_end" in r.json()["errors"]
+    assert r.status_code == 422 and "window_end" in by_field(r.json())
     r = post(client, bpbd_token, {**VALID, "title": "x" * 201})
-    assert r.status_code == 422 and "title" in r.json()["errors"]
+    assert r.status_code == 422 and "title" in by_field(r.json())
     r = post(client, bpbd_token, {**VALID, "window_start": "besok pagi"})
-    assert r.status_code == 422 and "ISO 8601" in r.json()["errors"]["window_start"][0]
+    assert r.status_code == 422 and "ISO 8601" in by_field(r.json())["window_start"][0]
 
 
 def test_bad_json_is_400_and_oversized_body_is_413(client: Any, bpbd_token: str) -> None:
@@ -223,7 +234,7 @@ def test_post_needs_no_csrf_token(bpbd_token: str) -> None:
 
 def test_index_openapi_and_docs_load_nothing_from_outside(client: Any, db: Any) -> None:
     index = client.get("/api/v1/")
-    assert index.status_code == 200 and index.json()["version"] == "1.0"
+    assert index.status_code == 200 and index.json()["version"] == "1.1"
     doc = client.get("/api/v1/openapi.json")
     spec = json.loads(doc.content)
     assert spec["openapi"].startswith("3.") and {"/api/v1/materi", "/api/v1/materi/{materi_id}"} <= set(spec["paths"])
@@ -270,13 +281,14 @@ def test_admin_makes_a_client_and_token_shown_once_then_revokes(client: Any, act
     r = client.post("/api/v1/pengaturan/klien-baru", {"name": "bpbd-siaga", "unit": units["bpbd"].pk})
     assert r.status_code == 302
     c = ApiClient.objects.get(name="bpbd-siaga")
-    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru", {"expires_in_days": "30"})
+    r = client.post(f"/api/v1/pengaturan/klien/{c.pk}/token-baru",
+                    {"expires_in_days": "30", "scopes": ["materi:write", "inbox:read"], "name": "produksi"})
     value = re.search(r"wrt_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", r.content.decode()).group(0)
     assert r["Cache-Control"] == "no-store"
     assert value not in client.get("/api/v1/pengaturan/").content.decode()  # shown once
     assert client.get("/api/v1/materi", **bearer(value)).status_code == 200
     token = c.tokens.get()
-    assert token.expires_at is not None
+    assert token.expires_at is not None and token.scopes == ["materi:write", "inbox:read"] and token.name == "produksi"
     strict = login(Client(enforce_csrf_checks=True), actors["admin"])
     assert strict.post(f"/api/v1/pengaturan/token/{token.pk}/cabut").status_code == 403  # no CSRF token
     client.post(f"/api/v1/pengaturan/token/{token.pk}/cabut")

@@ -23,24 +23,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from warta.accounts import audit
 from warta.accounts.models import Role, Unit, User
 from warta.accounts.permissions import has_capability
 
-from .models import ApiClient, ApiToken
+from . import ratelimit
+from .errors import ApiError
+from .models import ALL_SCOPES, ApiClient, ApiToken
 
 TOKEN_RE = re.compile(r"^wrt_([0-9a-f]{8})_[A-Za-z0-9_-]{20,100}$")
 # last_used_at is written at most this often per token, not on every request.
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-class ApiError(Exception):
-    """A refusal the API answers with ``{"detail": message, "code": code}`` and ``status``."""
-
-    def __init__(self, status: int, code: str, message: str, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.errors = status, code, message, errors
 
 
 def _require(actor: User | None) -> None:
@@ -64,14 +59,14 @@ def create_client(name: str, unit: Unit, actor: User | None, user: User | None =
     A named ``user`` must be a liaison of ``unit`` (``is_unit_scoped``)."""
     _require(actor)
     if user is not None and not is_unit_scoped(user, unit):
-        raise ApiError(400, "user_not_unit_scoped", _(
+        raise ApiError(400, "user_not_unit_scoped", gettext_lazy(
             "Token API selalu terbatas pada satu unit: pengguna %(user)s harus Penghubung Unit %(unit)s. "
-            "Tanpa --user, akun layanan unit dibuat otomatis.") % {"user": user.username, "unit": unit.code})
+            "Tanpa --user, akun layanan unit dibuat otomatis."), {"user": user.username, "unit": unit.code})
     name = slugify(name)
     if not name:
-        raise ApiError(400, "invalid_name", _("Nama klien wajib diisi (huruf, angka, tanda hubung)."))
+        raise ApiError(400, "invalid_name", gettext_lazy("Nama klien wajib diisi (huruf, angka, tanda hubung)."))
     if ApiClient.objects.filter(name=name).exists():
-        raise ApiError(400, "duplicate_name", _("Klien API bernama %(name)s sudah ada.") % {"name": name})
+        raise ApiError(400, "duplicate_name", gettext_lazy("Klien API bernama %(name)s sudah ada."), {"name": name})
     with transaction.atomic():
         if user is None:
             # A service account that cannot log in to the web: it exists so that the API acts with
@@ -86,18 +81,39 @@ def create_client(name: str, unit: Unit, actor: User | None, user: User | None =
     return client
 
 
-def issue_token(client: ApiClient, actor: User | None, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """A new token for ``client``; the value is returned once and never kept."""
+def clean_scopes(scopes: list[str] | tuple[str, ...] | None) -> list[str]:
+    """``scopes`` checked and sorted; ``all`` stands for every scope."""
+    wanted = set(scopes or [])
+    if "all" in wanted:
+        return list(ALL_SCOPES)
+    unknown = sorted(wanted - set(ALL_SCOPES))
+    if unknown:
+        raise ApiError(400, "invalid_scope", gettext_lazy("Cakupan tidak dikenal: %(s)s. Pilih dari: %(all)s."),
+                       {"s": ", ".join(unknown), "all": ", ".join(ALL_SCOPES)})
+    return [s for s in ALL_SCOPES if s in wanted]
+
+
+def issue_token(client: ApiClient, actor: User | None, expires_at: datetime | None = None,
+                scopes: list[str] | tuple[str, ...] | None = None, name: str = "",
+                rate: float | None = None, burst: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``client``; the value is returned once and never kept.
+
+    ``scopes`` None gives ``materi:write`` only (what tokens could do before scopes existed)."""
     _require(actor)
+    # A token always acts for exactly one unit: its client's (no unit-less tokens).
+    if client.unit_id is None or client.user.unit_id != client.unit_id:
+        raise ApiError(400, "no_unit", gettext_lazy("Klien API harus terikat pada satu unit."))
+    scope_list = clean_scopes(scopes) if scopes is not None else ["materi:write"]
     while True:
         prefix = secrets.token_hex(4)
         if not ApiToken.objects.filter(prefix=f"wrt_{prefix}").exists():
             break
     value = f"wrt_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(client=client, prefix=f"wrt_{prefix}", token_hash=hash_token(value),
-                                    created_by=actor, expires_at=expires_at)
+                                    created_by=actor, expires_at=expires_at, scopes=scope_list,
+                                    name=name[:60], rate=rate, burst=burst)
     audit.record("api.token_created", token, actor=actor, unit=client.unit, object_repr=token.prefix,
-                 changes={"client": client.name, "prefix": token.prefix,
+                 changes={"client": client.name, "prefix": token.prefix, "name": token.name, "scopes": scope_list,
                           "expires_at": expires_at.isoformat() if expires_at else None})
     return token, value
 
@@ -111,7 +127,7 @@ def revoke_token(prefix: str, actor: User | None) -> ApiToken:
     try:
         token = ApiToken.objects.select_related("client__unit").get(prefix=prefix)
     except ApiToken.DoesNotExist:
-        raise ApiError(404, "token_not_found", _("Token dengan awalan %(p)s tidak ada.") % {"p": prefix}) from None
+        raise ApiError(404, "token_not_found", gettext_lazy("Token dengan awalan %(p)s tidak ada."), {"p": prefix}) from None
     n = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(),
                                                                            revoked_by=actor)
     token.refresh_from_db()
@@ -130,9 +146,29 @@ class Caller:
     def user(self) -> User:
         return self.client.user
 
+    @property
+    def unit(self) -> Unit:
+        return self.client.unit
 
-def authenticate(value: str, now: datetime | None = None) -> Caller:
-    """The caller a bearer token stands for, or ``ApiError(401)`` saying why not."""
+    def unit_ids(self) -> list[int]:
+        """The caller's unit and its sub-units: what every endpoint narrows to."""
+        return self.client.unit.descendant_ids()
+
+    def require(self, scope: str) -> None:
+        if scope not in (self.token.scopes or []):
+            raise ApiError(403, "scope_missing", gettext_lazy("Token ini tidak memiliki cakupan %(scope)s. Minta "
+                                                        "administrator Warta menambahkannya pada token baru."),
+                           {"scope": scope})
+
+    def audit(self, action: str, obj: Any = None, **changes: Any) -> None:
+        """The audit event of a change made through the API, naming the client and the key."""
+        audit.record(action, obj, actor=self.user, unit=self.unit,
+                     changes={"client": self.client.name, "credential": self.token.prefix,
+                              "credential_name": self.token.name, **changes})
+
+
+def authenticate(value: str, now: datetime | None = None, ip: str | None = None) -> Caller:
+    """The caller a bearer token stands for, or ``ApiError`` (401, or 429 when over its rate)."""
     now = now or timezone.now()
     m = TOKEN_RE.match(value or "")
     token = None
@@ -142,20 +178,25 @@ def authenticate(value: str, now: datetime | None = None) -> Caller:
     # Compare even when no row was found, so that unknown prefixes cost the same as known ones.
     stored = token.token_hash if token is not None else "0" * 64
     if not hmac.compare_digest(stored, hash_token(value or "")) or token is None:
-        raise ApiError(401, "token_invalid", _("Token tidak dikenal. Periksa header Authorization: Bearer <token>."))
+        raise ApiError(401, "token_invalid", gettext_lazy("Token tidak dikenal. Periksa header Authorization: Bearer <token>."))
     if token.revoked_at is not None:
-        raise ApiError(401, "token_revoked", _("Token ini sudah dicabut. Minta token baru kepada administrator Warta."))
+        raise ApiError(401, "token_revoked", gettext_lazy("Token ini sudah dicabut. Minta token baru kepada administrator Warta."))
     if token.expires_at is not None and token.expires_at <= now:
-        raise ApiError(401, "token_expired", _("Token ini sudah kedaluwarsa. Minta token baru kepada administrator Warta."))
+        raise ApiError(401, "token_expired", gettext_lazy("Token ini sudah kedaluwarsa. Minta token baru kepada administrator Warta."))
     client = token.client
     if not client.is_active or not client.user.is_active:
-        raise ApiError(401, "client_inactive", _("Klien API ini dinonaktifkan. Hubungi administrator Warta."))
+        raise ApiError(401, "client_inactive", gettext_lazy("Klien API ini dinonaktifkan. Hubungi administrator Warta."))
     if not is_unit_scoped(client.user, client.unit):
         # A client made before tokens were always unit-scoped, or whose user changed role since.
-        raise ApiError(401, "client_not_unit_scoped", _(
+        raise ApiError(401, "client_not_unit_scoped", gettext_lazy(
             "Klien API ini tidak terbatas pada unitnya dan ditolak. Minta administrator Warta membuat klien baru."))
-    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    wait = ratelimit.take(token)
+    if wait:
+        raise ApiError(429, "rate_limited", gettext_lazy("Terlalu banyak permintaan dari token ini. Coba lagi setelah %(s)s detik."),
+                       {"s": ratelimit.retry_after_header(wait)},
+                       headers={"Retry-After": ratelimit.retry_after_header(wait)})
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY or (ip and ip != token.last_used_ip):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
     return Caller(client=client, token=token)
 

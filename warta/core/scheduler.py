@@ -64,6 +64,18 @@ def _insights_retrain() -> Any:
     return "enqueued"
 
 
+def _webhooks_due() -> Any:
+    # Only a check here: the HTTP requests run in `warta worker`, so that a slow receiver never
+    # delays the inbox's one-second tick.
+    from warta.api import webhooks
+    from warta.api.tasks import deliver_webhooks
+
+    if webhooks.due_exists():
+        deliver_webhooks.enqueue()
+        return "enqueued"
+    return "idle"
+
+
 @dataclass
 class Job:
     name: str
@@ -86,6 +98,8 @@ def default_jobs() -> list[Job]:
         Job("insights.polls", 60.0, _insights_polls),
         Job("insights.impact", 600.0, _insights_impact),
         Job("insights.retrain", 24 * 3600.0, _insights_retrain),
+        # Webhook retries (exponential back-off) that have come due.
+        Job("api.webhooks", 5.0, _webhooks_due),
     ]
 
 

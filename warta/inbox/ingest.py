@@ -79,6 +79,7 @@ from .models import (
     TicketEvent,
     TicketStatus,
 )
+from .signals import announce, ticket_routed
 
 log = logging.getLogger(__name__)
 
@@ -790,6 +791,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
                               returning=True)
     for t, pk in zip(new_tickets, ids, strict=True):
         t.pk = pk
+        if t.unit_id is not None:  # routed by a rule at intake
+            announce(ticket_routed, ticket_id=pk, unit_id=t.unit_id, by="rule")
     if touched_tickets:
         fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text", "acked_on",
                                      "urgent"),

@@ -41,6 +41,7 @@ from .models import (
     TicketEvent,
     TicketStatus,
 )
+from .signals import announce, ticket_routed, ticket_updated
 
 __all__ = [
     "MO", "TRANSITIONS", "TicketError", "add_note", "assign", "block_number", "bulk_action",
@@ -145,6 +146,7 @@ def set_status(ticket: Ticket, new: str, *, actor: User, note: str = "") -> Tick
         if new == S.DISPOSISI and ticket.unit_id is None:
             raise TicketError(_("Pilih unit tujuan sebelum disposisi."))
         old = ticket.status
+        old_unit = ticket.unit_id
         now = timezone.now()
         if new == S.KOORDINASI and actor.role == Role.LIAISON:
             # Returned by the unit: the SMS Center re-routes it; the unit's clock stops.
@@ -157,6 +159,8 @@ def set_status(ticket: Ticket, new: str, *, actor: User, note: str = "") -> Tick
         audit.record("inbox.ticket.status", ticket, changes={"status": [old, new], "note": note[:200]})
         if new == S.SELESAI:
             _tell_citizen(ticket, NoticeKind.CLOSED, answer=note.strip(), unit=str(ticket.unit or ""))
+        if old_unit is not None:
+            announce(ticket_updated, ticket_id=ticket.pk, unit_id=old_unit, change="status", status=new)
         return ticket
 
 
@@ -169,6 +173,7 @@ def assign(ticket: Ticket, *, actor: User, unit: Unit | None = None, assignee: U
         if ticket.status in CLOSED_STATUSES:
             raise TicketError(_("Tiket sudah ditutup."))
         before = audit.snapshot(ticket, ["unit", "assignee", "status"])
+        old_unit = ticket.unit_id
         now = timezone.now()
         if assignee is not None:
             if not assignee.is_active or not has_capability(assignee, "inbox.work"):
@@ -194,6 +199,8 @@ def assign(ticket: Ticket, *, actor: User, unit: Unit | None = None, assignee: U
             _notify_unit(ticket, unit, _("Tiket #%(n)s diteruskan ke %(unit)s.") % {"n": ticket.number, "unit": unit})
         if forwarded:
             _tell_citizen(ticket, NoticeKind.FORWARDED, unit=str(unit))
+            if ticket.unit_id != old_unit:
+                announce(ticket_routed, ticket_id=ticket.pk, unit_id=unit.pk, by="user")
         return ticket
 
 
@@ -246,6 +253,7 @@ def update_details(ticket: Ticket, *, actor: User, topic: str | None = None, reg
         if routed is not None:
             _event(ticket, None, EventKind.ROUTED, "", rule=routed.rule_id, unit=routed.unit_id)
             _tell_citizen(ticket, NoticeKind.FORWARDED, unit=str(Unit.objects.get(pk=routed.unit_id)))
+            announce(ticket_routed, ticket_id=ticket.pk, unit_id=routed.unit_id, by="rule")
         audit.record("inbox.ticket.edit", ticket, changes=audit.diff(before, audit.snapshot(
             ticket, ["topic", "region", "unit", "status"])))
         return ticket
@@ -263,6 +271,8 @@ def add_note(ticket: Ticket, text: str, *, actor: User) -> TicketEvent:
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=["search_text", "updated_at"])
         audit.record("inbox.ticket.note", ticket, changes={"note": text[:200]})
+        if ticket.unit_id is not None:
+            announce(ticket_updated, ticket_id=ticket.pk, unit_id=ticket.unit_id, change="note", status=ticket.status)
         return event
 
 
@@ -314,6 +324,8 @@ def reply(ticket: Ticket, text: str, *, actor: User, close: bool = False) -> Mes
         if ticket.status != old:
             _event(ticket, actor, EventKind.STATUS, "", old=old, new=ticket.status)
             audit.record("inbox.ticket.status", ticket, changes={"status": [old, ticket.status]})
+        if ticket.unit_id is not None:
+            announce(ticket_updated, ticket_id=ticket.pk, unit_id=ticket.unit_id, change="reply", status=ticket.status)
         return message
 
 

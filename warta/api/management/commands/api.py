@@ -2,12 +2,15 @@
 
 ::
 
-    warta api token create --client NAME --unit CODE [--user USERNAME] [--expires-days N]
+    warta api token create --client NAME --unit CODE [--scope SCOPE]… [--name LABEL] [--user USERNAME]
+                           [--expires-days N] [--rate PER_SECOND] [--burst N]
     warta api token revoke PREFIX
     warta api token list [--json]
 
 ``create`` makes the client when it does not exist yet (acting as a new service account, a liaison
-of the unit, unless ``--user`` names one) and prints the token once. Nothing else prints it.
+of the unit, unless ``--user`` names a liaison of that unit) and prints the token once, alone on
+standard output. Nothing else prints it. ``--scope all`` grants every scope; without ``--scope``
+the token may only hand in materi (``materi:write``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ class Command(BaseCommand):
         create.add_argument("--unit", required=True, help=_("kode unit, mis. bpbd"))
         create.add_argument("--user", default="", help=_("bertindak sebagai pengguna ini (bawaan: akun layanan)"))
         create.add_argument("--expires-days", type=int, default=0)
+        create.add_argument("--scope", action="append", default=[],
+                            help=_("cakupan (boleh berulang) atau all; bawaan: materi:write"))
+        create.add_argument("--name", default="", help=_("label token, mis. server-produksi"))
+        create.add_argument("--rate", type=float, default=None, help=_("permintaan per detik (bawaan WARTA_API_RATE)"))
+        create.add_argument("--burst", type=int, default=None, help=_("ledakan maksimum (bawaan WARTA_API_BURST)"))
         revoke = actions.add_parser("revoke", help=_("cabut token"))
         revoke.add_argument("prefix")
         lst = actions.add_parser("list", help=_("daftar token"))
@@ -66,7 +74,8 @@ class Command(BaseCommand):
             raise CommandError(_("Klien %(name)s milik unit %(code)s.") % {"name": client.name,
                                                                            "code": client.unit.code})
         expires = timezone.now() + timedelta(days=opts["expires_days"]) if opts["expires_days"] else None
-        token, value = services.issue_token(client, None, expires_at=expires)
+        token, value = services.issue_token(client, None, expires_at=expires, scopes=opts["scope"] or None,
+                                            name=opts["name"], rate=opts["rate"], burst=opts["burst"])
         self.stderr.write(_("Token %(prefix)s untuk %(client)s (%(unit)s). Simpan sekarang: tidak ditampilkan "
                             "lagi.") % {"prefix": token.prefix, "client": client.name, "unit": unit.code})
         self.stdout.write(value)
@@ -78,12 +87,13 @@ class Command(BaseCommand):
     def _list(self, opts: dict[str, Any]) -> None:
         rows = [{"prefix": t.prefix, "client": t.client.name, "unit": t.client.unit.code,
                  "created_at": t.created_at.isoformat(), "expires_at": t.expires_at.isoformat() if t.expires_at else None,
-                 "revoked": t.revoked_at is not None, "usable": t.is_usable,
-                 "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None}
+                 "revoked": t.revoked_at is not None, "usable": t.is_usable, "name": t.name, "scopes": t.scopes,
+                 "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                 "last_used_ip": t.last_used_ip}
                 for t in ApiToken.objects.select_related("client__unit")]
         if opts["json"]:
             self.stdout.write(json.dumps(rows, indent=2))
             return
         for r in rows:
             state = "aktif" if r["usable"] else ("dicabut" if r["revoked"] else "kedaluwarsa")
-            self.stdout.write(f"{r['prefix']}  {r['client']}  {r['unit']}  {state}")
+            self.stdout.write(f"{r['prefix']}  {r['client']}  {r['unit']}  {state}  {','.join(r['scopes'])}")

@@ -44,7 +44,13 @@ def month(actors: dict[str, Any], units: dict[str, Any]) -> dict[str, Any]:
     add_messages(a, n=1, state="suppressed", operator="xl", created=wib(2026, 10, 5))
     b = create_blast(author=op, unit=units["dinkes"], sender="HumasDKI", text=LONG_TEXT, at=wib(2026, 10, 12),
                      title="Vaksinasi gratis")
-    add_messages(b, n=30, state="delivered", operator="xl", created=wib(2026, 10, 12), submitted=wib(2026, 10, 12, 9, 5))
+    recorded = add_messages(b, n=30, state="delivered", operator="xl", created=wib(2026, 10, 12),
+                            submitted=wib(2026, 10, 12, 9, 5))
+    # The cost recorded at submit (the tariff of that operator and sender ID then) wins over
+    # today's tariff: 2 segments at Rp450, not Rp350.
+    from warta.blasts.models import OutboundMessage
+
+    OutboundMessage.objects.filter(pk__in=[m.pk for m in recorded[:20]]).update(cost=Decimal("900.00"))
     add_messages(b, n=3, state="rejected", operator="tri", created=wib(2026, 10, 12), submitted=wib(2026, 10, 12, 9, 5))
     add_messages(b, n=2, state="expired", operator="tri", created=wib(2026, 10, 12), submitted=wib(2026, 10, 12, 9, 5))
     # Across midnight at the month's end: 23:55 WIB is October; 00:05 WIB on 1 November is
@@ -129,7 +135,7 @@ def raw_outbound(month: dt.date) -> dict[str, Any]:
             c[outcome] += 1
         if m.submitted_at is not None:
             seg = max(measure(m.text or m.blast.text).segments, 1)
-            price = prices[m.operator] * seg
+            price = m.cost if m.cost is not None else prices[m.operator] * seg
             cost += price
             cost_by[m.blast.sender.name] += price
             total["segments"] += seg

@@ -73,12 +73,13 @@ def login(client: Any, user: Any) -> Any:
 
 
 def _reseed_reference_data() -> None:
-    """Put back what data migrations load (regions, keywords) after a transactional test's flush."""
+    """Put back what data migrations load (regions, keywords, topics and lexicon) after a transactional test's flush."""
     import importlib
 
     from django.apps import apps
 
-    for module in ("warta.contacts.migrations.0002_load_regions", "warta.inbox.migrations.0002_keywords"):
+    for module in ("warta.contacts.migrations.0002_load_regions", "warta.inbox.migrations.0002_keywords",
+                   "warta.insights.migrations.0002_insights_seed"):
         migration = importlib.import_module(module)
         (getattr(migration, "load", None) or migration.seed)(apps, None)
 
@@ -93,9 +94,10 @@ def _reference_data_survives_flush(request: Any, django_db_blocker: Any) -> Any:
         request.getfixturevalue("_django_db_helper")  # the database is set up for this test
         from warta.contacts.models import Region
         from warta.inbox.models import Keyword
+        from warta.insights.models import Topic
 
         with django_db_blocker.unblock():
-            if not Region.objects.exists() or not Keyword.objects.exists():
+            if not Region.objects.exists() or not Keyword.objects.exists() or not Topic.objects.exists():
                 _reseed_reference_data()
     yield
 

@@ -103,6 +103,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "blasts.compose": frozenset({Role.ADMIN, Role.OPERATOR}),
     "blasts.approve": frozenset({Role.VERIFIER, Role.APPROVER}),
     "blasts.configure": frozenset({Role.ADMIN}),
+    # Public-response analysis: correct a message's topic; edit topics, the lexicon and polls' results.
+    "insights.correct": frozenset({Role.ADMIN, Role.ANALYST, Role.OPERATOR, Role.VERIFIER}),
+    "insights.configure": frozenset({Role.ADMIN, Role.ANALYST}),
+    "insights.polls": frozenset({Role.ADMIN, Role.OPERATOR}),
     # REST API: create API clients, issue and revoke their tokens.
     "api.manage": frozenset({Role.ADMIN}),
 }

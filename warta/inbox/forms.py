@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from warta.accounts.models import Unit, User
 from warta.accounts.permissions import CAPABILITIES
 
-from .models import BlockedNumber, CannedReply, Holiday, Keyword, RoutingRule, TicketStatus, Topic
+from .models import BlockedNumber, CannedReply, Holiday, Keyword, RoutingRule, TicketStatus
+
+
+def _topic_choices() -> list[tuple[str, Any]]:
+    from warta.insights.models import topic_choices
+
+    return [("", "—"), *topic_choices()]
 
 
 class FilterForm(forms.Form):
@@ -17,7 +23,7 @@ class FilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Semua terbuka")), ("all", _("Semua"))] + list(TicketStatus.choices))
     unit = forms.ModelChoiceField(label=_("Unit"), required=False, queryset=Unit.objects.none())
-    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=[("", "—")] + list(Topic.choices))
+    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=_topic_choices)
     date_from = forms.DateField(label=_("Dari"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("Sampai"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     overdue = forms.BooleanField(label=_("Hanya yang terlambat"), required=False)
@@ -51,7 +57,7 @@ class AssignForm(forms.Form):
 
 
 class DetailsForm(forms.Form):
-    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=[("", "—")] + list(Topic.choices))
+    topic = forms.ChoiceField(label=_("Topik"), required=False, choices=_topic_choices)
     region = forms.CharField(label=_("Wilayah (kelurahan/kecamatan)"), required=False, max_length=100)
 
 

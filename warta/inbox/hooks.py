@@ -9,8 +9,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 REPLY_WINDOW = timedelta(days=3)
 
@@ -55,3 +56,42 @@ def anonymise_number(e164: str, pseudonym: str) -> int:
     conv.address = pseudonym[:32]
     conv.save(update_fields=["address"])
     return changed + 1
+
+
+# ----------------------------------------------------------------------------- ingest analysis seam
+# The insights app (issue 14) registers an analyser in its AppConfig.ready(): ingest asks it, once
+# per batch, for each message's topic, place, urgency and whether it answers an open poll, and
+# hands the stored rows back so it can record classifications and counters in the same
+# transaction. Without an analyser, ingest works as before.
+
+
+@dataclass(slots=True)
+class Analysis:
+    topic_id: int | None = None
+    topic_code: str = ""
+    region_id: int | None = None
+    region_name: str = ""
+    urgent: bool = False
+    poll: tuple[int, str] | None = None  # (poll id, option key): counted, not ticketed
+    extra: Any = None  # the analyser's own data, handed back to ``record``
+
+
+class Analyser(Protocol):
+    def analyse(self, items: list[tuple[str, str, datetime, bool]], now: datetime) -> list[Analysis | None]:
+        """(address, text, received_at, is_binary) per message → an Analysis (or None) each."""
+
+    def record(self, rows: list[tuple[int, int | None, int | None, Analysis, datetime, bool]], now: datetime) -> None:
+        """(message id, ticket id, ticket's unit id, analysis, received_at, ticket routed at
+        creation) of the stored messages that were ticketed or counted for a poll."""
+
+
+_analyser: Analyser | None = None
+
+
+def register_analyser(analyser: Analyser | None) -> None:
+    global _analyser
+    _analyser = analyser
+
+
+def analyser() -> Analyser | None:
+    return _analyser

@@ -52,7 +52,7 @@ from warta.sms.gsm import decode_gsm7, decode_ucs2
 from warta.sms.numbers import NumberKind, mask, parse_number
 from warta.sms.segments import UdhError, parse_udh
 
-from . import conf, keywords, outbound, routing, sla
+from . import conf, hooks, keywords, outbound, routing, sla
 from .models import (
     OPEN_STATUSES,
     BlockedNumber,
@@ -571,6 +571,8 @@ class _In:
     disposition: Any = ""
     keyword: str = ""
     ticket: Ticket | None = None
+    analysis: Any = None  # hooks.Analysis from the insights app
+    routed_new: bool = False
 
 
 _MESSAGE_FIELDS = ("conversation", "ticket", "direction", "disposition", "text", "at", "connection", "destination",
@@ -649,6 +651,11 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
                 if number is not None and number < 2**63:
                     asked.add(number)
     status_tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=asked).select_related("unit")} if asked else {}
+    # Topic, place, urgency, poll answers (warta.insights), one call per batch.
+    analyser = hooks.analyser()
+    analyses: list[Any] = (analyser.analyse([(addr[i][0], w.text, w.received_at, w.binary)
+                                             for i, w in enumerate(wholes)], now)
+                           if analyser is not None else [None] * len(wholes))
 
     def due(at: datetime, days: int) -> datetime:
         k = (_wib_day(at), days)
@@ -703,13 +710,20 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
                 replies.append((conv, None, answer, Disposition.KEYWORD_REPLY))
             continue
 
+        a = msg.analysis = analyses[i]
+        if a is not None and a.poll is not None:
+            msg.disposition = Disposition.POLL  # an answer to an open poll: counted, not ticketed
+            continue
         msg.disposition = Disposition.TICKET
         ticket = open_tickets.get(address)
         if ticket is None:
             ticket = Ticket(conversation=conv, status=TicketStatus.MENUNGGU, subject=w.text[:200].strip(),
                             created_at=w.received_at, updated_at=now, last_message_at=w.received_at,
                             verify_due_at=due(w.received_at, verify_days), message_count=0, search_text="")
-            rule = routing.route(rules, text=w.text)
+            if a is not None:
+                ticket.topic_id, ticket.region_id, ticket.urgent = a.topic_id, a.region_id, a.urgent
+            rule = routing.route(rules, text=w.text, topic=a.topic_code if a else "", region=a.region_name if a else "")
+            msg.routed_new = rule is not None
             if rule is not None:
                 ticket.unit_id = rule.unit_id
                 ticket.status = TicketStatus.DISPOSISI
@@ -721,6 +735,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
             new_tickets.append(ticket)
         elif ticket.pk is not None:
             touched_tickets[ticket.pk] = ticket
+            if a is not None and a.urgent:
+                ticket.urgent = True  # a later message about immediate danger raises the ticket
         ticket.last_message_at = max(ticket.last_message_at, w.received_at)
         ticket.updated_at = now
         ticket.message_count += 1
@@ -747,8 +763,8 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
     for t, pk in zip(new_tickets, ids, strict=True):
         t.pk = pk
     if touched_tickets:
-        fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text"),
-                            [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.pk)
+        fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text", "urgent"),
+                            [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.urgent, t.pk)
                              for t in touched_tickets.values()])
     fastsql.insert_rows(TicketEvent, ("ticket", "at", "actor", "kind", "text", "data"),
                         [(t.pk, at, None, kind, "", data) for t, at, kind, data in events])
@@ -758,6 +774,12 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
          None, None)
         for m in incoming
     ], returning=True)
+
+    if analyser is not None:
+        analyser.record([(mid, m.ticket.pk if m.ticket is not None else None,
+                          m.ticket.unit_id if m.ticket is not None else None, m.analysis, m.at, m.routed_new)
+                         for mid, m in zip(message_ids, incoming, strict=True)
+                         if m.analysis is not None and m.disposition in (Disposition.TICKET, Disposition.POLL)], now)
 
     # Link parts to their message: new single parts are inserted with it; the (few) parts of
     # concatenations are updated, one statement for the batch.

@@ -75,17 +75,6 @@ OPEN_STATUSES = (TicketStatus.MENUNGGU, TicketStatus.KOORDINASI, TicketStatus.DI
 CLOSED_STATUSES = (TicketStatus.SELESAI, TicketStatus.SPAM)
 
 
-class Topic(models.TextChoices):
-    BANJIR = "banjir", _("Banjir & genangan")
-    SAMPAH = "sampah", _("Sampah & kebersihan")
-    JALAN = "jalan", _("Jalan & infrastruktur")
-    KEPENDUDUKAN = "kependudukan", _("KTP & kependudukan")
-    KESEHATAN = "kesehatan", _("Kesehatan")
-    TRANSPORTASI = "transportasi", _("Transportasi & lalu lintas")
-    SOSIAL = "sosial", _("Bantuan sosial")
-    LAINNYA = "lainnya", _("Lainnya")
-
-
 class Ticket(models.Model):
     """A citizen's matter, from the first message to its answer.
 
@@ -116,8 +105,12 @@ class Ticket(models.Model):
                              related_name="tickets", verbose_name=_("unit"))
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                  related_name="inbox_tickets", verbose_name=_("petugas"))
-    topic = models.CharField(_("topik"), max_length=20, choices=Topic.choices, blank=True)
-    region = models.CharField(_("wilayah"), max_length=100, blank=True)
+    # Set at ingest by the classifier (warta.insights), corrected by people; see docs/insights.md.
+    topic = models.ForeignKey("insights.Topic", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                              verbose_name=_("topik"))
+    region = models.ForeignKey("contacts.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("wilayah"))
+    urgent = models.BooleanField(_("darurat"), default=False)  # immediate danger: shown first in the inbox
     created_at = models.DateTimeField(_("dibuat"))
     updated_at = models.DateTimeField(_("diperbarui"))
     last_message_at = models.DateTimeField(_("pesan terakhir"))
@@ -132,7 +125,7 @@ class Ticket(models.Model):
     search_text = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["-last_message_at", "-id"]
+        ordering = ["-urgent", "-last_message_at", "-id"]  # urgent (immediate danger) first
         verbose_name = _("tiket")
         verbose_name_plural = _("tiket")
         constraints = [
@@ -147,6 +140,8 @@ class Ticket(models.Model):
         indexes = [
             # used by the inbox list: newest first within a status
             models.Index(fields=["status", "-last_message_at"], name="ticket_inbox_list"),
+            # used by the inbox list: urgent tickets first
+            models.Index(fields=["status", "-last_message_at"], name="ticket_inbox_urgent", condition=Q(urgent=True)),
             # used by a liaison's inbox: their unit's tickets
             models.Index(fields=["unit", "-last_message_at"], name="ticket_unit_list"),
             # used by the escalation job: open tickets by deadline
@@ -193,6 +188,7 @@ class Disposition(models.TextChoices):
     FLOOD = "flood", _("banjir pesan")  # beyond the per-number rate limit: stored, not ticketed
     BLOCKED = "blocked", _("diblokir")  # from a blocked number: stored, not ticketed
     EMPTY = "empty", _("kosong")  # no text at all: stored, not ticketed
+    POLL = "poll", _("jawaban jajak pendapat")  # a reply inside an open poll's window: counted, not ticketed
     # outgoing
     ACK = "ack", _("tanda terima")
     KEYWORD_REPLY = "keyword_reply", _("balasan kata kunci")

@@ -177,6 +177,30 @@ def assign(ticket: Ticket, *, actor: User, unit: Unit | None = None, assignee: U
         return ticket
 
 
+def _topic(code: str) -> Any:
+    from warta.insights.models import Topic
+
+    if not code:
+        return None
+    topic = Topic.objects.filter(code=code).first()
+    if topic is None:
+        raise TicketError(_("Topik tidak dikenal; pilih dari daftar."))
+    return topic
+
+
+def _region(text: str) -> Any:
+    from warta.contacts.models import Region
+    from warta.contacts.regions import RegionMatcher
+
+    text = text.strip()
+    if not text:
+        return None
+    pk = RegionMatcher().match(text)
+    if pk is None:
+        raise TicketError(_("Wilayah tidak dikenal; tulis nama kelurahan/kecamatan atau kode Kemendagri."))
+    return Region.objects.get(pk=pk)
+
+
 def update_details(ticket: Ticket, *, actor: User, topic: str | None = None, region: str | None = None) -> Ticket:
     """Set topic/region; an unrouted ticket is then offered to the routing rules."""
     with transaction.atomic():
@@ -184,19 +208,21 @@ def update_details(ticket: Ticket, *, actor: User, topic: str | None = None, reg
         _check(can_work(actor, ticket))
         before = audit.snapshot(ticket, ["topic", "region", "unit", "status"])
         if topic is not None:
-            ticket.topic = topic
+            ticket.topic = _topic(topic)
         if region is not None:
-            ticket.region = region.strip()[:100]
+            ticket.region = _region(region)
         now = timezone.now()
         ticket.updated_at = now
         routed = None
         if ticket.unit_id is None and ticket.status in (S.MENUNGGU, S.KOORDINASI):
-            routed = routing.route(routing.compile_rules(), topic=ticket.topic, region=ticket.region)
+            routed = routing.route(routing.compile_rules(), topic=ticket.topic.code if ticket.topic else "",
+                                   region=ticket.region.name if ticket.region else "")
             if routed is not None:
                 ticket.unit_id = routed.unit_id
                 _apply_status(ticket, S.DISPOSISI, now)
         ticket.save()
-        _event(ticket, actor, EventKind.EDITED, "", topic=ticket.topic, region=ticket.region)
+        _event(ticket, actor, EventKind.EDITED, "", topic=ticket.topic.code if ticket.topic else "",
+               region=ticket.region.code if ticket.region else "")
         if routed is not None:
             _event(ticket, None, EventKind.ROUTED, "", rule=routed.rule_id, unit=routed.unit_id)
         audit.record("inbox.ticket.edit", ticket, changes=audit.diff(before, audit.snapshot(
@@ -420,7 +446,7 @@ def search_tickets(user: User, data: dict[str, Any], now: datetime | None = None
     if data.get("unit"):
         qs = qs.filter(unit__in=data["unit"].descendant_ids())
     if data.get("topic"):
-        qs = qs.filter(topic=data["topic"])
+        qs = qs.filter(topic__code=data["topic"])
     if data.get("number") and has_capability(user, "numbers.view_full"):
         # Only for those who see numbers: otherwise the filter would reveal a masked number.
         qs = qs.filter(conversation__address__contains=_normalise_number_query(data["number"]))

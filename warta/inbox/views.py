@@ -84,7 +84,8 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
         "reply_form": forms.ReplyForm(), "note_form": forms.NoteForm(),
         "status_form": forms.StatusForm(initial={"status": t.status}),
         "assign_form": forms.AssignForm(initial={"unit": t.unit_id, "assignee": t.assignee_id}),
-        "details_form": forms.DetailsForm(initial={"topic": t.topic, "region": t.region}),
+        "details_form": forms.DetailsForm(initial={"topic": t.topic.code if t.topic else "",
+                                                   "region": t.region.name if t.region else ""}),
         "liaison": user.role == Role.LIAISON,  # type: ignore[union-attr]
         "overdue": t.overdue_clock(timezone.now()),
         "other_tickets": services.tickets_for(user).filter(conversation=t.conversation).exclude(pk=t.pk)[:20],  # type: ignore[arg-type]

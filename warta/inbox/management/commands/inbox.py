@@ -46,12 +46,12 @@ class Command(BaseCommand):
             raise CommandError(sub)
 
     def list(self, options: dict[str, Any]) -> None:
-        qs = Ticket.objects.select_related("conversation", "unit").order_by("-last_message_at", "-id")
+        qs = Ticket.objects.select_related("conversation", "unit", "topic").order_by("-last_message_at", "-id")
         if options["status"]:
             qs = qs.filter(status__in=options["status"])
         rows = [{
             "ticket": t.pk, "number": t.conversation.address, "status": t.status,
-            "unit": t.unit.code if t.unit else None, "topic": t.topic or None, "subject": t.subject,
+            "unit": t.unit.code if t.unit else None, "topic": t.topic.code if t.topic else None, "urgent": t.urgent, "subject": t.subject,
             "messages": t.message_count, "created_at": t.created_at.isoformat(),
             "last_message_at": t.last_message_at.isoformat(), "verify_due_at": t.verify_due_at.isoformat(),
             "followup_due_at": t.followup_due_at.isoformat() if t.followup_due_at else None,

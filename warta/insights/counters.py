@@ -1,0 +1,79 @@
+"""Upserts into the counter tables (``DailyCount``, ``TermCount``, ``UnitDayCount``, ``PollCount``).
+
+Theory of operation: callers aggregate a batch in Python first (a ``Counter`` keyed like the
+table), then write one ``INSERT … ON CONFLICT (key) DO UPDATE SET count = count + excluded.count``
+per table and batch — the same statement on PostgreSQL and SQLite (≥ 3.24). Concurrent engines
+add to the same row safely: the upsert is atomic per row. Counts move (an analyst's correction)
+by adding −1 to one key and +1 to another.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db import connection
+
+from .models import DailyCount, PollCount, TermCount, UnitDayCount
+
+
+def _upsert(model: Any, key: tuple[str, ...], values: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+    rows = [tuple(r) for r in rows]
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in (*key, *values))
+    placeholders = "(" + ", ".join(["%s"] * (len(key) + len(values))) + ")"
+    sets = ", ".join(f"{connection.ops.quote_name(v)} = {table}.{connection.ops.quote_name(v)} + excluded.{v}"
+                     for v in values)
+    conflict = ", ".join(connection.ops.quote_name(c) for c in key)
+    per = max(1, 900 // (len(key) + len(values)))
+    with connection.cursor() as cur:
+        for i in range(0, len(rows), per):
+            chunk = rows[i:i + per]
+            params = [_adapt(v) for row in chunk for v in row]
+            cur.execute(f"INSERT INTO {table} ({cols}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608
+                        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}", params)
+
+
+def _adapt(value: Any) -> Any:
+    if isinstance(value, date) and connection.vendor == "sqlite":
+        return value.isoformat()
+    return value
+
+
+# (day, topic_id, region_id, unit_id, sentiment, urgent) → count
+DailyKey = tuple[date, int, int, int, str, bool]
+
+
+def add_daily(counts: Counter[DailyKey]) -> None:
+    _upsert(DailyCount, ("day", "topic_id", "region_id", "unit_id", "sentiment", "urgent"), ("count",),
+            ((*k, n) for k, n in counts.items() if n))
+
+
+def add_terms(counts: Counter[tuple[date, int, str]]) -> None:
+    _upsert(TermCount, ("day", "topic_id", "term"), ("count",), ((*k, n) for k, n in counts.items() if n))
+
+
+def add_unit_day(day: date, unit_id: int, *, forwarded: int = 0, response_seconds: int = 0, closed: int = 0,
+                 resolution_seconds: int = 0, within_sla: int = 0) -> None:
+    _upsert(UnitDayCount, ("day", "unit_id"),
+            ("forwarded", "response_seconds", "closed", "resolution_seconds", "within_sla"),
+            [(day, unit_id, forwarded, response_seconds, closed, resolution_seconds, within_sla)])
+
+
+def add_poll(counts: Counter[tuple[int, str, int]]) -> None:
+    _upsert(PollCount, ("poll_id", "option", "region_id"), ("count",), ((*k, n) for k, n in counts.items() if n))
+
+
+def move(classification: Any, new_topic: Any) -> None:
+    """Move one message's count from its topic to ``new_topic`` (a correction)."""
+    c = classification
+    key = (c.region_id or 0, c.unit_id or 0, c.sentiment, c.urgent)
+    add_daily(Counter({(c.day, c.topic_id, *key): -1}))
+    add_daily(Counter({(c.day, new_topic.pk, *key): 1}))
+    terms = Counter({(c.day, c.topic_id, str(w)[:80]): -1 for w in c.why})
+    terms.update({(c.day, new_topic.pk, str(w)[:80]): 1 for w in c.why})
+    add_terms(terms)

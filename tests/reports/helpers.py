@@ -61,20 +61,33 @@ def add_messages(blast: Any, *, n: int, state: str, operator: str = "telkomsel",
 
 def create_ticket(*, at: dt.datetime, text: str, topic: str = "banjir", region: str = "Kampung Melayu",
                   unit: Any = None, address: str | None = None, closed: dt.datetime | None = None,
-                  forwarded: dt.datetime | None = None, reply_at: dt.datetime | None = None) -> Any:
+                  forwarded: dt.datetime | None = None, reply_at: dt.datetime | None = None,
+                  sentiment: str = "") -> Any:
+    from warta.contacts.models import Region
     from warta.inbox.models import Conversation, Message, Ticket, TicketStatus
     from warta.inbox.sla import add_working_days
+    from warta.insights.models import Topic
 
     address = address or number()
     conv, _c = Conversation.objects.get_or_create(address=address, defaults={
         "kind": "mobile", "created_at": at, "last_message_at": at})
+    topic_row = Topic.objects.get(code=topic) if topic else None
+    region_row = Region.objects.filter(name=region).order_by("level").first() if region else None
     status = TicketStatus.SELESAI if closed else (TicketStatus.DISPOSISI if forwarded else TicketStatus.MENUNGGU)
     ticket = Ticket.objects.create(
-        conversation=conv, status=status, subject=text[:60], unit=unit if (forwarded or closed) else None, topic=topic,
-        region=region, created_at=at, updated_at=at, last_message_at=at, message_count=1,
+        conversation=conv, status=status, subject=text[:60], unit=unit if (forwarded or closed) else None, topic=topic_row,
+        region=region_row, created_at=at, updated_at=at, last_message_at=at, message_count=1,
         verify_due_at=add_working_days(at, 1, frozenset()), forwarded_at=forwarded,
         followup_due_at=add_working_days(forwarded, 3, frozenset()) if forwarded else None, closed_at=closed)
-    Message.objects.create(conversation=conv, ticket=ticket, direction="in", disposition="ticket", text=text, at=at)
+    message = Message.objects.create(conversation=conv, ticket=ticket, direction="in", disposition="ticket",
+                                     text=text, at=at)
+    if sentiment:
+        from warta.insights.models import Classification
+
+        Classification.objects.create(message=message, ticket=ticket, at=at, day=at.astimezone(WIB).date(),
+                                      topic=topic_row or Topic.objects.get(code="lainnya"),
+                                      predicted_topic=topic_row or Topic.objects.get(code="lainnya"),
+                                      sentiment=sentiment, model_version="uji")
     if reply_at:
         Message.objects.create(conversation=conv, ticket=ticket, direction="out", disposition="reply",
                                text="Terima kasih, sudah kami teruskan.", at=reply_at)

@@ -76,12 +76,13 @@ def month(actors: dict[str, Any], units: dict[str, Any]) -> dict[str, Any]:
     tickets = [
         create_ticket(at=wib(2026, 10, 3, 8), text="Banjir setinggi lutut di Kampung Melayu, hubungi saya 081234567890",
                       topic="banjir", unit=units["bpbd"], forwarded=wib(2026, 10, 3, 10), closed=wib(2026, 10, 4, 10),
-                      reply_at=wib(2026, 10, 3, 9)),
+                      reply_at=wib(2026, 10, 3, 9), sentiment="negatif"),
         create_ticket(at=wib(2026, 10, 8, 8), text="Air masuk rumah di Bidara Cina", topic="banjir",
                       unit=units["bpbd"], forwarded=wib(2026, 10, 20, 10), closed=wib(2026, 10, 25, 10)),
-        create_ticket(at=wib(2026, 10, 9, 8), text="Sampah menumpuk di pasar", topic="sampah", region="Tebet"),
+        create_ticket(at=wib(2026, 10, 9, 8), text="Sampah menumpuk di pasar", topic="sampah", region="Tebet",
+                      sentiment="negatif"),
         create_ticket(at=wib(2026, 10, 10, 8), text="Jalan berlubang di Jl. Raya Bogor", topic="jalan", region="",
-                      reply_at=wib(2026, 10, 10, 12), closed=wib(2026, 10, 10, 13)),
+                      reply_at=wib(2026, 10, 10, 12), closed=wib(2026, 10, 10, 13), sentiment="netral"),
         create_ticket(at=wib(2026, 10, 11, 8), text="Rumah saya kebanjiran lagi", topic="banjir", address=erased),
         create_ticket(at=wib(2026, 10, 31, 23, 30), text="Genangan di Jl. Casablanca", topic="banjir"),
         create_ticket(at=wib(2026, 11, 1, 0, 30), text="Banjir November di Cawang", topic="banjir"),
@@ -98,6 +99,11 @@ def month(actors: dict[str, Any], units: dict[str, Any]) -> dict[str, Any]:
     with time_machine.travel(wib(2026, 11, 1, 0, 10), tick=False):
         contacts.opt_out(number(), "sms", reason="BERHENTI")  # November
     contacts.erase(erased)
+    # An analyst retires "sampah" after the month: its ticket stays in October's figures.
+    from warta.insights.models import Topic
+    from warta.insights.topics import retire_topic
+
+    retire_topic(Topic.objects.get(code="sampah"), actor=actors["analyst"])
     return {"blasts": {"a": a, "b": b, "c": c, "e": e, "r": r}, "tickets": tickets, "erased": erased}
 
 
@@ -146,6 +152,7 @@ def raw_outbound(month: dt.date) -> dict[str, Any]:
 def raw_inbound(month: dt.date) -> dict[str, Any]:
     from warta.accounts.models import AuditEvent
     from warta.inbox.models import Message, Ticket
+    from warta.insights.models import Classification
 
     msgs = [m for m in Message.objects.filter(direction="in") if in_month(m.at, month)]
     opened = [t for t in Ticket.objects.all() if in_month(t.created_at, month)]
@@ -153,7 +160,9 @@ def raw_inbound(month: dt.date) -> dict[str, Any]:
         "messages": len(msgs), "senders": len({m.conversation_id for m in msgs}),
         "tickets_opened": len(opened),
         "tickets_closed": sum(1 for t in Ticket.objects.all() if in_month(t.closed_at, month)),
-        "by_topic": Counter(t.topic for t in opened),
+        "by_topic": Counter(t.topic.code if t.topic else "" for t in opened),
+        "by_sentiment": Counter(c.sentiment for c in Classification.objects.select_related("message")
+                                if in_month(c.message.at, month)),
         "opt_outs": sum(1 for e in AuditEvent.objects.filter(action="contacts.opt_out") if in_month(e.at, month)),
         "opt_ins": sum(1 for e in AuditEvent.objects.filter(action="contacts.opt_in") if in_month(e.at, month)),
     }
@@ -217,6 +226,7 @@ def test_inbound_figures_reconcile_with_raw_rows(month: dict[str, Any]) -> None:
     assert {t["topic"]: t["tickets"] for t in inb["by_topic"]} == dict(raw["by_topic"])
     assert (inb["opt_outs"], inb["opt_ins"]) == (raw["opt_outs"], raw["opt_ins"]) == (2, 1)
     assert sum(d["messages"] for d in inb["by_day"]) == raw["messages"]
+    assert {r["sentiment"]: r["messages"] for r in inb["by_sentiment"] if r["messages"]} == dict(raw["by_sentiment"])
     assert inb["by_day"][-1] == {"date": "2026-10-31", "messages": 2}
     assert fig["summary"]["inbound"] == raw["messages"]
 
@@ -234,6 +244,20 @@ def test_an_erased_subject_is_counted_but_never_quoted(month: dict[str, Any]) ->
     # Numbers typed into a message are masked too, and so are the senders.
     assert "081234567890" not in texts and "0812****890" in texts
     assert all("****" in e["from"] for e in banjir["examples"])
+
+
+@pytest.mark.django_db
+def test_a_retired_topic_keeps_its_tickets_and_name(month: dict[str, Any], tmp_path: Any) -> None:
+    from warta.reports import figures, render
+
+    fig = figures.compute(OCT, now=wib(2026, 11, 2))
+    sampah = next(t for t in fig["inbound"]["by_topic"] if t["topic"] == "sampah")
+    assert sampah == {"topic": "sampah", "label": "Sampah & kebersihan", "retired": True, "tickets": 1}
+    path = tmp_path / "r.pdf"
+    path.write_bytes(render.pdf_bytes(fig))
+    text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert "Sampah & kebersihan (dipensiunkan)" in text
 
 
 @pytest.mark.django_db

@@ -311,7 +311,7 @@ def inbound(month: dt.date, now: dt.datetime | None = None) -> dict[str, Any]:
     from django.db.models import Min
 
     from warta.accounts.models import AuditEvent
-    from warta.inbox.models import Direction, Disposition, Message, Ticket, Topic
+    from warta.inbox.models import Direction, Disposition, Message, Ticket
 
     start, end = bounds(month)
     now = min(now or dt.datetime.now(tz=WIB), end)
@@ -323,12 +323,16 @@ def inbound(month: dt.date, now: dt.datetime | None = None) -> dict[str, Any]:
     senders = msgs.values("conversation_id").distinct().count()
 
     opened = Ticket.objects.order_by().filter(created_at__gte=start, created_at__lt=end)
-    topic_labels = dict(Topic.choices)
-    by_topic = sorted(({"topic": t or "", "label": str(topic_labels.get(t, t or "Belum diklasifikasi")), "tickets": n}
-                       for t, n in opened.values_list("topic").annotate(n=Count("id")).values_list("topic", "n")),
+    # Topics are the insights app's table: a retired (or merged) topic keeps its tickets and its
+    # name here, marked, so the month reads as it was classified.
+    by_topic = sorted(({"topic": code or "", "label": name or "Belum diklasifikasi", "retired": bool(retired),
+                        "tickets": n}
+                       for code, name, retired, n in opened.values_list("topic__code", "topic__name", "topic__retired")
+                       .annotate(n=Count("id")).values_list("topic__code", "topic__name", "topic__retired", "n")),
                       key=lambda r: (-r["tickets"], r["topic"]))
     by_region = sorted(({"region": r or "Tidak diketahui", "tickets": n}
-                        for r, n in opened.values_list("region").annotate(n=Count("id")).values_list("region", "n")),
+                        for r, n in opened.values_list("region__name").annotate(n=Count("id"))
+                        .values_list("region__name", "n")),
                        key=lambda r: (-r["tickets"], r["region"]))
     by_status = dict(opened.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
 
@@ -350,14 +354,33 @@ def inbound(month: dt.date, now: dt.datetime | None = None) -> dict[str, Any]:
         "tickets_opened": sum(by_status.values()), "tickets_closed": closed.count(),
         "tickets_open_at_end": opened.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=end)).count(),
         "by_status": [{"status": k, "tickets": v} for k, v in sorted(by_status.items())],
-        "by_topic": by_topic, "by_region": by_region, "by_sentiment": [],
+        "by_topic": by_topic, "by_region": by_region, "by_sentiment": _sentiment(start, end),
         "response": response, "resolution": resolution, "sla_by_unit": sla,
         "sla_total": _sla_total(sla),
         "opt_outs": optin.get("contacts.opt_out", 0), "opt_ins": optin.get("contacts.opt_in", 0),
-        "polls": [],
+        "polls": _polls(start, end),
         "top_issues": top_issues(opened, by_topic),
         "source": "inbox",
     }
+
+
+def _sentiment(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Incoming messages per sentiment, from the classifier's rows (one per classified message)."""
+    try:
+        from warta.insights.models import Classification
+    except ImportError:
+        return []
+    rows = dict(Classification.objects.order_by().filter(message__direction="in", message__at__gte=start,
+                                                          message__at__lt=end)
+                .values_list("sentiment").annotate(n=Count("id")).values_list("sentiment", "n"))
+    return [{"sentiment": s, "messages": rows.get(s, 0)} for s in ("positif", "netral", "negatif")] if rows else []
+
+
+def _polls(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Results of the polls that opened this month (the insights app counts the replies)."""
+    from . import insights_adapter
+
+    return insights_adapter.polls(start, end)
 
 
 def _sla_by_unit(opened: Any, now: dt.datetime) -> list[dict[str, Any]]:
@@ -398,8 +421,8 @@ def top_issues(opened: Any, by_topic: list[dict[str, Any]], limit: int = 5, exam
 
     out = []
     for row in [r for r in by_topic if r["topic"] and r["topic"] != "lainnya"][:limit]:
-        picked = []
-        msgs = (Message.objects.filter(ticket__in=opened.filter(topic=row["topic"]), direction=Direction.IN)
+        picked: list[dict[str, str]] = []
+        msgs = (Message.objects.filter(ticket__in=opened.filter(topic__code=row["topic"]), direction=Direction.IN)
                 .exclude(text="").exclude(text=ERASED_TEXT).exclude(conversation__address__startswith="~")
                 .select_related("conversation").order_by("at", "id")[:examples * 4])
         for m in msgs:

@@ -1,15 +1,25 @@
-"""The one seam to the insights app (topics, sentiment, regions, polls, charts).
+"""The one seam to the insights app (its figures, charts and poll results).
 
-Theory of operation: the report's inbound section is computed from the inbox's rows by
-``figures.inbound`` so it stands on its own; where ``warta.insights.services`` provides the
-analysts' figures (their topic table, sentiment, regions, poll results, chart rendering), this
-module swaps them in. Every other module of the reports app reaches insights only through here.
+Theory of operation: the report's tables are computed from the inbox's rows by
+``figures.inbound`` so every figure reconciles with raw data; the insights app provides what only
+it has — the charts the dashboards draw (rendered by ``warta.insights.services.chart`` from its
+counter rows, so the report shows *the same* pictures as the dashboards) and the poll results.
+Every other module of the reports app reaches insights only through here; without insights the
+report falls back on its own small SVG bar charts (``charts``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
+
+from .charts import bar_chart_svg
+
+log = logging.getLogger("warta.reports")
+
+#: The dashboard charts the report shows, in order (names of ``warta.insights.charts.CHARTS``).
+DASHBOARD_CHARTS = ("volume", "topics", "sentiment", "regions", "sla")
 
 
 def _services() -> Any:
@@ -25,12 +35,49 @@ def available() -> bool:
 
 
 def enrich(month: dt.date, inbound: dict[str, Any]) -> dict[str, Any]:
-    """``inbound`` with insights' figures where insights provides them (unchanged otherwise)."""
-    return inbound
+    """``inbound`` with what only insights knows: its figures' urgent count and top terms."""
+    svc = _services()
+    if svc is None:
+        return inbound
+    from .figures import next_month
+
+    fig = svc.figures(month, next_month(month) - dt.timedelta(days=1))
+    return {**inbound, "urgent": fig.get("urgent", 0), "top_terms": fig.get("top_terms", [])[:15],
+            "insights_total": fig.get("total", 0)}
+
+
+def dashboard_charts(month: dt.date) -> list[str]:
+    """The dashboards' charts of ``month`` as SVG text (empty without insights)."""
+    svc = _services()
+    if svc is None:
+        return []
+    from .figures import next_month
+
+    fig = svc.figures(month, next_month(month) - dt.timedelta(days=1))
+    out = []
+    for name in DASHBOARD_CHARTS:
+        try:
+            out.append(svc.chart(name, fig, "svg").decode())
+        except Exception:  # noqa: BLE001 - a chart that fails to draw must not stop the report
+            log.exception("insights chart %s failed", name)
+    return out
+
+
+def polls(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    svc = _services()
+    if svc is None:
+        return []
+    from warta.insights.models import Poll
+
+    out = []
+    for poll in Poll.objects.filter(opens_at__gte=start, opens_at__lt=end).order_by("opens_at"):
+        r = svc.poll_results(poll)
+        out.append({"name": r["question"], "total": r["total"],
+                    "options": [{"label": o["label"] or o["key"], "votes": o["count"]} for o in r["options"]],
+                    "by_kota": [{"name": k["name"], "total": k["total"]} for k in r["by_kota"]]})
+    return out
 
 
 def chart_svg(kind: str, rows: list[tuple[str, float]], title: str) -> str:
-    """The chart the dashboard shows for ``rows``, as SVG text."""
-    from .charts import bar_chart_svg
-
+    """A chart of the report's own tables (outbound side) as SVG text."""
     return bar_chart_svg(rows, title)

@@ -64,12 +64,17 @@ def _logo_data_uri(path: str) -> str:
 
 
 def charts(fig: dict[str, Any]) -> list[str]:
+    """The dashboards' charts (insights) where available, else the report's own, then the
+    outbound side's."""
     inb, out = fig["inbound"], fig["outbound"]
-    return [
-        insights_adapter.chart_svg("volume", [(d["date"][8:], d["messages"]) for d in inb["by_day"]],
-                                   "SMS masuk per hari"),
-        insights_adapter.chart_svg("topics", [(t["label"], t["tickets"]) for t in inb["by_topic"]],
-                                   "Tiket per topik"),
+    month = dt.date.fromisoformat(fig["month"] + "-01")
+    drawn = insights_adapter.dashboard_charts(month)
+    if not drawn:
+        drawn = [insights_adapter.chart_svg("volume", [(d["date"][8:], d["messages"]) for d in inb["by_day"]],
+                                            "SMS masuk per hari"),
+                 insights_adapter.chart_svg("topics", [(t["label"], t["tickets"]) for t in inb["by_topic"]],
+                                            "Tiket per topik")]
+    return drawn + [
         insights_adapter.chart_svg("senders", [(s["sender"], s["messages"]) for s in out["by_sender"]],
                                    "SMS keluar per sender ID"),
         insights_adapter.chart_svg("operators", [(o["operator"], o["delivered_pct"] or 0) for o in out["by_operator"]],
@@ -125,7 +130,8 @@ def _sheets(fig: dict[str, Any], report: Any = None) -> Iterable[tuple[str, list
     yield "SMS masuk per hari", ["Tanggal", "SMS masuk"], ([d["date"], d["messages"]] for d in inb["by_day"])
     yield "SMS masuk per jenis", ["Jenis", "SMS"], (
         [DISPOSITION_LABELS.get(d["disposition"], d["disposition"]), d["messages"]] for d in inb["by_disposition"])
-    yield "Topik", ["Kode", "Topik", "Tiket"], ([t["topic"], t["label"], t["tickets"]] for t in inb["by_topic"])
+    yield "Topik", ["Kode", "Topik", "Dipensiunkan", "Tiket"], (
+        [t["topic"], t["label"], "ya" if t.get("retired") else "", t["tickets"]] for t in inb["by_topic"])
     yield "Sentimen", ["Sentimen", "Pesan"], ([r["sentiment"], r["messages"]] for r in inb["by_sentiment"])
     yield "Wilayah", ["Wilayah", "Tiket"], ([r["region"], r["tickets"]] for r in inb["by_region"])
     yield "Waktu tanggap", ["Ukuran", "Jumlah tiket", "Rata-rata (jam)", "Median (jam)"], [
@@ -137,6 +143,7 @@ def _sheets(fig: dict[str, Any], report: Any = None) -> Iterable[tuple[str, list
                                                      ["Daftar berlangganan", inb["opt_ins"]]]
     yield "Polling", ["Polling", "Pilihan", "Suara"], (
         [p.get("name", ""), o.get("label", ""), o.get("votes", 0)] for p in inb["polls"] for o in p.get("options", []))
+    yield "Kata teratas", ["Kata", "Jumlah"], ([t["term"], t["count"]] for t in inb.get("top_terms", []))
     yield "Isu utama", ["Topik", "Tiket", "Waktu (WIB)", "Pengirim (disamarkan)", "Contoh pesan"], (
         [t["label"], t["tickets"], e["at"], e["from"], e["text"]] for t in inb["top_issues"] for e in t["examples"]
         or [{"at": "", "from": "", "text": ""}])

@@ -19,7 +19,7 @@ from .charts import bar_chart_svg
 log = logging.getLogger("warta.reports")
 
 #: The dashboard charts the report shows, in order (names of ``warta.insights.charts.CHARTS``).
-DASHBOARD_CHARTS = ("volume", "topics", "sentiment", "regions", "sla")
+DASHBOARD_CHARTS = ("volume", "topics", "sla")
 
 
 def _services() -> Any:
@@ -46,18 +46,29 @@ def enrich(month: dt.date, inbound: dict[str, Any]) -> dict[str, Any]:
             "insights_total": fig.get("total", 0)}
 
 
-def dashboard_charts(month: dt.date) -> list[str]:
-    """The dashboards' charts of ``month`` as SVG text (empty without insights)."""
+def dashboard_charts(fig: dict[str, Any]) -> list[str]:
+    """The dashboards' charts, drawn by the insights app's renderer from *this report's* tables
+    (so a chart never disagrees with the table beside it), as SVG text; empty without insights."""
     svc = _services()
     if svc is None:
         return []
-    from .figures import next_month
+    from .figures import bounds, parse_month
 
-    fig = svc.figures(month, next_month(month) - dt.timedelta(days=1))
+    inb = fig["inbound"]
+    start, end = bounds(parse_month(fig["month"]))
+    counts = {d["date"]: d["messages"] for d in inb["by_day"]}
+    days = [(start + dt.timedelta(days=i)).date().isoformat() for i in range((end - start).days)]
+    shaped = {
+        "by_day": [{"day": d, "count": counts.get(d, 0)} for d in days],
+        "by_topic": [{"code": t["topic"], "name": t["label"], "count": t["tickets"], "retired": t.get("retired", False)}
+                     for t in inb["by_topic"]],
+        "units": [{"name": r["unit"], "sla_rate": r["compliance_pct"] / 100 if r["compliance_pct"] is not None else None}
+                  for r in inb["sla_by_unit"]],
+    }
     out = []
     for name in DASHBOARD_CHARTS:
         try:
-            out.append(svc.chart(name, fig, "svg").decode())
+            out.append(svc.chart(name, shaped, "svg").decode())
         except Exception:  # noqa: BLE001 - a chart that fails to draw must not stop the report
             log.exception("insights chart %s failed", name)
     return out

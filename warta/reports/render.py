@@ -67,8 +67,7 @@ def charts(fig: dict[str, Any]) -> list[str]:
     """The dashboards' charts (insights) where available, else the report's own, then the
     outbound side's."""
     inb, out = fig["inbound"], fig["outbound"]
-    month = dt.date.fromisoformat(fig["month"] + "-01")
-    drawn = insights_adapter.dashboard_charts(month)
+    drawn = insights_adapter.dashboard_charts(fig)
     if not drawn:
         drawn = [insights_adapter.chart_svg("volume", [(d["date"][8:], d["messages"]) for d in inb["by_day"]],
                                             "SMS masuk per hari"),

@@ -413,7 +413,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
             sent += notify_responsible(report, "overdue", _("Laporan bulanan %(m)s TERLAMBAT: batas waktu %(d)s WIB sudah lewat.")
                                        % {"m": label, "d": due}, now=now)
             continue
-        for days in conf.remind_days():
+        for days in sorted(conf.remind_days()):  # the nearest threshold crossed, once
             if left <= dt.timedelta(days=days):
                 sent += notify_responsible(report, f"due_{days}d", _("Laporan bulanan %(m)s jatuh tempo %(d)s WIB (%(n)d hari lagi).")
                                            % {"m": label, "d": due, "n": max(0, left.days)}, now=now)

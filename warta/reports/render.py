@@ -81,12 +81,18 @@ def charts(fig: dict[str, Any]) -> list[str]:
     ]
 
 
+def _svg_image(svg: str) -> str:
+    """An SVG as an <img> data URI: each chart keeps its own ids (matplotlib's glyph ids repeat
+    from chart to chart, and inline SVGs in one document would collide)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
 def pdf_context(fig: dict[str, Any], report: Any = None) -> dict[str, Any]:
     return {
         "fig": fig, "s": fig["summary"], "out": fig["outbound"], "inb": fig["inbound"], "report": report,
         "label": month_label(dt.date.fromisoformat(fig["month"] + "-01")),
         "head": conf.letterhead(), "logo": _logo_data_uri(conf.letterhead()["logo"]),
-        "charts": charts(fig), "mom_labels": MOM_LABELS, "kind_labels": KIND_LABELS,
+        "charts": [_svg_image(svg) for svg in charts(fig)], "mom_labels": MOM_LABELS, "kind_labels": KIND_LABELS,
         "disposition_labels": DISPOSITION_LABELS,
     }
 

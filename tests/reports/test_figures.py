@@ -193,6 +193,8 @@ def test_outbound_figures_reconcile_with_raw_rows(month: dict[str, Any]) -> None
             continue
         assert (blasts[bid]["recipients"], blasts[bid]["delivered"], blasts[bid]["failed"]) == (
             c["messages"], c["delivered"], c["failed"])
+    # Each blast's topic, by the classifier that reads the citizens' messages.
+    assert blasts[month["blasts"]["a"].pk]["topic"] == "Banjir & drainase"
     # The inbox's answers are not a blast of the table, but they are in the totals.
     assert month["blasts"]["r"].pk not in blasts
     assert fig["outbound"]["other_traffic"][0]["messages"] == 4

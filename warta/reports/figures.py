@@ -249,6 +249,11 @@ def outbound(month: dt.date) -> dict[str, Any]:
                "pending": t["pending"], "emergency": b["emergency"], "cost": t["cost"],
                "split": split.get(bid, "")}
         (blasts if b["kind"] == "blast" else other).append({**row, "kind": b["kind"]})
+    # The topic of each blast's text, by the classifier the inbox uses for citizens' messages.
+    from . import insights_adapter
+
+    for row, topic in zip(blasts, insights_adapter.blast_topics([info[b["id"]]["text"] for b in blasts]), strict=True):
+        row["topic"] = topic
     # The inbox's answers are many small blasts: one line per sender and kind in "other traffic".
     other_rows: dict[tuple[str, str], dict[str, Any]] = {}
     for row in other:

@@ -89,6 +89,22 @@ def polls(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     return out
 
 
+def blast_topics(texts: list[str]) -> list[str]:
+    """The topic (its name) of each blast's text by the insights classifier; blanks without it."""
+    svc = _services()
+    if svc is None or not texts:
+        return [""] * len(texts)
+    from warta.insights.models import Topic
+
+    names = dict(Topic.objects.values_list("code", "name"))
+    try:
+        results = svc.classify_many(texts)
+    except Exception:  # noqa: BLE001 - no trained model yet: the column stays empty, the report goes on
+        log.exception("blast topic classification failed")
+        return [""] * len(texts)
+    return [names.get(r.topic, r.topic) for r in results]
+
+
 def chart_svg(kind: str, rows: list[tuple[str, float]], title: str) -> str:
     """A chart of the report's own tables (outbound side) as SVG text."""
     return bar_chart_svg(rows, title)

@@ -191,3 +191,32 @@ def test_a_published_month_shows_its_blasts_without_recipients(client: Any, octo
     recipient = october.messages.first().to
     assert recipient not in page and recipient[3:] not in page
     assert AuditEvent.objects.filter(action="reports.published", object_id=str(report.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_the_pages_render_for_the_roles_that_use_them(client: Any, october: Any, actors: dict[str, Any],
+                                                      units: dict[str, Any]) -> None:
+    from warta.reports.models import UnitBudget
+
+    with time_machine.travel(wib(2026, 11, 3, 10), tick=False):
+        login(client, actors["operator"])
+        response = client.post("/laporan/buat/", {"month": "2026-10"})
+        assert response.status_code == 302
+        detail = response["Location"]
+        assert "Siaga banjir" in client.get(detail).content.decode()
+        index = client.get("/laporan/").content.decode()
+        assert "Oktober 2026" in index and "report-countdown" in index
+        assert client.get(detail + "berkas.xlsx").status_code == 200
+        assert client.get(detail + "berkas.exe").status_code == 404
+        # An operator sees budgets but may not set them.
+        assert client.get("/laporan/anggaran/").status_code == 200
+        assert client.post("/laporan/anggaran/", {"unit": units["bpbd"].pk, "amount": "1000"}).status_code == 403
+        client.logout()
+        login(client, actors["approver"])
+        assert client.post("/laporan/anggaran/", {"unit": units["bpbd"].pk, "amount": "100000", "month": ""}).status_code == 302
+        assert UnitBudget.objects.get(unit=units["bpbd"]).amount == 100000
+        assert "BPBD" in client.get("/laporan/anggaran/").content.decode()
+        client.logout()
+        login(client, actors["analyst"])
+        assert client.get(detail).status_code == 200
+        assert client.post("/laporan/buat/", {"month": "2026-10"}).status_code == 403

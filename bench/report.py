@@ -7,7 +7,7 @@ Uses a fresh database: SQLite in a temporary WARTA_DATA_DIR, or the DATABASE_URL
 outbox and inbox tables are emptied first). October 2026 gets 200 released blasts of 5,000
 messages (states and operators mixed; half the sent rows carry a recorded cost, the rest are
 priced by the tariff; 1% personalised), plus the inbox's answers; 200,000 citizens' messages on
-40,000 tickets. Prints the seconds for the figures, the PDF and the XLSX, their sum, the files'
+40,000 tickets; all but the last ten blasts are finished. Prints the seconds for the figures, the PDF and the XLSX, their sum, the files'
 sizes and the peak RSS of this process. A benchmark, not a test: it asserts nothing about time.
 """
 
@@ -76,8 +76,14 @@ def seed(n_out: int, n_in: int) -> None:
                              state="released", blast=blast, emergency=b % 25 == 0,
                              emergency_reason="darurat" if b % 25 == 0 else "", released_at=at)
         rows = []
+        # The last ten blasts still wait for receipts; the others are finished (lifecycle's sweep).
+        still_running = b >= n_blasts - 10
+        if not still_running:
+            Blast.objects.filter(pk=blast.pk).update(state="done", finished_at=at + dt.timedelta(hours=2))
         for i in range(per_blast):
             state = states[i % len(states)]
+            if state == "submitted" and not still_running:
+                state = "delivered"
             op = OPERATORS[(i * 7 + b) % len(OPERATORS)]
             sub = at + dt.timedelta(seconds=i // 50) if state != "failed" else None
             own = f"Yth Warga {i % 50}, {text}" if i % 100 == 0 else ""

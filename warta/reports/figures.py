@@ -175,12 +175,13 @@ def blast_info(blast_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         rows = (Blast.objects.filter(pk__in=ids[start:start + 2000])
                 .annotate(unit_id=Coalesce("draft__materi__unit_id", "draft__author__unit_id", "created_by__unit_id"))
                 .values("pk", "name", "text", "sender__name", "priority", "created_at", "draft__id",
-                        "draft__emergency", "draft__title", "unit_id", "state"))
+                        "draft__emergency", "draft__title", "unit_id", "state", "finished_at"))
         for r in rows:
             kind = "blast" if r["draft__id"] else ("reply" if r["priority"] == Blast.Priority.REPLY else "other")
             out[r["pk"]] = {
                 "id": r["pk"], "name": r["draft__title"] or r["name"], "text": r["text"], "sender": r["sender__name"],
                 "created_at": r["created_at"], "unit_id": r["unit_id"], "kind": kind, "state": r["state"],
+                "finished_at": r["finished_at"],
                 "emergency": bool(r["draft__emergency"]) or r["priority"] == Blast.Priority.EMERGENCY,
             }
     return out
@@ -236,7 +237,7 @@ def outbound(month: dt.date) -> dict[str, Any]:
             _add(t, g, seg, cost)
     names = unit_names(per_unit)
     # Blasts that also sent before or after this month (a blast across midnight at month's end).
-    split = _split_blasts(list(per_blast), start, end)
+    split = _split_blasts(info, start, end)
 
     blasts, other = [], []
     for bid in sorted(per_blast, key=lambda i: (info[i]["created_at"], i)):
@@ -283,17 +284,20 @@ def outbound(month: dt.date) -> dict[str, Any]:
     }
 
 
-def _split_blasts(blast_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, str]:
-    """Which of ``blast_ids`` also has messages before ``start`` ("sebelum") or after ``end``."""
+def _split_blasts(info: dict[int, dict[str, Any]], start: dt.datetime, end: dt.datetime) -> dict[int, str]:
+    """Which blasts also sent before ``start`` ("sebelum") or after ``end`` ("sesudah").
+
+    Only a blast created before the month can have messages before it, and only one not
+    finished before the month's end can have messages after it; the outbox is read (through its
+    blast index) for those few candidates only."""
     from warta.blasts.models import OutboundMessage
 
     out: dict[int, str] = {}
-    if not blast_ids:
-        return out
-    qs = (OutboundMessage.objects.order_by().filter(blast_id__in=blast_ids)
-          .annotate(at=Coalesce("submitted_at", "created_at")))
-    before = set(qs.filter(at__lt=start).values_list("blast_id", flat=True).distinct())
-    after = set(qs.filter(at__gte=end).values_list("blast_id", flat=True).distinct())
+    early = [b for b, i in info.items() if i["created_at"] < start]
+    late = [b for b, i in info.items() if i.get("finished_at") is None or i["finished_at"] >= end]
+    qs = OutboundMessage.objects.order_by().annotate(at=Coalesce("submitted_at", "created_at"))
+    before = set(qs.filter(blast_id__in=early, at__lt=start).values_list("blast_id", flat=True).distinct()) if early else set()
+    after = set(qs.filter(blast_id__in=late, at__gte=end).values_list("blast_id", flat=True).distinct()) if late else set()
     for bid in before | after:
         out[bid] = "+".join(x for x, s in (("sebelum", before), ("sesudah", after)) if bid in s)
     return out

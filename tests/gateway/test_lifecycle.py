@@ -268,3 +268,28 @@ def test_normal_blasts_are_held_through_quiet_hours_and_emergencies_are_not(tran
     actions = list(AuditEvent.objects.filter(object_id=str(normal.pk), object_type="blasts.blast")
                    .values_list("action", flat=True))
     assert "blasts.blast_quiet_hours_held" in actions and "blasts.blast_quiet_hours_resumed" in actions
+
+
+# -- F: the cost of each message, recorded when it is submitted ---------------------------------
+
+
+def test_each_submitted_message_records_segments_times_its_operators_tariff(transactional_db):
+    from decimal import Decimal
+
+    from warta.blasts.models import OutboundMessage, OutboxCount, Tariff
+
+    Tariff.objects.create(operator="telkomsel", price_per_segment=Decimal("400"))
+    text = "Informasi banjir: " + "air naik di pintu air Manggarai, warga diminta waspada. " * 3  # 2 segments
+
+    async def scenario() -> Any:
+        async with Rig():
+            long = await db(create_blast, numbers(10), text=text)
+            short = await db(create_blast, numbers(5, start=50), text="Uji singkat")
+            await wait_until(lambda: states(long.pk) == {"delivered": 10} and states(short.pk) == {"delivered": 5})
+            return long, short
+
+    long, short = asyncio.run(scenario())
+    assert set(OutboundMessage.objects.filter(blast=long).values_list("cost", flat=True)) == {Decimal("800")}
+    assert set(OutboundMessage.objects.filter(blast=short).values_list("cost", flat=True)) == {Decimal("400")}
+    assert OutboxCount.cost_total(long.pk) == Decimal("8000")
+    assert OutboxCount.cost_total(short.pk) == Decimal("2000")

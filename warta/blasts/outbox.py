@@ -46,9 +46,10 @@ from .signals import blast_finished
 
 State = OutboundMessage.State
 
-#: States in which a message may still change on its own (a blast with any is not finished).
-#: ``unknown`` counts too when the blast resends unknowns (they will be queued again).
-OPEN_STATES = (State.QUEUED, State.SENDING, State.SUBMITTED)
+#: States that are not final (a blast with a message in any of them is not finished): waiting,
+#: in flight, awaiting the receipt, or in doubt (``unknown``: resent, settled by a late answer or
+#: receipt, or expired after its validity).
+OPEN_STATES = (State.QUEUED, State.SENDING, State.SUBMITTED, State.UNKNOWN)
 
 #: Receipt ``stat`` words (SMPP 3.4 appendix B) → final message state. Words not here (ENROUTE,
 #: ACCEPTD, UNKNOWN) are not final: the message stays ``submitted`` and waits for the next receipt.
@@ -251,16 +252,13 @@ def finish_blasts(now: datetime | None = None) -> list[int]:
     after commit. One query over the counter rows of the unfinished blasts, one UPDATE per blast
     that finished. Returns the ids finished."""
     now = now or timezone.now()
-    unfinished = dict(Blast.objects.filter(finished_at__isnull=True).values_list("pk", "resend_unknown"))
+    unfinished = list(Blast.objects.filter(finished_at__isnull=True).values_list("pk", flat=True))
     if not unfinished:
         return []
     open_n: dict[int, int] = dict.fromkeys(unfinished, 0)
-    for blast_id, state, n in (OutboxCount.objects.filter(blast_id__in=list(unfinished),
-                                                          state__in=[*OPEN_STATES, State.UNKNOWN])
-                               .values_list("blast_id", "state").annotate(n=Sum("count"))
-                               .values_list("blast_id", "state", "n")):
-        if state != State.UNKNOWN or unfinished[blast_id]:
-            open_n[blast_id] += int(n or 0)
+    for blast_id, n in (OutboxCount.objects.filter(blast_id__in=unfinished, state__in=OPEN_STATES)
+                        .values_list("blast_id").annotate(n=Sum("count")).values_list("blast_id", "n")):
+        open_n[blast_id] += int(n or 0)
     finished: list[int] = []
     for blast_id, n in open_n.items():
         if n:

@@ -444,6 +444,13 @@ class Engine:
                           f"WHERE b.state=%s AND c.state=%s GROUP BY c.blast_id HAVING SUM(c.count) > 0",
                      [Blast.State.ACTIVE, S.QUEUED])
             ids = [r[0] for r in cur.fetchall()]
+        if len(self._blasts) > 5000:
+            # The inbox makes a blast per batch of replies: forget finished ones, keep what the
+            # buffer still refers to.
+            keep = set(ids) | {i.blast_id for i in list(self.buffer)}
+            self._blasts = {k: v for k, v in self._blasts.items() if k in keep}
+            if len(self._started) > 100_000:
+                self._started.clear()
         missing = [i for i in ids if i not in self._blasts]
         if missing:
             self._blasts.update({b.pk: b for b in Blast.objects.filter(pk__in=missing).select_related("sender")})

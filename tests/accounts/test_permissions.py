@@ -18,7 +18,7 @@ EXPECTED = {
     "operator": {"materi", "blasts", "contacts", "inbox", "insights", "reports"},
     "verifier": {"materi", "blasts", "inbox", "insights", "reports"},
     "approver": {"materi", "blasts", "insights", "reports"},
-    "liaison": {"materi", "inbox"},
+    "liaison": {"materi", "inbox", "insights"},  # their unit's slice of the analysis (issue 14)
     "analyst": {"inbox", "insights", "reports"},
 }
 

@@ -38,8 +38,9 @@ AREAS_BY_ROLE: dict[str, frozenset[str]] = {
     Role.OPERATOR: frozenset({"materi", "blasts", "contacts", "inbox", "insights", "reports"}),
     Role.VERIFIER: frozenset({"materi", "blasts", "inbox", "insights", "reports"}),
     Role.APPROVER: frozenset({"materi", "blasts", "insights", "reports"}),
-    # A liaison hands in materi and works the citizens' messages routed to the unit.
-    Role.LIAISON: frozenset({"materi", "inbox"}),
+    # A liaison hands in materi, works the citizens' messages routed to the unit and sees the
+    # unit's slice of the analysis (narrowed on the server).
+    Role.LIAISON: frozenset({"materi", "inbox", "insights"}),
     Role.ANALYST: frozenset({"inbox", "insights", "reports"}),
 }
 

@@ -57,6 +57,25 @@ def _reports_daily() -> Any:
     return daily_tick()
 
 
+def _insights_polls() -> Any:
+    from warta.insights.polls import close_due
+
+    return len(close_due())
+
+
+def _insights_impact() -> Any:
+    from warta.insights.impact import refresh_recent
+
+    return refresh_recent()
+
+
+def _insights_retrain() -> Any:
+    from warta.insights.tasks import retrain_model
+
+    retrain_model.enqueue()  # the worker trains; the scheduler only asks
+    return "enqueued"
+
+
 @dataclass
 class Job:
     name: str
@@ -79,6 +98,10 @@ def default_jobs() -> list[Job]:
         # data changed get a new revision (daily).
         Job("reports", 600.0, _reports_tick),
         Job("reports.revisions", 24 * 3600.0, _reports_daily),
+        # SMS polls open/close (poll_closed), blast impact figures, the nightly model retraining.
+        Job("insights.polls", 60.0, _insights_polls),
+        Job("insights.impact", 600.0, _insights_impact),
+        Job("insights.retrain", 24 * 3600.0, _insights_retrain),
     ]
 
 

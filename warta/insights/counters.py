@@ -16,7 +16,16 @@ from typing import Any
 
 from django.db import connection
 
-from .models import DailyCount, PollCount, TermCount, UnitDayCount
+from .models import (
+    DailyCount,
+    DailyRegionCount,
+    DailyTopicCount,
+    MonthRegionCount,
+    MonthTermCount,
+    PollCount,
+    TermCount,
+    UnitDayCount,
+)
 
 
 def _upsert(model: Any, key: tuple[str, ...], values: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -49,12 +58,31 @@ DailyKey = tuple[date, int, int, int, str, bool]
 
 
 def add_daily(counts: Counter[DailyKey]) -> None:
+    """The full cross and its two roll-ups (without region; without topic and sentiment)."""
     _upsert(DailyCount, ("day", "topic_id", "region_id", "unit_id", "sentiment", "urgent"), ("count",),
             ((*k, n) for k, n in counts.items() if n))
+    topics: Counter[tuple[Any, ...]] = Counter()
+    regions: Counter[tuple[Any, ...]] = Counter()
+    for (day, topic, region, unit, sentiment, urgent), n in counts.items():
+        topics[(day, topic, unit, sentiment, urgent)] += n
+        regions[(day, region, unit, urgent)] += n
+    _upsert(DailyTopicCount, ("day", "topic_id", "unit_id", "sentiment", "urgent"), ("count",),
+            ((*k, n) for k, n in topics.items() if n))
+    _upsert(DailyRegionCount, ("day", "region_id", "unit_id", "urgent"), ("count",),
+            ((*k, n) for k, n in regions.items() if n))
+    months: Counter[tuple[Any, ...]] = Counter()
+    for (day, region, unit, urgent), n in regions.items():
+        months[(day.replace(day=1), region, unit, urgent)] += n
+    _upsert(MonthRegionCount, ("month", "region_id", "unit_id", "urgent"), ("count",),
+            ((*k, n) for k, n in months.items() if n))
 
 
 def add_terms(counts: Counter[tuple[date, int, str]]) -> None:
     _upsert(TermCount, ("day", "topic_id", "term"), ("count",), ((*k, n) for k, n in counts.items() if n))
+    months: Counter[tuple[Any, ...]] = Counter()
+    for (day, topic, term), n in counts.items():
+        months[(day.replace(day=1), topic, term)] += n
+    _upsert(MonthTermCount, ("month", "topic_id", "term"), ("count",), ((*k, n) for k, n in months.items() if n))
 
 
 def add_unit_day(day: date, unit_id: int, *, forwarded: int = 0, response_seconds: int = 0, closed: int = 0,
@@ -70,8 +98,12 @@ def add_poll(counts: Counter[tuple[int, str, int]]) -> None:
 
 def move(classification: Any, new_topic: Any) -> None:
     """Move one message's count from its topic to ``new_topic`` (a correction)."""
+    from . import engine
+    from .ingest import _kecamatan_map
+
     c = classification
-    key = (c.region_id or 0, c.unit_id or 0, c.sentiment, c.urgent)
+    region = _kecamatan_map(engine.get()).get(c.region_id or 0, c.region_id or 0)  # as ingest keyed it
+    key = (region, c.unit_id or 0, c.sentiment, c.urgent)
     add_daily(Counter({(c.day, c.topic_id, *key): -1}))
     add_daily(Counter({(c.day, new_topic.pk, *key): 1}))
     terms = Counter({(c.day, c.topic_id, str(w)[:80]): -1 for w in c.why})

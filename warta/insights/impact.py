@@ -5,7 +5,8 @@ blast when it comes from one of the blast's recipients inside the window (the sa
 inbox's ``replied_to_blast``). The windows are anchored on the blast's creation (its release).
 The queries join the blast's recipients with the inbox's rows of those numbers, so they touch
 only the recipients' conversations; the result is cached for ten minutes (final results, once
-the window is over, for a day) so the console and the dashboard do not recount on every view.
+the window is over, for good) in ``BlastImpact``: the scheduler refreshes recent blasts
+(``refresh_recent``) and the dashboard reads only stored rows (``stored``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.utils import timezone
+
+STALE = timedelta(minutes=10)
 
 
 def _window(recipients: Any, start: Any, end: Any) -> dict[str, Any]:
@@ -33,23 +35,54 @@ def _window(recipients: Any, start: Any, end: Any) -> dict[str, Any]:
     return {"replies": replies, "optouts": optouts, "tickets": tickets.count(), "topics": dict(topics.most_common())}
 
 
-def blast_impact(blast: Any, *, window: timedelta = timedelta(hours=48)) -> dict[str, Any]:
-    from warta.blasts.models import Blast, OutboundMessage
+def compute(blast: Any, window: timedelta) -> dict[str, Any]:
+    from warta.blasts.models import OutboundMessage
 
-    if not isinstance(blast, Blast):
-        blast = Blast.objects.get(pk=int(blast))
     at = blast.created_at
-    now = timezone.now()
-    key = f"insights-impact:{blast.pk}:{int(window.total_seconds())}"
-    hit = cache.get(key)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
     recipients = OutboundMessage.objects.filter(blast=blast).values("to")
-    result = {
+    return {
         "blast": blast.pk, "name": blast.name, "at": at.isoformat(), "window_hours": window.total_seconds() / 3600,
-        "complete": now >= at + window,
+        "complete": timezone.now() >= at + window,
         "after": _window(recipients, at, at + window),
         "before": _window(recipients, at - window, at),
     }
-    cache.set(key, result, 86_400 if result["complete"] else 600)
-    return result
+
+
+def blast_impact(blast: Any, *, window: timedelta = timedelta(hours=48), refresh: bool = False) -> dict[str, Any]:
+    """The stored impact when fresh (or final), else computed now and stored."""
+    from warta.blasts.models import Blast
+
+    from .models import BlastImpact
+
+    if not isinstance(blast, Blast):
+        blast = Blast.objects.get(pk=int(blast))
+    if window != timedelta(hours=48):
+        return compute(blast, window)
+    row = BlastImpact.objects.filter(blast=blast).first()
+    now = timezone.now()
+    if row is not None and not refresh and (row.complete or now - row.computed_at < STALE):
+        return row.data  # type: ignore[no-any-return]
+    data = compute(blast, window)
+    BlastImpact.objects.update_or_create(blast=blast, defaults={"computed_at": now, "complete": data["complete"],
+                                                                "data": data})
+    return data
+
+
+def refresh_recent(days: int = 7) -> int:
+    """Recompute the impact of blasts of the last ``days`` whose figures are not final yet."""
+    from warta.blasts.models import Blast
+
+    from .models import BlastImpact
+
+    done = set(BlastImpact.objects.filter(complete=True).values_list("blast_id", flat=True))
+    n = 0
+    for blast in Blast.objects.filter(created_at__gte=timezone.now() - timedelta(days=days)).exclude(pk__in=done):
+        blast_impact(blast, refresh=True)
+        n += 1
+    return n
+
+
+def stored(blast_ids: list[int]) -> dict[int, dict[str, Any]]:
+    from .models import BlastImpact
+
+    return dict(BlastImpact.objects.filter(blast_id__in=blast_ids).values_list("blast_id", "data"))

@@ -43,6 +43,11 @@ COMMON = {"duri", "kota", "gambir", "senen", "cempaka", "utara", "selatan", "bar
           "kemayoran", "bungur", "krukut", "makasar", "kramat", "galur", "semper", "marunda", "rorotan",
           "cilandak", "ragunan", "kuningan", "setia", "budi", "menteng", "tebet", "koja", "jakarta"}
 _TOKEN = re.compile(r"[a-z]+|\d+")
+# Function words never part of a region name: a span holding one is not looked up (speed).
+STOP = {"di", "ke", "dari", "yang", "dan", "atau", "sudah", "belum", "tidak", "ada", "mohon", "tolong", "sangat",
+        "saya", "kami", "warga", "sejak", "karena", "untuk", "dengan", "ini", "itu", "sdh", "yg", "gak", "ga",
+        "bapak", "ibu", "pak", "bu", "lagi", "juga", "banget", "sekali", "hari", "jam", "rt", "rw", "no", "dekat",
+        "depan", "belakang", "samping", "sebelah", "sekitar", "daerah", "wilayah", "the", "and", "of", "to"}
 _GLUE = ("di", "ke", "dr", "dari", "dkt", "dekat", "daerah", "sekitar")
 
 
@@ -92,6 +97,7 @@ class PlaceMatcher:
         self.by_glued: dict[str, tuple[str, ...]] = {}
         self.fuzzy: dict[str, set[tuple[str, ...]]] = {}
         self.max_len = 1
+        self._memo: dict[tuple[str, ...], tuple[str, ...] | None] = {}
         for pk, code, name, level in regions:
             if level not in ("kota_kabupaten", "kecamatan", "kelurahan"):
                 continue
@@ -112,6 +118,15 @@ class PlaceMatcher:
                     self.fuzzy.setdefault(d, set()).add(key)
 
     def _lookup(self, words: tuple[str, ...]) -> tuple[str, ...] | None:
+        hit = self._memo.get(words, ())
+        if hit != ():
+            return hit  # type: ignore[return-value]
+        found = self._lookup_uncached(words)
+        if len(self._memo) < 300_000:
+            self._memo[words] = found
+        return found
+
+    def _lookup_uncached(self, words: tuple[str, ...]) -> tuple[str, ...] | None:
         if words in self.by_name:
             return words
         glued = "".join(words)
@@ -139,6 +154,8 @@ class PlaceMatcher:
             matched = False
             for n in range(min(self.max_len, len(words) - i), 0, -1):
                 span = tuple(words[i:i + n])
+                if any(w in STOP or w.isdigit() for w in span):
+                    continue
                 first = span[0]
                 variants = [span]
                 if len(first) > 4:

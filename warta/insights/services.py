@@ -28,10 +28,101 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from .models import Classification, DailyCount, Poll, PollCount, TermCount, Topic, UnitDayCount
+from .models import (
+    Classification,
+    DailyCount,
+    DailyRegionCount,
+    DailyTopicCount,
+    MonthRegionCount,
+    MonthTermCount,
+    Poll,
+    PollCount,
+    TermCount,
+    Topic,
+    UnitDayCount,
+)
 
 __all__ = ["blast_impact", "chart", "chart_table", "classify", "classify_many", "correct", "figures",
            "poll_results", "rising_topics"]
+
+
+_REF_TTL = 30.0
+_ref_cache: tuple[float, dict[str, Any]] | None = None
+
+
+def reference() -> dict[str, Any]:
+    """Topics, merges, regions and unit names, read once per ``_REF_TTL`` seconds per process: a
+    page asks for them several times and they change rarely (a topic change clears it)."""
+    global _ref_cache
+    import time
+
+    from warta.contacts.models import Region
+
+    from .topics import effective_map
+
+    now = time.monotonic()
+    if _ref_cache is not None and now - _ref_cache[0] < _REF_TTL:
+        return _ref_cache[1]
+    regions = {pk: (code, name, level) for pk, code, name, level in
+               Region.objects.values_list("pk", "code", "name", "level")}
+    ref = {
+        "topics": {t.pk: t for t in Topic.objects.all()},
+        "effective": effective_map(),
+        "regions": regions,
+        "by_code": {code: pk for pk, (code, _n, _l) in regions.items()},
+    }
+    _ref_cache = (now, ref)
+    return ref
+
+
+def clear_reference() -> None:
+    global _ref_cache
+    _ref_cache = None
+
+
+def topic_totals(start: date, end: date, *, unit: Any = None) -> dict[str, int]:
+    """Messages per topic code (merged topics folded) in [start, end]: one GROUP BY."""
+    ref = reference()
+    qs = _daily(start, end, _unit_ids(unit), None, None)
+    out: Counter[str] = Counter()
+    for row in qs.values("topic_id").annotate(n=Sum("count")).order_by():
+        t = ref["topics"].get(ref["effective"].get(row["topic_id"], row["topic_id"]))
+        out[t.code if t else "?"] += row["n"]
+    return dict(out)
+
+
+def _month_end(m: date) -> date:
+    return (m.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def spans(start: date, end: date) -> tuple[list[tuple[date, date]], list[date]]:
+    """[start, end] as day ranges at its ends and whole calendar months in between (ranges under
+    two months stay days: their daily rows are few)."""
+    if (end - start).days < 62:
+        return [(start, end)], []
+    m = start if start.day == 1 else _month_end(start) + timedelta(days=1)
+    months = []
+    while _month_end(m) <= end:
+        months.append(m)
+        m = _month_end(m) + timedelta(days=1)
+    if not months:
+        return [(start, end)], []
+    days = []
+    if start < months[0]:
+        days.append((start, months[0] - timedelta(days=1)))
+    after = _month_end(months[-1]) + timedelta(days=1)
+    if after <= end:
+        days.append((after, end))
+    return days, months
+
+
+def _day_q(ranges: list[tuple[date, date]], field: str = "day") -> Any:
+    from django.db.models import Q
+
+    q = Q(pk__in=[])
+    for a, b in ranges:
+        q |= Q(**{f"{field}__gte": a, f"{field}__lte": b})
+    return q
 
 
 def _unit_ids(unit: Any) -> set[int] | None:
@@ -55,8 +146,16 @@ def _region_ids(region: Any) -> set[int] | None:
 
 
 def _daily(start: date, end: date, unit_ids: set[int] | None, topic_ids: set[int] | None,
-           region_ids: set[int] | None) -> Any:
-    qs = DailyCount.objects.filter(day__gte=start, day__lte=end)
+           region_ids: set[int] | None, *, by_region: bool = False) -> Any:
+    """The narrowest counter table that answers: the region roll-up for the regions' table when
+    no topic is asked for, the topic roll-up when no region is, else the full cross."""
+    if by_region and topic_ids is None:
+        model: Any = DailyRegionCount
+    elif region_ids is None and not by_region:
+        model = DailyTopicCount
+    else:
+        model = DailyCount
+    qs = model.objects.filter(day__gte=start, day__lte=end)
     if unit_ids is not None:
         qs = qs.filter(unit_id__in=unit_ids)
     if topic_ids is not None:
@@ -69,12 +168,10 @@ def _daily(start: date, end: date, unit_ids: set[int] | None, topic_ids: set[int
 def _topic_filter(topic: Any) -> set[int] | None:
     if topic is None:
         return None
-    from .topics import effective_map
-
     if isinstance(topic, str):
         topic = Topic.objects.get(code=topic)
     target = topic.pk if isinstance(topic, Topic) else int(topic)
-    return {pk for pk, eff in effective_map().items() if eff == target or pk == target}
+    return {pk for pk, eff in reference()["effective"].items() if eff == target or pk == target}
 
 
 def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, region: Any = None) -> dict[str, Any]:
@@ -95,17 +192,13 @@ def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, regi
          "top_terms": [{"term", "count"}, …],
          "topics_by_day": {code: [n per day]}}
     """
-    from warta.accounts.models import Unit
-    from warta.contacts.models import Region
-
-    from .topics import effective_map
-
+    ref = reference()
     unit_ids = _unit_ids(unit)
     topic_ids = _topic_filter(topic)
     region_ids = _region_ids(region)
     qs = _daily(start, end, unit_ids, topic_ids, region_ids)
-    eff = effective_map()
-    topics = {t.pk: t for t in Topic.objects.all()}
+    eff = ref["effective"]
+    topics = ref["topics"]
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     # One GROUP BY per dimension, in the database: a month is a few hundred thousand counter rows
     # at most, and PostgreSQL sums them on the (day, …) index faster than Python could fetch them.
@@ -129,17 +222,31 @@ def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, regi
         topics_by_day[t][day] += row["n"]
     by_region: Counter[int] = Counter()
     urgent_by_region: Counter[int] = Counter()
-    for row in qs.exclude(region_id=0).values("region_id", "urgent").annotate(n=Sum("count")).order_by():
-        by_region[row["region_id"]] += row["n"]
-        if row["urgent"]:
-            urgent_by_region[row["region_id"]] += row["n"]
+    day_ranges, months = spans(start, end)
+    if topic_ids is None and months:
+        # A long range: whole months from the monthly roll-up, the ends from the daily one.
+        region_sets = [DailyRegionCount.objects.filter(_day_q(day_ranges)),
+                       MonthRegionCount.objects.filter(month__in=months)]
+        for i, rqs in enumerate(region_sets):
+            if unit_ids is not None:
+                rqs = rqs.filter(unit_id__in=unit_ids)
+            if region_ids is not None:
+                rqs = rqs.filter(region_id__in=region_ids)
+            region_sets[i] = rqs
+    else:
+        region_sets = [_daily(start, end, unit_ids, topic_ids, region_ids, by_region=True)]
+    for region_qs in region_sets:
+        for row in region_qs.exclude(region_id=0).values("region_id", "urgent").annotate(n=Sum("count")).order_by():
+            by_region[row["region_id"]] += row["n"]
+            if row["urgent"]:
+                urgent_by_region[row["region_id"]] += row["n"]
     by_unit: Counter[int] = Counter(
         {row["unit_id"]: row["n"] for row in qs.values("unit_id").annotate(n=Sum("count")).order_by()})
     topic_ids_seen = set(by_topic)
 
     # Regions roll up to kecamatan and kota by their Kemendagri code prefix.
-    regions = {r[0]: r for r in Region.objects.values_list("pk", "code", "name", "level")}
-    by_code = {code: pk for pk, code, _n, _l in regions.values()}
+    regions = {pk: (pk, *v) for pk, v in ref["regions"].items()}
+    by_code = ref["by_code"]
     rolled: Counter[int] = Counter()
     rolled_urgent: Counter[int] = Counter()
     for rid, count in by_region.items():
@@ -156,7 +263,9 @@ def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, regi
           "urgent": rolled_urgent[pk]} for pk, n in rolled.items()),
         key=lambda r: (-r["count"], r["code"]))
 
-    units = {u.pk: u.name for u in Unit.objects.all()}
+    from warta.accounts.models import Unit
+
+    units = dict(Unit.objects.values_list("pk", "name"))  # not cached: units come and go more often
     outcome_qs = UnitDayCount.objects.filter(day__gte=start, day__lte=end)
     if unit_ids is not None:
         outcome_qs = outcome_qs.filter(unit_id__in=unit_ids)
@@ -179,14 +288,19 @@ def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, regi
                               "closed": 0, "within_sla": 0, "sla_rate": None, "avg_response_hours": None,
                               "avg_resolution_hours": None}
 
-    term_qs = TermCount.objects.filter(day__gte=start, day__lte=end)
-    if topic_ids is not None:
-        term_qs = term_qs.filter(topic_id__in=topic_ids)
-    # TermCount has no unit/region: a liaison's slice gets terms of the topics in its slice.
-    if unit_ids is not None or region_ids is not None:
-        term_qs = term_qs.filter(topic_id__in=topic_ids_seen)
-    top_terms = [{"term": r["term"], "count": r["n"]} for r in
-                 term_qs.values("term").annotate(n=Sum("count")).order_by("-n", "term")[:20]]
+    terms: Counter[str] = Counter()
+    term_sets: list[Any] = [TermCount.objects.filter(_day_q(day_ranges))]
+    if months:
+        term_sets.append(MonthTermCount.objects.filter(month__in=months))
+    for term_qs in term_sets:
+        if topic_ids is not None:
+            term_qs = term_qs.filter(topic_id__in=topic_ids)
+        # Terms have no unit/region: a liaison's slice gets the terms of the topics in its slice.
+        if unit_ids is not None or region_ids is not None:
+            term_qs = term_qs.filter(topic_id__in=topic_ids_seen)
+        for r in term_qs.values("term").annotate(n=Sum("count")).order_by("-n", "term")[:200]:
+            terms[r["term"]] += r["n"]
+    top_terms = [{"term": t, "count": n} for t, n in sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:20]]
 
     def topic_row(pk: int, count: int) -> dict[str, Any]:
         t = topics.get(pk)
@@ -211,14 +325,14 @@ def figures(start: date, end: date, *, unit: Any = None, topic: Any = None, regi
 
 def rising_topics(today: date, *, unit: Any = None) -> list[dict[str, Any]]:
     """This week (7 days to ``today``) against the weekly average of the four weeks before."""
-    this = figures(today - timedelta(days=6), today, unit=unit)
-    before = figures(today - timedelta(days=34), today - timedelta(days=7), unit=unit)
-    prev = {r["code"]: r["count"] / 4 for r in before["by_topic"]}
+    this = topic_totals(today - timedelta(days=6), today, unit=unit)
+    before = topic_totals(today - timedelta(days=34), today - timedelta(days=7), unit=unit)
+    names = {t.code: t.name for t in reference()["topics"].values()}
     out = []
-    for r in this["by_topic"]:
-        base = prev.get(r["code"], 0.0)
-        out.append({"code": r["code"], "name": r["name"], "this_week": r["count"], "weekly_avg": round(base, 1),
-                    "change": round((r["count"] - base) / base, 3) if base else None})
+    for code, n in this.items():
+        base = before.get(code, 0) / 4
+        out.append({"code": code, "name": names.get(code, code), "this_week": n, "weekly_avg": round(base, 1),
+                    "change": round((n - base) / base, 3) if base else None})
     out.sort(key=lambda r: (-(r["change"] if r["change"] is not None else 99), -r["this_week"]))
     return out
 
@@ -227,13 +341,13 @@ def month_over_month(month_start: date, *, unit: Any = None) -> dict[str, Any]:
     """Totals per topic for the month starting ``month_start`` and the month before."""
     end = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     prev_end = month_start - timedelta(days=1)
-    cur = figures(month_start, end, unit=unit)
-    prev = figures(prev_end.replace(day=1), prev_end, unit=unit)
-    prev_by = {r["code"]: r["count"] for r in prev["by_topic"]}
-    rows = [{"code": r["code"], "name": r["name"], "this_month": r["count"], "last_month": prev_by.get(r["code"], 0)}
-            for r in cur["by_topic"]]
-    return {"total": cur["total"], "last_total": prev["total"], "urgent": cur["urgent"], "last_urgent": prev["urgent"],
-            "topics": rows}
+    cur = topic_totals(month_start, end, unit=unit)
+    prev = topic_totals(prev_end.replace(day=1), prev_end, unit=unit)
+    names = {t.code: t.name for t in reference()["topics"].values()}
+    rows = [{"code": c, "name": names.get(c, c), "this_month": n, "last_month": prev.get(c, 0)}
+            for c, n in sorted(cur.items(), key=lambda kv: -kv[1])]
+    urgent = _daily(month_start, end, _unit_ids(unit), None, None).filter(urgent=True).aggregate(n=Sum("count"))["n"]
+    return {"total": sum(cur.values()), "last_total": sum(prev.values()), "urgent": urgent or 0, "topics": rows}
 
 
 def chart(name: str, fig: dict[str, Any], fmt: str = "svg") -> bytes:

@@ -63,7 +63,8 @@ SLANG: dict[str, str] = {
     "lama2": "lama", "parah2": "parah", "bnyak": "banyak", "tinggal": "tinggal", "tggl": "tinggal",
     "wrga": "warga", "wrg": "warga", "pmrnth": "pemerintah", "pemprov": "pemprov", "ptgs": "petugas",
     "ptugas": "petugas", "sklh": "sekolah", "sekola": "sekolah", "antri": "antre", "ngantri": "antre",
-    "mati2": "mati", "airnya": "air", "sdah": "sudah", "dtangani": "ditangani", "dtanggapi": "ditanggapi",
+    "mati2": "mati", "nimpa": "menimpa", "kejepit": "terjepit", "kejepet": "terjepit", "nyetrum": "kesetrum",
+    "kesetrom": "kesetrum", "kebakar": "terbakar", "kelelep": "tenggelam", "airnya": "air", "sdah": "sudah", "dtangani": "ditangani", "dtanggapi": "ditanggapi",
 }
 
 _TOKEN = re.compile(r"[a-z]+|\d+")

@@ -57,8 +57,10 @@ def _event(topic: Any, actor: Any, kind: str, **data: Any) -> None:
     from warta.accounts import audit
 
     from .models import TopicEvent
+    from .services import clear_reference
 
     TopicEvent.objects.create(topic=topic, actor=actor, kind=kind, data=data)
+    clear_reference()
     audit.record(f"insights.topic.{kind}", topic, actor=actor, changes=data)
 
 

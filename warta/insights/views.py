@@ -85,8 +85,19 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
             "sender": data.get("sender") or "", "period": data.get("period") or "day"}
 
 
+FIGURES_TTL = 30  # seconds: a page and its seven chart requests compute the figures once
+
+
 def _fig(f: dict[str, Any]) -> dict[str, Any]:
-    fig = services.figures(f["start"], f["end"], unit=f["unit"], topic=f["topic"], region=f["region"])
+    from django.core.cache import cache
+
+    key = "insights-fig:" + ":".join(str(x) for x in (
+        f["start"], f["end"], f["unit"].pk if f["unit"] else "", f["topic"].pk if f["topic"] else "",
+        f["region"].pk if f["region"] else ""))
+    fig = cache.get(key)
+    if fig is None:
+        fig = services.figures(f["start"], f["end"], unit=f["unit"], topic=f["topic"], region=f["region"])
+        cache.set(key, fig, FIGURES_TTL)
     if f["period"] in ("week", "month"):
         fig = _regroup(fig, f["period"])
     return fig
@@ -142,7 +153,12 @@ def _recent_impacts(f: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
     qs = Blast.objects.exclude(sender__name__regex=r"^\d+$").select_related("sender").order_by("-created_at")
     if f["sender"]:
         qs = qs.filter(sender__name=f["sender"])
-    return [{"blast": b, **services.blast_impact(b)} for b in qs[:limit]]
+    from .impact import stored
+
+    blasts = list(qs[:limit])
+    data = stored([b.pk for b in blasts])  # computed by the scheduler, never on this page
+    empty = {"replies": "…", "optouts": "…", "tickets": "…", "topics": {}}
+    return [{**data.get(b.pk, {"after": empty, "before": empty}), "blast": b} for b in blasts]
 
 
 @area_required("insights")

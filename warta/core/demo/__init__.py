@@ -82,6 +82,7 @@ class SeedResult:
 
 def seed() -> SeedResult:
     result = _seed_accounts()
+    _seed_routing_rules()  # before the sample messages, so they are routed
     created_contacts = _seed_contacts()
     created_messages = _seed_messages()
     final = SeedResult(result.created_units, result.created_users, result.created_sender_ids,
@@ -142,6 +143,27 @@ def _seed_contacts(count: int = 600) -> int:
                 writer.writerow([number, name, rng.choice(kelurahan) if kelurahan else "", "demo"])
         call_command("contacts", "import", str(path), "--group", DEMO_GROUP, "--json", stdout=_Null())
     return Contact.objects.count()
+
+
+# Routing by topic (issue 14): (topic code, unit code). Demo only; administrators edit the table.
+ROUTING_RULES: list[tuple[str, str]] = [
+    ("banjir", "bpbd"), ("sampah", "dlh"), ("lingkungan", "dlh"), ("jalan", "binamarga"),
+    ("kesehatan", "dinkes"), ("transportasi", "dishub"),
+]
+
+
+def _seed_routing_rules() -> int:
+    """Topic routing rules for the demo units, so forwarding works out of the box (idempotent)."""
+    from warta.inbox.models import RoutingRule
+
+    created = 0
+    units = {u.code: u for u in Unit.objects.filter(code__in=[u for _t, u in ROUTING_RULES])}
+    for topic, unit_code in ROUTING_RULES:
+        unit = units.get(unit_code)
+        if unit is not None and not RoutingRule.objects.filter(kind="topic", pattern=topic).exists():
+            RoutingRule.objects.create(kind="topic", pattern=topic, unit=unit, priority=50)
+            created += 1
+    return created
 
 
 def _seed_messages() -> int:

@@ -1,0 +1,83 @@
+"""The dashboards at /analisis/: who sees what, charts and downloads."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import login
+from tests.inbox.conftest import mo
+from warta.inbox.services import receive_mo
+from warta.insights import engine
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _data(units):
+    from warta.inbox.models import RoutingRule
+
+    engine.reset()
+    RoutingRule.objects.create(kind="topic", pattern="banjir", unit=units["bpbd"], priority=10)
+    receive_mo(mo("banjir sedada di kel. kp melayu", source="+6281311110021"))
+    receive_mo(mo("puskesmas di kel. gambir antre lama", source="+6281311110022"))
+
+
+def test_the_analyst_sees_the_counts(client, actors):
+    login(client, actors["analyst"])
+    page = client.get("/analisis/").content.decode()
+    assert 'data-testid="kpi-total">2<' in page and 'data-testid="topic-count-banjir">1<' in page
+
+
+def test_a_liaison_sees_only_their_units_slice(client, actors):
+    from warta.accounts.permissions import AREAS_BY_ROLE
+
+    assert "insights" in AREAS_BY_ROLE["liaison"]
+    login(client, actors["liaison"])
+    page = client.get("/analisis/").content.decode()
+    assert 'data-testid="kpi-total">1<' in page and "topic-count-kesehatan" not in page
+    page = client.get(f"/analisis/?unit={actors['other_liaison'].unit_id}").content.decode()
+    assert 'data-testid="kpi-total">1<' in page  # another unit asked for: still their own slice
+
+
+@pytest.mark.parametrize("fmt,ctype", [("svg", "image/svg+xml"), ("png", "image/png"), ("csv", "text/csv"),
+                                       ("xlsx", "application/vnd.openxmlformats")])
+def test_each_chart_downloads(client, actors, fmt, ctype):
+    login(client, actors["analyst"])
+    resp = client.get(f"/analisis/grafik/topics.{fmt}")
+    assert resp.status_code == 200 and resp["Content-Type"].startswith(ctype)
+    if fmt == "csv":
+        assert "banjir" in resp.content.decode("utf-8-sig")
+
+
+def test_topic_pages_need_the_configure_right(client, actors):
+    login(client, actors["operator"])
+    assert client.post("/analisis/topik/", {"action": "retire", "code": "pungli"}).status_code == 403
+    login(client, actors["analyst"])
+    client.post("/analisis/topik/", {"action": "merge", "code": "air", "into": "lingkungan"})
+    from warta.insights.models import Topic
+
+    assert Topic.objects.get(code="air").merged_into.code == "lingkungan"
+    assert client.get("/analisis/").status_code == 200  # history and figures survive the merge
+
+
+def test_a_long_range_reads_whole_months_from_the_monthly_rollups_with_the_same_result():
+    import datetime as dt
+    from collections import Counter
+
+    from warta.insights import counters, services
+    from warta.insights.models import Topic
+
+    assert services.spans(dt.date(2026, 1, 15), dt.date(2026, 5, 10)) == (
+        [(dt.date(2026, 1, 15), dt.date(2026, 1, 31)), (dt.date(2026, 5, 1), dt.date(2026, 5, 10))],
+        [dt.date(2026, 2, 1), dt.date(2026, 3, 1), dt.date(2026, 4, 1)])
+    banjir = Topic.objects.get(code="banjir").pk
+    from warta.contacts.models import Region
+
+    kec = Region.objects.get(code="31.75.03").pk
+    days = [dt.date(2026, 1, 20), dt.date(2026, 2, 3), dt.date(2026, 3, 31), dt.date(2026, 5, 9), dt.date(2026, 5, 20)]
+    counters.add_daily(Counter({(d, banjir, kec, 0, "negatif", i % 2 == 0): 1 for i, d in enumerate(days)}))
+    counters.add_terms(Counter({(d, banjir, "sedada"): 2 for d in days}))
+    fig = services.figures(dt.date(2026, 1, 15), dt.date(2026, 5, 10))
+    [jatinegara] = [r for r in fig["regions"] if r["code"] == "31.75.03"]
+    assert (jatinegara["count"], jatinegara["urgent"]) == (4, 2) and fig["total"] == 4
+    assert fig["top_terms"] == [{"term": "sedada", "count": 8}]

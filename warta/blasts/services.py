@@ -968,6 +968,9 @@ def release_blocker(draft: Draft, now: datetime) -> str | None:
         blk = blackout_at(draft.sender, now)
         if blk is not None:
             return _("Masa tenang \"%(n)s\": hanya blast darurat.") % {"n": blk.name}
+        from warta.reports.services import budget_blocker  # the unit's monthly SMS budget (reports)
+
+        return budget_blocker(draft, now)
     return None
 
 

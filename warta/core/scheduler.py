@@ -45,6 +45,18 @@ def _daily_privacy_jobs() -> Any:
     return daily_privacy_jobs.call()
 
 
+def _reports_tick() -> Any:
+    from warta.reports.services import scheduler_tick
+
+    return scheduler_tick()
+
+
+def _reports_daily() -> Any:
+    from warta.reports.services import daily_tick
+
+    return daily_tick()
+
+
 def _insights_polls() -> Any:
     from warta.insights.polls import close_due
 
@@ -94,6 +106,10 @@ def default_jobs() -> list[Job]:
         Job("blasts.sweep", 5.0, _blasts_clock),
         # Retention (UU 27/2022) and overdue data-subject requests.
         Job("contacts.privacy", 24 * 3600.0, _daily_privacy_jobs),
+        # Monthly report: last month's draft on the 1st, due-date reminders; archived months whose
+        # data changed get a new revision (daily).
+        Job("reports", 600.0, _reports_tick),
+        Job("reports.revisions", 24 * 3600.0, _reports_daily),
         # SMS polls open/close (poll_closed), blast impact figures, the nightly model retraining.
         Job("insights.polls", 60.0, _insights_polls),
         Job("insights.impact", 600.0, _insights_impact),

@@ -17,7 +17,13 @@ def home(request: HttpRequest) -> HttpResponse:
     from .dashboard import work_items
 
     areas = [(key, label, url) for key, label, url in AREAS if can_open(request.user, key)]
-    return render(request, "core/home.html", {"areas": areas, "work": work_items(request.user)})
+    countdown = None
+    if can_open(request.user, "reports"):
+        from warta.reports.services import countdown as report_countdown
+
+        countdown = report_countdown()
+    return render(request, "core/home.html", {"areas": areas, "work": work_items(request.user),
+                                              "report_countdown": countdown})
 
 
 @area_required("settings")

@@ -82,6 +82,10 @@ def _reseed_reference_data() -> None:
                    "warta.insights.migrations.0002_insights_seed"):
         migration = importlib.import_module(module)
         (getattr(migration, "load", None) or migration.seed)(apps, None)
+    # The rows came back under new ids: the analyser's per-process caches of ids must not outlive them.
+    from warta.insights.ingest import forget_caches
+
+    forget_caches()
 
 
 @pytest.fixture(autouse=True)

@@ -56,8 +56,38 @@ def test_openapi_documents_the_error_answers(client: Client, db: Any) -> None:
     doc = json.loads(client.get("/api/v1/openapi.json").content)
     operations = [op for path in doc["paths"].values() for op in path.values()]
     assert operations
+    schemas = doc["components"]["schemas"]
     for op in operations:
         assert {"401", "422"} <= set(op["responses"]), op["summary"]
-        assert op["responses"]["401"]["content"]["application/json"]["schema"]["required"] == ["detail", "code"]
+        # The one error shape of the API (#16 item 4, docs/api.md "Galat"); it replaced the
+        # {detail, code} this test first asked for.
+        schema = op["responses"]["401"]["content"]["application/json"]["schema"]
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]] if "$ref" in schema else schema
+        assert schema["required"] == ["code", "message", "message_en", "field"]
     single = doc["paths"]["/api/v1/materi/{materi_id}"]["get"]
     assert "404" in single["responses"]
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/drafts/{HUGE}", f"/api/v1/blasts/{HUGE}", f"/api/v1/blasts/{HUGE}/recipients",
+                                  f"/api/v1/tickets/{HUGE}", f"/api/v1/drafts?after={HUGE}",
+                                  f"/api/v1/blasts?after={HUGE}", f"/api/v1/tickets?after={HUGE}"])
+def test_every_api_id_and_cursor_is_bounded(client: Client, units: dict[str, Any], path: str) -> None:
+    token = issue(units["bpbd"], scopes=["all"])[1]
+    response = client.get(path, **bearer(token))
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+
+
+def test_an_api_fault_is_a_500_in_the_error_shape_not_html(client: Client, units: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from warta.blasts import services as blasts
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(blasts, "visible_materi", broken)
+    token = issue(units["bpbd"])[1]
+    response = client.get("/api/v1/materi", **bearer(token))
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "server_error"

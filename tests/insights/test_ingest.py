@@ -157,3 +157,20 @@ def test_blast_impact_counts_recipients_replies_optouts_and_new_tickets_after_ag
     login(client, actors["operator"])
     page = client.get(f"/blast/konsol/{blast.pk}/").content.decode()
     assert 'data-testid="blast-impact"' in page and 'data-testid="impact-replies">1<' in page
+
+
+def test_reference_rows_loaded_again_under_new_ids_are_not_remembered_by_their_old_ids():
+    # A flush and reseed (the test suite's transactional tests, a restored database) gives the
+    # topics new ids; the per-process caches must be dropped with them, else ingest inserts a
+    # classification pointing at a topic id that no longer exists (a foreign-key failure: 503s).
+    from warta.insights import ingest
+
+    ingest.forget_caches()
+    old = ingest.topic_ids()["lainnya"]
+    new = Topic.objects.order_by("-pk").values_list("pk", flat=True).first() + 100
+    Topic.objects.filter(pk=old).update(id=new)
+    assert ingest.topic_ids()["lainnya"] == old  # still cached: that is what the reseed must forget
+    ingest.forget_caches()
+    assert ingest.topic_ids()["lainnya"] == new
+    receive_mo(mo("halo", source="+6281311110009"))
+    assert Classification.objects.get().topic_id == new

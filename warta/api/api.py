@@ -13,6 +13,7 @@ Only bearer tokens authenticate: there is no session auth on the API, hence no C
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -33,6 +34,8 @@ from .errors import ApiError
 from .services import Caller
 
 VERSION = "1.1"
+
+logger = logging.getLogger("django.request")
 
 
 class BearerToken(HttpBearer):
@@ -177,6 +180,15 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
                                         _TYPE_MESSAGES.get(e.get("type", ""), gettext_lazy("Nilai tidak sah."))))
     return error(request, 422, "validation_error", gettext_lazy("Data tidak sah; periksa kolom yang disebut."),
                  field=items[0]["field"] if items else None, errs=items)
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A client reads JSON: a fault of ours is a 500 in the error shape, never Django's HTML page.
+    # It is still logged with its traceback (django.request is where the 500s of the web go).
+    logger.error("Internal Server Error: %s", request.path, exc_info=exc, extra={"status_code": 500, "request": request})
+    return error(request, 500, "server_error", gettext_lazy(
+        "Terjadi kesalahan di server Warta. Coba lagi nanti; bila berulang, hubungi administrator Warta."))
 
 
 def invalid(field_messages: dict[str, list[Any]]) -> ApiError:

@@ -35,6 +35,21 @@ def topic_ids() -> dict[str, int]:
     return _topics[1]
 
 
+def forget_caches() -> None:
+    """Drop this process's caches of database ids (topics, regions, the classifier built on them).
+
+    They are keyed by primary key and expire by time (``engine.RECHECK``); when the reference rows
+    are deleted and loaded again under new ids (a restored database, a test's flush and reseed), a
+    stale id would make ingest's insert violate a foreign key until they expire."""
+    global _topics
+    from . import services
+
+    _topics = None
+    _kec_cache.clear()
+    engine.reset()
+    services.clear_reference()
+
+
 def _wib_day(at: datetime) -> Any:
     from warta.inbox.sla import WIB
 

@@ -49,7 +49,7 @@ from warta.sms.numbers import mask
 from ..api import In, caller, invalid
 from ..errors import ApiError
 from ..services import Caller
-from . import ERRORS, IDEMPOTENCY
+from . import ERRORS, IDEMPOTENCY, MAX_ID, Cursor, ObjectId
 
 router = Router(tags=["blasts"])
 PAGE_MAX = 1000
@@ -70,7 +70,7 @@ class DraftIn(In):
     text: str = Field(..., min_length=1, max_length=1600, description="Teks SMS")
     sender: str = Field(..., description="Sender ID terdaftar, mis. HumasDKI (lihat GET /senders)")
     audience: AudienceIn
-    materi_id: int | None = Field(None, description="Materi unit ini; kosong: materi dibuat dari naskah ini")
+    materi_id: int | None = Field(None, ge=1, le=MAX_ID, description="Materi unit ini; kosong: materi dibuat dari naskah ini")
     send_at: datetime | None = Field(None, description="Kirim paling cepat (ISO 8601); kosong: segera setelah disetujui")
     window_end: datetime | None = Field(None, description="Batas akhir kirim; yang belum terkirim kedaluwarsa")
     emergency: bool = False
@@ -264,7 +264,7 @@ def create_draft(request: HttpRequest, payload: DraftIn) -> Status:
 
 
 @router.get("/drafts", response={200: DraftList, **ERRORS}, summary="Daftar naskah unit")
-def list_drafts(request: HttpRequest, state: str = "", after: int = 0, limit: int = Query(50, ge=1, le=PAGE_MAX)) -> dict[str, Any]:
+def list_drafts(request: HttpRequest, state: str = "", after: Cursor = 0, limit: int = Query(50, ge=1, le=PAGE_MAX)) -> dict[str, Any]:
     """Naskah unit, terbaru dahulu; halaman berikut dengan `?after=<next_after>`."""
     c = caller(request, "blasts:read")
     qs = unit_drafts(c).order_by("-id")
@@ -277,7 +277,7 @@ def list_drafts(request: HttpRequest, state: str = "", after: int = 0, limit: in
 
 
 @router.get("/drafts/{draft_id}", response={200: DraftOut, **ERRORS}, summary="Status satu naskah")
-def get_draft(request: HttpRequest, draft_id: int) -> Draft:
+def get_draft(request: HttpRequest, draft_id: ObjectId) -> Draft:
     c = caller(request, "blasts:read")
     return get_object_or_404(unit_drafts(c), pk=draft_id)
 
@@ -286,7 +286,7 @@ def get_draft(request: HttpRequest, draft_id: int) -> Draft:
 
 
 @router.get("/blasts", response={200: BlastList, **ERRORS}, summary="Daftar blast unit")
-def list_blasts(request: HttpRequest, after: int = 0, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
+def list_blasts(request: HttpRequest, after: Cursor = 0, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
     c = caller(request, "blasts:read")
     qs = unit_blasts(c).order_by("-id")
     if after:
@@ -296,7 +296,7 @@ def list_blasts(request: HttpRequest, after: int = 0, limit: int = Query(50, ge=
 
 
 @router.get("/blasts/{blast_id}", response={200: BlastOut, **ERRORS}, summary="Status dan angka satu blast")
-def get_blast(request: HttpRequest, blast_id: int) -> Blast:
+def get_blast(request: HttpRequest, blast_id: ObjectId) -> Blast:
     """Status blast dan jumlah pesan per status (dari tabel penghitung, murah pada sejuta penerima)."""
     c = caller(request, "blasts:read")
     return get_object_or_404(unit_blasts(c), pk=blast_id)
@@ -320,10 +320,10 @@ def id_range(blast: Blast) -> tuple[int, int] | None:
 
 @router.get("/blasts/{blast_id}/recipients", response={200: RecipientPage, **ERRORS},
             summary="Hasil per penerima (kursor)")
-def recipients(request: HttpRequest, blast_id: int,
+def recipients(request: HttpRequest, blast_id: ObjectId,
                state: Literal["queued", "sending", "submitted", "delivered", "undelivered", "expired", "rejected",
                               "failed", "cancelled", "suppressed", "unknown"] | None = None,
-               after: int = Query(0, ge=0, description="next_after dari halaman sebelumnya"),
+               after: Cursor = 0,
                limit: int = Query(100, ge=1, le=PAGE_MAX)) -> Any:
     """Satu baris per penerima, urut id. Halaman berikut: `?after=<next_after>`. Dengan `state`,
     sebuah halaman bisa lebih pendek (bahkan kosong) namun tetap memberi `next_after`."""

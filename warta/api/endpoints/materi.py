@@ -19,14 +19,14 @@ from django.shortcuts import get_object_or_404
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from warta.blasts import services as blasts
 from warta.blasts.forms import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MateriForm
 from warta.blasts.models import Materi
 
 from ..api import In, caller, invalid
-from . import ERRORS, IDEMPOTENCY
+from . import ERRORS, IDEMPOTENCY, BoundedPageNumberPagination, ObjectId
 
 router = Router(tags=["materi"])
 SCOPE = "materi:write"
@@ -146,7 +146,7 @@ def create_materi(request: HttpRequest, payload: MateriIn) -> Status:
 
 
 @router.get("/materi", response={200: list[MateriOut], **ERRORS}, summary="Daftar materi unit")
-@paginate(PageNumberPagination, page_size=20)
+@paginate(BoundedPageNumberPagination, page_size=20)
 def list_materi(request: HttpRequest, status: str = "") -> Any:
     """Materi unit klien (dan sub-unitnya), terbaru dahulu, 20 per halaman (`?page=2`)."""
     c = caller(request, SCOPE)
@@ -157,7 +157,7 @@ def list_materi(request: HttpRequest, status: str = "") -> Any:
 
 
 @router.get("/materi/{materi_id}", response={200: MateriDetailOut, **ERRORS}, summary="Status satu materi")
-def get_materi(request: HttpRequest, materi_id: int) -> Materi:
+def get_materi(request: HttpRequest, materi_id: ObjectId) -> Materi:
     """Status (Diterima/Diproses/Terjadwal/Terkirim/Ditolak + alasan) dan angka pengiriman."""
     c = caller(request, SCOPE)
     # Another unit's materi is "not found", never "forbidden": a 403 would confirm it exists.

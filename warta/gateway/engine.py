@@ -54,7 +54,7 @@ import signal
 import socket
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,7 +64,7 @@ from typing import Any, TypeVar
 from django.db import connection, transaction
 from django.utils import timezone
 
-from warta.blasts.models import Blast, MessagePart, OutboundMessage, OutboxCount, Receipt
+from warta.blasts.models import Blast, MessagePart, OutboundMessage, OutboxCount, Receipt, SenderID
 from warta.blasts.outbox import RECEIPT_STATES, suppressed_numbers
 
 from .models import BindLease, Connection, EngineLease, GatewayCount, InboundMessage, Route
@@ -79,7 +79,12 @@ B = Blast._meta.db_table
 P = MessagePart._meta.db_table
 R = Receipt._meta.db_table
 
+SWEEP_SECONDS = 5.0  # how often orphan receipts are matched and unreported messages expired
 MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
+THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL: "slower", not "failed"
+THROTTLE_REQUEUE = 0.05  # seconds a throttled message waits; the bind's pace does the rest
+ORPHAN_RECEIPT_AFTER = timedelta(hours=1)  # an unmatched receipt is given up (and counted) after
+NO_REPORT = "tidak ada laporan"  # the error of a message expired without a receipt
 IN_CHUNK = 500  # ids per IN (…) list
 T = TypeVar("T")
 
@@ -121,6 +126,17 @@ class InReceipt:
     error: str
     at: datetime
     ack: asyncio.Future[None] | None = None
+    source: str = ""  # the handset (receipt's source_addr), for matching when the id is unknown
+    sender: str = ""  # our sender (receipt's destination_addr)
+
+
+@dataclass(slots=True)
+class LateAnswer:
+    """A submit_sm_resp that came after its submit timed out (the message went ``unknown``)."""
+
+    conn_id: int
+    ref: int
+    result: Any  # SubmitResult
 
 
 @dataclass(slots=True)
@@ -145,10 +161,51 @@ class BindSlot:
     bucket: Any = None  # TokenBucket when the connection has a TPS limit
 
     draining: bool = False  # more binds than our fair share: finish the window, then let go
+    retiring: bool = False  # its connection was changed or disabled: drain, then close
+    ceiling: float = 0.0  # the configured tps (0: none); the adaptive rate never exceeds it
+    _accepts: deque[float] = field(default_factory=deque)  # accept times within the last second
+    _last_cut: float = 0.0
+    _last_raise: float = 0.0
+
+    def throttled(self, now: float) -> None:
+        """The SMSC said "too fast": cut this bind's rate (the multiplicative half of AIMD).
+
+        The first throttle starts pacing at what the SMSC accepted in the last second; later
+        ones (at most one cut per 0.2 s, so one burst of throttles is one signal) take 30% off.
+        """
+        if now - self._last_cut < 0.2:
+            return
+        self._last_cut = self._last_raise = now
+        acc = self._accepts
+        while acc and acc[0] < now - 1.0:
+            acc.popleft()
+        if self.bucket is None:
+            rate = max(1.0, len(acc) * 0.9)
+        else:
+            rate = max(1.0, self.bucket.rate * 0.7)
+        if self.ceiling:
+            rate = min(rate, self.ceiling)
+        self.bucket = TokenBucket(rate, now=now)
+        log.info("connection %s bind %d throttled by the SMSC: pacing at %.0f/s", self.conn_name, self.slot, rate)
+
+    def accepted(self, now: float) -> None:
+        """An accepted submit: every second without a throttle, raise the rate by 5% (+1/s):
+        the additive half, which finds the SMSC's limit again when it is raised."""
+        acc = self._accepts
+        acc.append(now)
+        if len(acc) > 20000:
+            acc.popleft()
+        bucket = self.bucket
+        if bucket is not None and now - self._last_raise >= 1.0:
+            self._last_raise = now
+            rate = bucket.rate * 1.05 + 1.0
+            bucket.rate = min(rate, self.ceiling) if self.ceiling else rate
+            bucket.burst = max(1.0, bucket.rate / 10)
 
     @property
     def free(self) -> int:
-        return self.window - self.inflight if self.bind.bound and not self.lost and not self.draining else 0
+        return (self.window - self.inflight
+                if self.bind.bound and not self.lost and not self.draining and not self.retiring else 0)
 
     def take(self, parts: int, now: float) -> bool:
         """A window slot and (with a TPS limit) a token for each part, now or not at all.
@@ -256,6 +313,7 @@ class Engine:
         heartbeat_seconds: float = 2.0,
         idle_poll: float = 0.1,
         drain_timeout: float = 10.0,
+        sweep_seconds: float = SWEEP_SECONDS,
         suppression: Callable[[Iterable[str]], set[str]] = suppressed_numbers,
         clock: Callable[[], datetime] = timezone.now,
     ) -> None:
@@ -267,6 +325,7 @@ class Engine:
         self.heartbeat_seconds = heartbeat_seconds
         self.idle_poll = idle_poll
         self.drain_timeout = drain_timeout
+        self.sweep_seconds = sweep_seconds
         self.suppression = suppression
         self.now = clock
         self.is_postgres = connection.vendor == "postgresql"
@@ -276,6 +335,12 @@ class Engine:
         self._outcomes: list[Outcome] = []
         self._receipts: list[InReceipt] = []
         self._mos: list[InMo] = []
+        self._late: list[LateAnswer] = []
+        # (connection, ref) of a timed-out submit → (message id, part, parts): a late answer
+        # finds its message by it. Bounded: an answer later than this many timeouts is a receipt's job.
+        self._late_refs: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self._conn_versions: dict[int, str] = {}  # connection id → the URL its binds were opened with
+        self._next_sweep = 0.0
         self._deltas: dict[tuple[int, str], int] = defaultdict(int)
         self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
         self._blasts: dict[int, Blast] = {}
@@ -300,12 +365,29 @@ class Engine:
     # ---------------------------------------------------------------- leases (DB steps)
 
     def register(self) -> None:
+        """Take our lease. An earlier run of this engine — the same ``engine_id``, or a process
+        on this host that no longer exists — is reaped at once: waiting for its lease to expire
+        would only delay a restart after a crash."""
         now = self.now()
+        self.reap_own_dead()
         EngineLease.objects.update_or_create(
             engine_id=self.engine_id,
             defaults={"hostname": self.hostname[:100], "pid": os.getpid(), "started_at": now,
                       "heartbeat_at": now, "expires_at": now + timedelta(seconds=self.lease_seconds)},
         )
+
+    def reap_own_dead(self) -> int:
+        """Reap earlier runs on this host: our own ``engine_id`` (a restart with a fixed
+        identity), or a lease whose process is gone and which missed a heartbeat (a pid of
+        another container with the same hostname still heartbeats, so it is left alone)."""
+        now = self.now()
+        quiet = now - timedelta(seconds=self.heartbeat_seconds)
+        dead = [lease.engine_id for lease in EngineLease.objects.filter(hostname=self.hostname[:100])
+                if (lease.engine_id == self.engine_id and lease.pid != os.getpid())
+                or (lease.engine_id != self.engine_id and lease.heartbeat_at < quiet and not _pid_alive(lease.pid))]
+        if dead:
+            self.reap_expired_leases(only=dead)
+        return len(dead)
 
     def heartbeat(self) -> set[tuple[int, int]]:
         """Renew our engine and bind leases; returns the bind slots we no longer hold."""
@@ -323,13 +405,17 @@ class Engine:
                         last_error="" if bs.bind.bound else str(getattr(bs.bind, "last_error", ""))[:300])
         return set(self.binds) - held
 
-    def reap_expired_leases(self) -> dict[str, int]:
-        """Take over engines whose lease expired: their claimed rows are queued again, their
-        ``sending`` rows become ``unknown`` (or queued when the blast resends unknowns)."""
+    def reap_expired_leases(self, only: Sequence[str] | None = None) -> dict[str, int]:
+        """Take over engines whose lease expired (or the dead runs named in ``only``): their
+        claimed rows are queued again, their ``sending`` rows become ``unknown`` (or queued when
+        the blast resends unknowns), counted in ``unknown_count`` either way."""
         now = self.now()
         totals = {"engines": 0, "released": 0, "unknown": 0, "requeued_unknown": 0}
         with transaction.atomic():
-            dead = EngineLease.objects.filter(expires_at__lt=now).exclude(engine_id=self.engine_id)
+            if only is not None:
+                dead = EngineLease.objects.filter(engine_id__in=list(only))
+            else:
+                dead = EngineLease.objects.filter(expires_at__lt=now).exclude(engine_id=self.engine_id)
             if self.is_postgres:
                 dead = dead.select_for_update(skip_locked=True)
             for lease in list(dead):
@@ -356,8 +442,9 @@ class Engine:
                     totals["released"] += cur.rowcount
                 BindLease.objects.filter(engine_id=lease.engine_id).update(
                     engine_id=None, expires_at=None, state=BindLease.State.FREE, inflight=0)
+                dead_id = lease.engine_id  # delete() sets the primary key to None
                 lease.delete()
-                log.warning("reaped dead engine %s: %s", lease.engine_id, totals)
+                log.warning("reaped dead engine %s: %s", dead_id, totals)
             self._write_deltas()
         return totals
 
@@ -373,12 +460,15 @@ class Engine:
         self.router = Router(RouteRow(r.connection_id, r.sender.name if r.sender else None, r.operator, r.prefix)
                              for r in rows)
 
-    def acquire_binds(self) -> list[tuple[Connection, int]]:
-        """Lease free (or expired) bind slots up to this engine's fair share of each connection."""
+    def acquire_binds(self, skip: set[int] | frozenset[int] = frozenset()) -> list[tuple[Connection, int]]:
+        """Lease free (or expired) bind slots up to this engine's fair share of each connection
+        (not of those in ``skip``: their old binds are still closing)."""
         now = self.now()
         got: list[tuple[Connection, int]] = []
         live = max(1, EngineLease.objects.filter(expires_at__gte=now).count())
         for conn in self.load_connections():
+            if conn.pk in skip:
+                continue
             try:
                 spec = parse_url(conn.url)
             except ConnectionURLError as exc:
@@ -598,12 +688,23 @@ class Engine:
     # ---------------------------------------------------------------- results (DB steps)
 
     def apply_responses(self, outcomes: Sequence[Outcome]) -> None:
-        """Submit results → submitted (+ parts), failed, queued again (back-off) or unknown."""
+        """Submit results → submitted (+ parts), failed, queued again, or unknown.
+
+        * accepted (every part) → ``submitted``;
+        * throttled (ESME_RTHROTTLED / ESME_RMSGQFUL, nothing permanent) → queued again at once,
+          the attempt not counted: the bind slows down instead (``BindSlot.throttled``);
+        * no answer (time-out, link lost after the write: ``maybe_sent``) → ``unknown_count+1``
+          and ``unknown``, or queued again when the blast resends unknowns — after the answer
+          had its chance to come late (``retry_after``); a late answer settles it either way
+          (``apply_late``), and unknowns never count towards ``MAX_ATTEMPTS``;
+        * permanent, or a part accepted and another refused → ``failed``;
+        * other transient errors → queued with back-off, ``failed`` after ``MAX_ATTEMPTS``.
+        """
         if not outcomes:
             return
         now = self.now()
         ok: dict[int, list[Outcome]] = defaultdict(list)
-        groups: dict[tuple[str, int | None, str, float], list[Outcome]] = defaultdict(list)
+        groups: dict[tuple[str, int | None, str, float, int], list[Outcome]] = defaultdict(list)
         for oc in outcomes:
             results = list(oc.results)
             accepted = [r for r in results if r.ok]
@@ -613,20 +714,32 @@ class Engine:
                 continue
             first = next((r for r in failed if r.permanent), failed[0])
             if getattr(first, "expired", False):
-                groups[(S.EXPIRED, None, first.error, 0.0)].append(oc)
+                groups[(S.EXPIRED, None, first.error, 0.0, 0)].append(oc)
                 continue
             status = first.command_status
             error = (first.error or "kesalahan transport")[:300]
+            if not accepted and not first.permanent and all(r.command_status in THROTTLE_STATUSES for r in failed):
+                self._gdeltas[(oc.conn_id, "throttled", "")] += 1
+                groups[(S.QUEUED, status, error, THROTTLE_REQUEUE, -1)].append(oc)
+                continue
             self._gdeltas[(oc.conn_id, "errors", _status_label(status))] += 1
             if accepted or first.permanent:
-                groups[(S.FAILED, status, error, 0.0)].append(oc)
-            elif first.maybe_sent and not oc.item.resend_unknown:
-                groups[(S.UNKNOWN, status, error, 0.0)].append(oc)
+                groups[(S.FAILED, status, error, 0.0, 0)].append(oc)
+            elif first.maybe_sent:
+                for r in results:
+                    ref = getattr(r, "ref", None)
+                    if ref is not None:
+                        self._remember_late(oc.conn_id, ref, oc.item.id, r.part, r.parts)
+                if oc.item.resend_unknown:
+                    delay = max(backoff_delay(oc.item.attempts + 1, None), first.retry_after or 0.0)
+                    groups[(S.QUEUED, status, error, delay, 1)].append(oc)
+                else:
+                    groups[(S.UNKNOWN, status, error, 0.0, 1)].append(oc)
             elif oc.item.attempts + 1 >= MAX_ATTEMPTS:
-                groups[(S.FAILED, status, f"gagal setelah {MAX_ATTEMPTS} percobaan: {error}"[:300], 0.0)].append(oc)
+                groups[(S.FAILED, status, f"gagal setelah {MAX_ATTEMPTS} percobaan: {error}"[:300], 0.0, 0)].append(oc)
             else:
                 delay = backoff_delay(oc.item.attempts + 1, first.retry_after)
-                groups[(S.QUEUED, status, error, delay)].append(oc)
+                groups[(S.QUEUED, status, error, delay, 0)].append(oc)
         parts: list[tuple[int, int, str, int, int, datetime]] = []
         for conn_id, ocs in ok.items():
             by_id = {oc.item.id: oc for oc in ocs}
@@ -641,19 +754,24 @@ class Engine:
                     parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
-        for (state, status, error, delay), ocs in groups.items():
+        for (state, status, error, delay, kind), ocs in groups.items():
             ids = [oc.item.id for oc in ocs]
             if state == S.QUEUED:
+                # kind -1: throttled (the attempt is not counted); 1: no answer (counted as unknown).
+                extra = {-1: ", attempts=attempts-1", 1: ", unknown_count=unknown_count+1", 0: ""}[kind]
                 rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, status=%s, error=%s "
+                    f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, status=%s, error=%s{extra} "
                     f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
                     [S.QUEUED, now + timedelta(seconds=delay), status, error], ids, [S.SENDING, self.engine_id])
-                self.stats["retried"] += len(rows)
+                self.stats["throttled" if kind == -1 else "retried"] += len(rows)
+                if kind == 1:
+                    self.stats["unknown"] += len(rows)
             elif state == S.UNKNOWN:
                 rows = self._update_returning(
                     f"UPDATE {M} SET state=%s, engine_id=NULL, unknown_count=unknown_count+1, status=%s, error=%s "
                     f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
                     [S.UNKNOWN, status, error], ids, [S.SENDING, self.engine_id])
+                self.stats["unknown"] += len(rows)
             else:
                 rows = self._update_returning(
                     f"UPDATE {M} SET state=%s, engine_id=NULL, done_at=%s, status=%s, error=%s "
@@ -673,6 +791,49 @@ class Engine:
             self._insert_parts(parts)
             if self._pending_hint:
                 self.match_pending_receipts()
+
+    def _remember_late(self, conn_id: int, ref: int, message_id: int, part: int, parts: int) -> None:
+        refs = self._late_refs
+        refs[(conn_id, ref)] = (message_id, part, parts)
+        if len(refs) > 100_000:
+            del refs[next(iter(refs))]
+
+    def apply_late(self, late: Sequence[LateAnswer]) -> None:
+        """Answers that came after their submit timed out. An accepted one gives the message its
+        part (so its receipt matches) and settles it as ``submitted`` when it is still in doubt
+        (``unknown``, or queued for a resend that has not left yet): the resend is then never
+        made. A message already sent again keeps both parts; either receipt settles it."""
+        if not late:
+            return
+        now = self.now()
+        parts: list[tuple[int, int, str, int, int, datetime]] = []
+        by_conn: dict[int, list[int]] = defaultdict(list)
+        for la in late:
+            hit = self._late_refs.pop((la.conn_id, la.ref), None)
+            self._gdeltas[(la.conn_id, "late_responses", "")] += 1
+            if hit is None or not la.result.ok:
+                continue
+            mid, part, nparts = hit
+            parts.append((mid, la.conn_id, la.result.message_id, part, nparts, now))
+            if nparts == 1:
+                by_conn[la.conn_id].append(mid)
+        if not parts:
+            return
+        self._insert_parts(parts)
+        for conn_id, mids in by_conn.items():
+            for from_state, cond, tail in ((S.UNKNOWN, "", []),
+                                           (S.QUEUED, " AND (engine_id IS NULL OR engine_id=%s)", [self.engine_id])):
+                # A queued row we hold in the buffer is dropped by mark_sending (state changed).
+                rows = self._update_returning(
+                    f"UPDATE {M} SET state=%s, submitted_at=%s, connection_id=%s, engine_id=NULL, error='', "
+                    f"status=NULL WHERE id IN ({{ids}}) AND state=%s{cond} RETURNING id, blast_id",
+                    [S.SUBMITTED, now, conn_id], mids, [from_state, *tail])
+                for _id, blast_id in rows:
+                    self._deltas[(blast_id, from_state)] -= 1
+                    self._deltas[(blast_id, S.SUBMITTED)] += 1
+                self.stats["settled_late"] += len(rows)
+        self._pending_hint = True
+        self.match_pending_receipts()
 
     def _insert_parts(self, parts: list[tuple[int, int, str, int, int, datetime]]) -> None:
         """Parts by ``executemany`` (the ORM's bulk_create costs more CPU than the database does).
@@ -709,7 +870,7 @@ class Engine:
         for rc in receipts:
             by_conn[rc.conn_id][rc.smsc_id] = rc
         unmatched: list[InReceipt] = []
-        single: dict[str, list[int]] = defaultdict(list)
+        single: dict[tuple[str, str], list[int]] = defaultdict(list)
         multi: list[tuple[int, int, str, datetime]] = []  # part id, message id, state, at
         latency = 0.0
         for conn_id, rcs in by_conn.items():
@@ -747,13 +908,14 @@ class Engine:
                 self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
                 self._gdeltas[(conn_id, "receipt_latency_count", "")] += 1
                 if nparts == 1:
-                    single[state].append(mid)
+                    single[(state, receipt_detail(state, rc))].append(mid)
                 else:
                     multi.append((pid, mid, state, rc.at))
-        for state, mids in single.items():
+        for (state, detail), mids in single.items():
             rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, done_at=%s WHERE id IN ({{ids}}) AND state=%s RETURNING id, blast_id",
-                [state, now], mids, [S.SUBMITTED])
+                f"UPDATE {M} SET state=%s, done_at=%s, error=%s WHERE id IN ({{ids}}) AND state=%s "
+                f"RETURNING id, blast_id",
+                [state, now, detail], mids, [S.SUBMITTED])
             for _id, blast_id in rows:
                 self._deltas[(blast_id, S.SUBMITTED)] -= 1
                 self._deltas[(blast_id, state)] += 1
@@ -762,7 +924,8 @@ class Engine:
             self._apply_multipart(multi, now)
         if unmatched and store_unmatched:
             Receipt.objects.bulk_create([Receipt(connection_id=rc.conn_id, smsc_message_id=rc.smsc_id[:65],
-                                                 stat=rc.stat[:12], error=(rc.error or "")[:16], received_at=rc.at)
+                                                 stat=rc.stat[:12], error=(rc.error or "")[:16], received_at=rc.at,
+                                                 source=rc.source[:21], destination=rc.sender[:21])
                                          for rc in unmatched])
             self._pending_hint = True
             self.stats["receipts_pending"] += len(unmatched)
@@ -773,21 +936,21 @@ class Engine:
         applied in one ``UPDATE … FROM parts`` per final state — the part lookup was a round trip
         and an index pass of its own every loop turn. Returns the receipts it did not settle
         (multipart, not final, unknown id, message already final), for the general path."""
-        by_state: dict[str, list[str]] = defaultdict(list)
+        by_state: dict[tuple[str, str], list[str]] = defaultdict(list)
         for smsc_id, rc in rcs.items():
             state = RECEIPT_STATES.get(rc.stat.upper())
             if state is not None:
-                by_state[state].append(smsc_id)
+                by_state[(state, receipt_detail(state, rc))].append(smsc_id)
         if not by_state:
             return rcs
         rest = dict(rcs)
         with connection.cursor() as cur:
-            for state, smsc_ids in by_state.items():
+            for (state, detail), smsc_ids in by_state.items():
                 _execute(cur,
-                    f"UPDATE {M} m SET state=%s, done_at=%s FROM {P} p WHERE p.connection_id=%s "
+                    f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM {P} p WHERE p.connection_id=%s "
                     f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
                     f"RETURNING p.smsc_message_id, m.blast_id, p.submitted_at",
-                    [state, now, conn_id, smsc_ids, S.SUBMITTED])
+                    [state, now, detail, conn_id, smsc_ids, S.SUBMITTED])
                 rows = cur.fetchall()
                 for smsc_id, blast_id, sub_at in rows:
                     rc = rest.pop(smsc_id)
@@ -854,6 +1017,95 @@ class Engine:
         self.stats["receipts_matched_late"] += len(rows)
         return len(rows)
 
+    def match_orphan_receipts(self, limit: int = 1000) -> int:
+        """Receipts whose id matches no part because the submit_sm_resp never came (lost, or
+        the link died): matched by (connection, handset, sender) to the message in doubt —
+        ``unknown_count > 0``, still not final — which then gets the part (and is settled by
+        ``match_pending_receipts``). Receipts nobody claims within ``ORPHAN_RECEIPT_AFTER``
+        are given up (``matched_at`` set) and counted as ``receipts_orphaned`` per connection."""
+        now = self.now()
+        settle_after = now - timedelta(seconds=2)  # the normal path had its chance
+        rows = list(Receipt.objects.filter(matched_at__isnull=True, received_at__lt=settle_after)
+                    .exclude(source="").order_by("id")
+                    .values_list("id", "connection_id", "smsc_message_id", "source", "destination")[:limit])
+        if not rows:
+            return 0
+        known = set(MessagePart.objects.filter(smsc_message_id__in=[r[2] for r in rows])
+                    .values_list("connection_id", "smsc_message_id"))
+        parts: list[tuple[int, int, str, int, int, datetime]] = []
+        settle: dict[int, list[int]] = defaultdict(list)
+        taken: set[int] = set()
+        for _rid, conn_id, smsc_id, source, destination in rows:
+            if (conn_id, smsc_id) in known:
+                continue  # its part exists: match_pending_receipts applies it
+            to = _e164(source)
+            cands = (OutboundMessage.objects.filter(to=to, unknown_count__gt=0, connection_id=conn_id,
+                                                    state__in=[S.UNKNOWN, S.QUEUED, S.SENDING, S.SUBMITTED])
+                     .order_by("-sent_at").values_list("id", "blast__sender__name", "text", "blast__text"))
+            for mid, sender, text, blast_text in cands:
+                if mid in taken or _addr(sender) != _addr(destination):
+                    continue
+                if self._parts_needed(text or blast_text) != 1:
+                    continue
+                taken.add(mid)
+                parts.append((mid, conn_id, smsc_id, 1, 1, now))
+                settle[conn_id].append(mid)
+                break
+        if parts:
+            self._insert_parts(parts)
+            for mids in settle.values():
+                for from_state, cond, tail in ((S.UNKNOWN, "", []),
+                                               (S.QUEUED, " AND (engine_id IS NULL OR engine_id=%s)", [self.engine_id])):
+                    done = self._update_returning(
+                        f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, error='', status=NULL "
+                        f"WHERE id IN ({{ids}}) AND state=%s{cond} RETURNING id, blast_id",
+                        [S.SUBMITTED, now], mids, [from_state, *tail])
+                    for _id, blast_id in done:
+                        self._deltas[(blast_id, from_state)] -= 1
+                        self._deltas[(blast_id, S.SUBMITTED)] += 1
+            self._gdeltas[(None, "receipts_matched_by_number", "")] += len(parts)
+            self.stats["receipts_matched_by_number"] += len(parts)
+            self.match_pending_receipts()
+        # Given up: nobody will ever claim them (a message long final, an id of another system).
+        old = list(Receipt.objects.filter(matched_at__isnull=True, received_at__lt=now - ORPHAN_RECEIPT_AFTER)
+                   .values_list("id", "connection_id")[:limit])
+        if old:
+            Receipt.objects.filter(id__in=[r[0] for r in old]).update(matched_at=now)
+            per_conn: dict[int, int] = defaultdict(int)
+            for _rid, conn_id in old:
+                per_conn[conn_id] += 1
+            for conn_id, n in per_conn.items():
+                self._gdeltas[(conn_id, "receipts_orphaned", "")] += n
+        return len(parts)
+
+    def expire_unreported(self) -> int:
+        """Messages accepted by the SMSC (or in doubt) whose receipt never came: ``expired``
+        with "tidak ada laporan" once their validity is over — the blast's ``valid_until`` when
+        it has one (plus a grace for the last receipts), else the sender ID's
+        ``receipt_wait_hours`` after sending. Counted apart as ``no_report`` per blast."""
+        now = self.now()
+        total = 0
+        grace = now - timedelta(minutes=10)
+        sweeps: list[tuple[str, list[Any]]] = [
+            ("sent_at < %s AND valid_until IS NOT NULL AND valid_until < %s", [grace, grace])]
+        for sender_id, hours in SenderID.objects.values_list("id", "receipt_wait_hours"):
+            sweeps.append((f"sent_at < %s AND blast_id IN (SELECT id FROM {B} WHERE sender_id=%s)",
+                           [now - timedelta(hours=hours), sender_id]))
+        with connection.cursor() as cur:
+            for cond, params in sweeps:
+                for from_state in (S.SUBMITTED, S.UNKNOWN):
+                    _execute(cur, f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s "
+                                  f"WHERE state=%s AND {cond} RETURNING blast_id, connection_id",
+                             [S.EXPIRED, now, NO_REPORT, from_state, *params])
+                    for blast_id, conn_id in cur.fetchall():
+                        self._deltas[(blast_id, from_state)] -= 1
+                        self._deltas[(blast_id, S.EXPIRED)] += 1
+                        self._deltas[(blast_id, "no_report")] += 1
+                        self._gdeltas[(conn_id, "expired_no_receipt", "")] += 1
+                        total += 1
+        self.stats["expired_no_report"] += total
+        return total
+
     def store_mos(self, mos: Sequence[InMo]) -> None:
         """Citizens' messages → the inbox (``warta.inbox.services.receive_mo_batch``: stored,
         reassembled, ticketed, idempotent per deliver_sm), in this flush's transaction, so the
@@ -885,13 +1137,14 @@ class Engine:
 
     def flush(self, outcomes: Sequence[Outcome], receipts: Sequence[InReceipt], mos: Sequence[InMo],
               plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
-              direct: tuple[int, int] | None = None) -> FlushResult:
+              direct: tuple[int, int] | None = None, late: Sequence[LateAnswer] = ()) -> FlushResult:
         """One loop turn's writes in one transaction: results first (so a receipt in the same turn
         finds its part), then the ``sending`` marks, then the next claim."""
         result = FlushResult()
         try:
             with transaction.atomic():
                 self.apply_responses(outcomes)
+                self.apply_late(late)
                 self.apply_receipts(receipts)
                 self.store_mos(mos)
                 if plan:
@@ -930,16 +1183,36 @@ class Engine:
                 out.extend(cur.fetchall())
         return out
 
-    def housekeeping(self) -> tuple[set[tuple[int, int]], list[tuple[Connection, int]]]:
-        """Heartbeat, reap dead engines, expire overdue messages, take bind slots, reload routes."""
+    def housekeeping(self) -> tuple[set[tuple[int, int]], list[tuple[Connection, int]], set[int]]:
+        """Heartbeat, reap dead engines, expire overdue messages, notice changed connections,
+        take bind slots, reload routes; every ``SWEEP_SECONDS`` also the receipt sweeps.
+        Returns (bind slots lost, bind slots taken, connections whose binds must be reopened)."""
         lost = self.heartbeat()
         self.reap_expired_leases()
+        self.reap_own_dead()
         with transaction.atomic():
             self.expire_overdue()
             self._write_deltas()
-        got = self.acquire_binds()
+        mono = time.monotonic()
+        if mono >= self._next_sweep:
+            self._next_sweep = mono + self.sweep_seconds
+            with transaction.atomic():
+                self.match_orphan_receipts()
+                self.expire_unreported()
+                self._write_deltas()
+        changed = self.changed_connections()
+        got = self.acquire_binds(skip=changed)
         self.load_routes()
-        return lost, got
+        return lost, got, changed
+
+    def changed_connections(self) -> set[int]:
+        """Connections we hold binds of that were deleted, disabled or given a new URL (a fixed
+        password, a new host): their binds drain and close, and are opened again as they are now."""
+        held = {k[0] for k in self.binds}
+        if not held:
+            return set()
+        live = dict(Connection.objects.filter(pk__in=held, is_active=True).values_list("pk", "url"))
+        return {c for c in held if live.get(c) != self._conn_versions.get(c)}
 
     # ---------------------------------------------------------------- async loop
 
@@ -952,10 +1225,17 @@ class Engine:
         if self._wake is not None:
             self._wake.set()
 
-    def _on_receipt_for(self, conn_id: int) -> Callable[[str, str, str], asyncio.Future[None]]:
-        def on_receipt(smsc_id: str, stat: str, error: str) -> asyncio.Future[None]:
+    def _on_late_for(self, conn_id: int) -> Callable[[int, Any], None]:
+        def on_late(ref: int, result: Any) -> None:
+            self._late.append(LateAnswer(conn_id, ref, result))
+            if self._wake is not None:
+                self._wake.set()
+        return on_late
+
+    def _on_receipt_for(self, conn_id: int) -> Callable[..., asyncio.Future[None]]:
+        def on_receipt(smsc_id: str, stat: str, error: str, source: str = "", sender: str = "") -> asyncio.Future[None]:
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut))
+            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut, source, sender))
             if self._wake is not None:
                 self._wake.set()
             return fut
@@ -982,7 +1262,11 @@ class Engine:
                 await self.db(_release_bind, conn.pk, slot, self.engine_id, str(exc))
                 continue
             bucket = TokenBucket(spec.tps, now=time.monotonic()) if spec.tps > 0 else None
-            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind, bucket=bucket)
+            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind, bucket=bucket,
+                                                   ceiling=spec.tps)
+            self._conn_versions[conn.pk] = conn.url
+            if hasattr(bind, "on_late_response"):
+                bind.on_late_response = self._on_late_for(conn.pk)
             log.info("connection %s bind %d started (%s)", conn.name, slot, conn.safe_url)
 
     async def _rebalance(self) -> None:
@@ -993,11 +1277,14 @@ class Engine:
             for key in mine[share:]:
                 self.binds[key].draining = True
         for key, bs in list(self.binds.items()):
-            if bs.draining and bs.inflight == 0:
+            if (bs.draining or bs.retiring) and bs.inflight == 0:
                 self.binds.pop(key)
                 await bs.bind.close()
                 await self.db(_release_bind, key[0], key[1], self.engine_id, "")
-                log.info("connection %s bind %d handed back (fair share)", bs.conn_name, bs.slot)
+                log.info("connection %s bind %d handed back (%s)", bs.conn_name, bs.slot,
+                         "connection changed" if bs.retiring else "fair share")
+        if any(bs.retiring for bs in self.binds.values()) or not self.binds:
+            self._next_housekeeping = min(self._next_housekeeping, time.monotonic() + 0.5)
 
     async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:
         for key in list(keys):
@@ -1049,6 +1336,12 @@ class Engine:
             results = [_ErrorResult(str(exc), exc.permanent, exc.status)]
         finally:
             bs.inflight -= item.parts
+        mono = time.monotonic()
+        for r in results:
+            if r.ok:
+                bs.accepted(mono)
+            elif r.command_status in THROTTLE_STATUSES:
+                bs.throttled(mono)
         self._outcomes.append(Outcome(item, bs.conn_id, results))
         if self._wake is not None:
             self._wake.set()
@@ -1060,7 +1353,8 @@ class Engine:
         # every call, which showed in profiles at one call per message. No TPS bucket here
         # (step() claims this way only without one), so a slot is just window - inflight.
         slots = [bs for bs in self.binds.values()
-                 if bs.conn_id == conn_id and bs.bind.bound and not bs.lost and not bs.draining]
+                 if bs.conn_id == conn_id and bs.bind.bound and not bs.lost and not bs.draining
+                 and not bs.retiring]
         unroutable: list[Item] = []
         no_slot: list[Item] = []
         loop = asyncio.get_running_loop()
@@ -1083,8 +1377,13 @@ class Engine:
         mono = time.monotonic()
         if mono >= self._next_housekeeping:
             self._next_housekeeping = mono + self.heartbeat_seconds
-            lost, got = await self.db(self.housekeeping)
+            lost, got, changed = await self.db(self.housekeeping)
             await self._close_binds(lost)
+            for bs in self.binds.values():
+                if bs.conn_id in changed and not bs.retiring:
+                    bs.retiring = True
+                    log.info("connection %s changed, disabled or deleted: bind %d closes after its window",
+                             bs.conn_name, bs.slot)
             await self._open_binds(got)
             await self._rebalance()
             # Other processes store pending receipts too; look again every housekeeping turn.
@@ -1116,13 +1415,14 @@ class Engine:
         outcomes, self._outcomes = self._outcomes, []
         receipts, self._receipts = self._receipts, []
         mos, self._mos = self._mos, []
-        if not (plan or claim or direct or outcomes or receipts or mos or unroutable):
+        late, self._late = self._late, []
+        if not (plan or claim or direct or outcomes or receipts or mos or unroutable or late):
             return False
         if unroutable:
             await self.db(self.release, unroutable, 2.0)
         try:
             t_flush = time.perf_counter()
-            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct)
+            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct, late)
             self.stats["flushes"] += 1
             self.stats["flush_ms"] += int((time.perf_counter() - t_flush) * 1000)
         except Exception:
@@ -1133,6 +1433,7 @@ class Engine:
                 bs.inflight -= item.parts
                 self.buffer.append(item)
             self._outcomes[:0] = outcomes
+            self._late[:0] = late
             for rc in receipts:
                 if rc.ack is not None and not rc.ack.done():
                     rc.ack.set_exception(TransportError("database write failed", permanent=False))
@@ -1213,7 +1514,8 @@ class Engine:
             outcomes, self._outcomes = self._outcomes, []
             receipts, self._receipts = self._receipts, []
             mos, self._mos = self._mos, []
-            await self.db(self.flush, outcomes, receipts, mos, {}, 0, None)
+            late, self._late = self._late, []
+            await self.db(self.flush, outcomes, receipts, mos, {}, 0, None, None, late)
             for rc in receipts:
                 if rc.ack is not None and not rc.ack.done():
                     rc.ack.set_result(None)
@@ -1246,6 +1548,26 @@ class _ErrorResult:
     part: int = 1
     parts: int = 1
     expired: bool = False
+
+
+def receipt_detail(state: str, rc: InReceipt) -> str:
+    """What a final receipt said, kept on the message (shown per recipient): ``stat`` and
+    ``err`` of a failure, e.g. ``UNDELIV err:001``; nothing for a delivered message."""
+    if state == S.DELIVERED:
+        return ""
+    return f"{rc.stat.upper()} err:{rc.error}" if rc.error else rc.stat.upper()
+
+
+def _e164(addr: str) -> str:
+    """A receipt's source_addr as the outbox stores numbers (E.164 with '+')."""
+    digits = addr.lstrip("+")
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    return "+" + digits
+
+
+def _addr(value: str) -> str:
+    return value.lstrip("+").lower()
 
 
 def _status_label(status: int | None) -> str:
@@ -1292,3 +1614,17 @@ def _execute(cur: Any, sql: str, params: Sequence[Any] = ()) -> None:
     raw aware datetime would compare wrongly as a string)."""
     ops = connection.ops
     cur.execute(sql, [ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in params])
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (a lease of ours with a dead pid is a
+    crashed earlier run)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True

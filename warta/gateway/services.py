@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from warta.accounts import audit
@@ -138,4 +138,18 @@ def describe(conn: Connection) -> dict[str, Any]:
         "senders": conn.sender_names() or ["*"], "operators": conn.operator_names() or ["*"],
         "bind_states": [{"slot": b.slot, "state": b.state, "engine": b.engine_id or "", "inflight": b.inflight,
                          "error": b.last_error} for b in conn.bind_leases.all()],
+        "receipts": receipt_counts(conn),
     }
+
+
+def receipt_counts(conn: Connection) -> dict[str, int]:
+    """Receipts that matched no message: still ``waiting`` to be matched (their message may
+    still be saved, or found by number), and ``orphaned`` (given up after an hour)."""
+    from warta.blasts.models import Receipt
+
+    from .models import GatewayCount
+
+    waiting = Receipt.objects.filter(connection=conn, matched_at__isnull=True).count()
+    orphaned = GatewayCount.objects.filter(connection=conn, metric="receipts_orphaned").aggregate(
+        n=models.Sum("value"))["n"] or 0
+    return {"waiting": waiting, "orphaned": int(orphaned)}

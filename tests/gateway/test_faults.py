@@ -50,14 +50,15 @@ def assert_exact(blast_id: int, accepted: Counter[str], *, final: bool = True) -
     return {"rows": rows, "counts": counts}
 
 
-def test_a_throttling_smsc_slows_the_bind_down_without_failing_a_message(transactional_db):
-    """The SMSC allows 150 submits/s and answers the rest ESME_RTHROTTLED; the connection
-    says nothing of a limit. The bind finds the rate (AIMD): every message delivered once, no
-    attempt burnt on a throttle, and far fewer throttles than accepted submits."""
+@pytest.mark.parametrize("query", ["window=64", "window=64&tps=3000"])
+def test_a_throttling_smsc_slows_the_bind_down_without_failing_a_message(transactional_db, query):
+    """The SMSC allows 150 submits/s and answers the rest ESME_RTHROTTLED; the connection says
+    nothing of a limit (or a far higher one). The bind finds the SMSC's rate (AIMD): every
+    message delivered once, no attempt burnt on a throttle, fewer throttles than accepts."""
     recipients = numbers(900)
 
     async def scenario():
-        async with Rig(tps=150, query="window=64") as rig:
+        async with Rig(tcp=True, tps=150, query=query) as rig:
             blast = await db(create_blast, recipients)
             await wait_until(lambda: states(blast.pk) == {"delivered": 900}, timeout=60)
             return blast, accepted_by_smsc(rig), rig.sim.counters["throttled"]
@@ -76,7 +77,7 @@ def test_answers_slower_than_the_timeout_settle_late_and_the_timeout_adapts(tran
     recipients = numbers(120)
 
     async def scenario():
-        async with Rig(faults=frozenset({"slow"}), slow_ms=1200,
+        async with Rig(tcp=True, faults=frozenset({"slow"}), slow_ms=1200,
                        query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2") as rig:
             blast = await db(create_blast, recipients, resend_unknown=False)
             await wait_until(lambda: states(blast.pk) == {"delivered": 120}, timeout=90)
@@ -94,7 +95,7 @@ def test_slow_answers_with_resends_are_counted_and_settled(transactional_db):
     recipients = numbers(80)
 
     async def scenario():
-        async with Rig(faults=frozenset({"slow"}), slow_ms=1000,
+        async with Rig(tcp=True, faults=frozenset({"slow"}), slow_ms=1000,
                        query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2",
                        engine_kw={"sweep_seconds": 0.3}) as rig:
             blast = await db(create_blast, recipients, resend_unknown=True)
@@ -115,7 +116,7 @@ def test_lost_responses_are_unknown_then_settled_by_their_receipts(transactional
     recipients = numbers(100)
 
     async def scenario():
-        async with Rig(faults=frozenset({"lose-responses"}), lose_share=0.2,
+        async with Rig(tcp=True, faults=frozenset({"lose-responses"}), lose_share=0.2,
                        query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2",
                        engine_kw={"sweep_seconds": 0.3}) as rig:
             blast = await db(create_blast, recipients, resend_unknown=resend)
@@ -142,7 +143,7 @@ def test_an_outage_counts_the_window_in_flight_and_expires_what_lost_its_receipt
     recipients = numbers(600)
 
     async def scenario():
-        async with Rig(receipt_delay=1.0, query="window=32&tps=300&reconnect_min=0.05&reconnect_max=0.2") as rig:
+        async with Rig(tcp=True, receipt_delay=1.0, query="window=32&tps=300&reconnect_min=0.05&reconnect_max=0.2") as rig:
             blast = await db(create_blast, recipients)
             await wait_until(lambda: len(rig.submits()) > 200, timeout=30)
             await rig.sim.go_down(lose_receipts=True)
@@ -168,6 +169,7 @@ def test_an_outage_counts_the_window_in_flight_and_expires_what_lost_its_receipt
 
     assert OutboxCount.totals(blast.pk)["no_report"] == waiting
     assert result["counts"]["delivered"] + waiting == 600
+    assert sum(m.unknown_count for m in result["rows"].values()) > 0  # the window in flight, counted
 
 
 def test_a_password_fixed_on_the_connection_reaches_the_running_engine(transactional_db):
@@ -177,7 +179,7 @@ def test_a_password_fixed_on_the_connection_reaches_the_running_engine(transacti
     from warta.gateway.models import Connection
 
     async def scenario():
-        async with Rig(accounts={"warta": "baru"}, query="window=16&reconnect_min=0.05&reconnect_max=0.2") as rig:
+        async with Rig(tcp=True, accounts={"warta": "baru"}, query="window=16&reconnect_min=0.05&reconnect_max=0.2") as rig:
             blast = await db(create_blast, numbers(30))
             await wait_until(lambda: rig.sim.counters["bind_failures"] >= 2, timeout=20)
             assert await db(states, blast.pk) == {"queued": 30}
@@ -201,7 +203,7 @@ def test_a_disabled_connection_is_unbound_by_the_running_engine(transactional_db
     from warta.gateway.models import Connection
 
     async def scenario():
-        async with Rig() as rig:
+        async with Rig(tcp=True) as rig:
             for _ in range(100):
                 if rig.sim.bound_receivers:
                     break
@@ -227,7 +229,7 @@ def test_an_smsc_that_answers_nothing_is_treated_as_down_not_as_failures(transac
     recipients = numbers(60)
 
     async def scenario():
-        async with Rig(faults=frozenset({fault}),
+        async with Rig(tcp=True, faults=frozenset({fault}),
                        query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2") as rig:
             blast = await db(create_blast, recipients)
             await asyncio.sleep(3.0)
@@ -249,7 +251,7 @@ def test_an_smsc_that_answers_nothing_is_treated_as_down_not_as_failures(transac
 
 def test_undelivered_rows_keep_the_receipts_stat_and_err(transactional_db):
     async def scenario():
-        async with Rig(undeliv_share=0.5) as rig:
+        async with Rig(tcp=True, undeliv_share=0.5) as rig:
             blast = await db(create_blast, numbers(40))
             await wait_until(lambda: all_final(blast.pk) and sum(states(blast.pk).values()) == 40)
             return blast, accepted_by_smsc(rig)

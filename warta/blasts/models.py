@@ -251,7 +251,9 @@ class MessagePart(models.Model):
 class Receipt(models.Model):
     """A delivery receipt not (yet) matched to a part: it came before the submit_sm_resp was saved
     (another engine's bind, or the same flush), or names an id we never saved. Matched later by the
-    engine's ``match_pending_receipts``; kept forever when never matched (for the audit)."""
+    engine's ``match_pending_receipts``, or by handset and sender (``match_orphan_receipts``) when
+    the submit_sm_resp was lost; ``matched_at`` is also set when one is given up after an hour
+    (counted as ``receipts_orphaned``). Rows are kept (for the audit)."""
 
     connection = models.ForeignKey("gateway.Connection", on_delete=models.CASCADE, related_name="+")
     smsc_message_id = models.CharField(max_length=65)

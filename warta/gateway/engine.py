@@ -79,7 +79,7 @@ B = Blast._meta.db_table
 P = MessagePart._meta.db_table
 R = Receipt._meta.db_table
 
-SWEEP_SECONDS = 5.0  # how often orphan receipts are matched and unreported messages expired
+SWEEP_SECONDS = 30.0  # how often orphan receipts are matched and unreported messages expired
 MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
 THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL: "slower", not "failed"
 THROTTLE_REQUEUE = 0.05  # seconds a throttled message waits; the bind's pace does the rest
@@ -179,26 +179,32 @@ class BindSlot:
         acc = self._accepts
         while acc and acc[0] < now - 1.0:
             acc.popleft()
+        # What the SMSC took in the last second. Not scaled up when the bind is younger: an
+        # SMSC's burst allowance at the start would read as a rate it does not keep.
+        measured = float(len(acc))
         if self.bucket is None:
-            rate = max(1.0, len(acc) * 0.9)
+            rate = max(1.0, measured * 0.9)
         else:
-            rate = max(1.0, self.bucket.rate * 0.7)
+            rate = max(1.0, min(self.bucket.rate * 0.7, measured * 0.9) if measured else self.bucket.rate * 0.7)
         if self.ceiling:
             rate = min(rate, self.ceiling)
         self.bucket = TokenBucket(rate, now=now)
         log.info("connection %s bind %d throttled by the SMSC: pacing at %.0f/s", self.conn_name, self.slot, rate)
 
     def accepted(self, now: float) -> None:
-        """An accepted submit: every second without a throttle, raise the rate by 5% (+1/s):
+        """An accepted submit: every second without a throttle, raise the rate by 10% (+1/s):
         the additive half, which finds the SMSC's limit again when it is raised."""
         acc = self._accepts
         acc.append(now)
         if len(acc) > 20000:
             acc.popleft()
         bucket = self.bucket
+        if bucket is not None and not self.ceiling and now - self._last_cut > 60.0:
+            self.bucket = None  # a minute without a throttle: unpaced again (AIMD starts over if needed)
+            return
         if bucket is not None and now - self._last_raise >= 1.0:
             self._last_raise = now
-            rate = bucket.rate * 1.05 + 1.0
+            rate = bucket.rate * 1.1 + 1.0
             bucket.rate = min(rate, self.ceiling) if self.ceiling else rate
             bucket.burst = max(1.0, bucket.rate / 10)
 

@@ -143,7 +143,8 @@ def test_an_outage_counts_the_window_in_flight_and_expires_what_lost_its_receipt
     recipients = numbers(600)
 
     async def scenario():
-        async with Rig(tcp=True, receipt_delay=1.0, query="window=32&tps=300&reconnect_min=0.05&reconnect_max=0.2") as rig:
+        async with Rig(tcp=True, receipt_delay=1.0, faults=frozenset({"slow"}), slow_ms=200,
+                       query="window=32&reconnect_min=0.05&reconnect_max=0.2") as rig:
             blast = await db(create_blast, recipients)
             await wait_until(lambda: len(rig.submits()) > 200, timeout=30)
             await rig.sim.go_down(lose_receipts=True)

@@ -58,16 +58,18 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from warta.blasts.models import Blast, MessagePart, OutboundMessage, OutboxCount, Receipt, SenderID
-from warta.blasts.outbox import RECEIPT_STATES, suppressed_numbers
+from warta.blasts.models import Blast, OutboundMessage, OutboxCount, SenderID
+from warta.blasts.outbox import suppressed_numbers
+from warta.blasts.transitions import NO_REPORT, Outbox
 
 from .models import BindLease, Connection, EngineLease, GatewayCount, InboundMessage, Route
+from .receipts import InReceipt, PartRow, ReceiptService, insert_parts
 from .smppclient import TokenBucket
 from .transports import ConnectionURLError, TransportError, parse_url, transport_for
 
@@ -76,15 +78,11 @@ log = logging.getLogger("warta.gateway.engine")
 S = OutboundMessage.State
 M = OutboundMessage._meta.db_table
 B = Blast._meta.db_table
-P = MessagePart._meta.db_table
-R = Receipt._meta.db_table
 
 SWEEP_SECONDS = 30.0  # how often orphan receipts are matched and unreported messages expired
 MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
 THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL: "slower", not "failed"
 THROTTLE_REQUEUE = 0.05  # seconds a throttled message waits; the bind's pace does the rest
-ORPHAN_RECEIPT_AFTER = timedelta(hours=1)  # an unmatched receipt is given up (and counted) after
-NO_REPORT = "tidak ada laporan"  # the error of a message expired without a receipt
 IN_CHUNK = 500  # ids per IN (…) list
 T = TypeVar("T")
 
@@ -116,18 +114,6 @@ class Outcome:
     item: Item
     conn_id: int
     results: Sequence[Any]  # SubmitResult-like: ok, message_id, command_status, permanent, …
-
-
-@dataclass(slots=True)
-class InReceipt:
-    conn_id: int
-    smsc_id: str
-    stat: str
-    error: str
-    at: datetime
-    ack: asyncio.Future[None] | None = None
-    source: str = ""  # the handset (receipt's source_addr), for matching when the id is unknown
-    sender: str = ""  # our sender (receipt's destination_addr)
 
 
 @dataclass(slots=True)
@@ -347,7 +333,8 @@ class Engine:
         self._late_refs: dict[tuple[int, int], tuple[int, int, int]] = {}
         self._conn_versions: dict[int, str] = {}  # connection id → the URL its binds were opened with
         self._next_sweep = 0.0
-        self._deltas: dict[tuple[int, str], int] = defaultdict(int)
+        self.outbox = Outbox()  # every state change goes through it (warta.blasts.transitions)
+        self._deltas = self.outbox.counts
         self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
         self._blasts: dict[int, Blast] = {}
         self._parts_cache: dict[str, int] = {}
@@ -362,11 +349,20 @@ class Engine:
         self._next_squash = 0.0
         # True at start: receipts stored by an earlier run, or by another process (Kannel's dlr-url
         # callbacks), are waiting for their parts; housekeeping sets it again periodically.
-        self._pending_hint = True
         self.stats: dict[str, int] = defaultdict(int)
+        self.receipts = ReceiptService(self.outbox, self._gdeltas, stats=self.stats, clock=self.now,
+                                       engine_id=self.engine_id, parts_needed=self._parts_needed)
 
     def __repr__(self) -> str:
         return f"<Engine {self.engine_id} binds={len(self.binds)} buffered={len(self.buffer)}>"
+
+    @property
+    def _pending_hint(self) -> bool:
+        return self.receipts.pending_hint
+
+    @_pending_hint.setter
+    def _pending_hint(self, value: bool) -> None:
+        self.receipts.pending_hint = value
 
     # ---------------------------------------------------------------- leases (DB steps)
 
@@ -426,25 +422,15 @@ class Engine:
                 dead = dead.select_for_update(skip_locked=True)
             for lease in list(dead):
                 totals["engines"] += 1
+                totals["requeued_unknown"] += len(self.outbox.move_where(
+                    "reap_resend", f"engine_id=%s AND blast_id IN (SELECT id FROM {B} WHERE resend_unknown)",
+                    [lease.engine_id], set_params=[now]))
+                totals["unknown"] += len(self.outbox.move_where(
+                    "reap_unknown", "engine_id=%s", [lease.engine_id],
+                    set_params=["mesin mati setelah PDU dikirim, sebelum jawaban tersimpan"]))
                 with connection.cursor() as cur:
-                    _execute(cur,
-                        f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, unknown_count=unknown_count+1 "
-                        f"WHERE engine_id=%s AND state=%s AND blast_id IN (SELECT id FROM {B} WHERE resend_unknown) "
-                        f"RETURNING blast_id", [S.QUEUED, now, lease.engine_id, S.SENDING])
-                    for (blast_id,) in cur.fetchall():
-                        self._deltas[(blast_id, S.SENDING)] -= 1
-                        self._deltas[(blast_id, S.QUEUED)] += 1
-                        totals["requeued_unknown"] += 1
-                    _execute(cur,
-                        f"UPDATE {M} SET state=%s, engine_id=NULL, unknown_count=unknown_count+1, "
-                        f"error=%s WHERE engine_id=%s AND state=%s RETURNING blast_id",
-                        [S.UNKNOWN, "mesin mati setelah PDU dikirim, sebelum jawaban tersimpan", lease.engine_id, S.SENDING])
-                    for (blast_id,) in cur.fetchall():
-                        self._deltas[(blast_id, S.SENDING)] -= 1
-                        self._deltas[(blast_id, S.UNKNOWN)] += 1
-                        totals["unknown"] += 1
                     _execute(cur, f"UPDATE {M} SET engine_id=NULL WHERE engine_id=%s AND state=%s",
-                                [lease.engine_id, S.QUEUED])
+                             [lease.engine_id, S.QUEUED])
                     totals["released"] += cur.rowcount
                 BindLease.objects.filter(engine_id=lease.engine_id).update(
                     engine_id=None, expires_at=None, state=BindLease.State.FREE, inflight=0)
@@ -624,28 +610,20 @@ class Engine:
         for conn_id, items in plan.items():
             for i in items:
                 planned[i.id] = i
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, sent_at=%s, connection_id=%s, attempts=attempts+1 "
-                f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s AND (valid_until IS NULL OR valid_until > %s) "
-                f"AND blast_id IN (SELECT id FROM {B} WHERE state=%s) RETURNING id, blast_id",
-                [S.SENDING, now, conn_id], [i.id for i in items], [S.QUEUED, self.engine_id, now, Blast.State.ACTIVE])
-            for id_, blast_id in rows:
-                marked.add(id_)
-                self._deltas[(blast_id, S.QUEUED)] -= 1
-                self._deltas[(blast_id, S.SENDING)] += 1
+            rows = self.outbox.move(
+                "mark", [i.id for i in items], set_params=[now, conn_id],
+                where=f"engine_id=%s AND (valid_until IS NULL OR valid_until > %s) "
+                      f"AND blast_id IN (SELECT id FROM {B} WHERE state=%s)",
+                where_params=[self.engine_id, now, Blast.State.ACTIVE])
+            marked.update(r[0] for r in rows)
         rest = [i for i in planned if i not in marked]
         if rest:
             self._expire_or_release(rest, now)
         return marked, set(rest)
 
     def _expire_or_release(self, ids: list[int], now: datetime) -> None:
-        rows = self._update_returning(
-            f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE id IN ({{ids}}) "
-            f"AND state=%s AND engine_id=%s AND valid_until <= %s RETURNING id, blast_id",
-            [S.EXPIRED, now, "masa berlaku habis sebelum terkirim"], ids, [S.QUEUED, self.engine_id, now])
-        for _id, blast_id in rows:
-            self._deltas[(blast_id, S.QUEUED)] -= 1
-            self._deltas[(blast_id, S.EXPIRED)] += 1
+        rows = self.outbox.move("expire_queued", ids, set_params=[now, "masa berlaku habis sebelum terkirim"],
+                                where="engine_id=%s AND valid_until <= %s", where_params=[self.engine_id, now])
         self.stats["expired"] += len(rows)
         # What is left and still ours belongs to a paused blast (or one we cannot route): give it back.
         self._update_returning(f"UPDATE {M} SET engine_id=NULL WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s "
@@ -658,13 +636,8 @@ class Engine:
             return
         when = self.now() + timedelta(seconds=delay)
         with transaction.atomic():
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, attempts=attempts-1 "
-                f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                [S.QUEUED, when], [i.id for i in items], [S.SENDING, self.engine_id])
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SENDING)] -= 1
-                self._deltas[(blast_id, S.QUEUED)] += 1
+            self.outbox.move("unmark", [i.id for i in items], set_params=[when], where="engine_id=%s",
+                             where_params=[self.engine_id])
             self._write_deltas()
 
     def release(self, items: Sequence[Item], delay: float = 0.0) -> None:
@@ -679,17 +652,9 @@ class Engine:
     def expire_overdue(self) -> int:
         """Queued messages whose validity ended, claimed by nobody (or us): ``expired``."""
         now = self.now()
-        with connection.cursor() as cur:
-            _execute(cur,
-                f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE state=%s "
-                f"AND valid_until IS NOT NULL AND valid_until <= %s AND (engine_id IS NULL OR engine_id=%s) "
-                f"RETURNING blast_id",
-                [S.EXPIRED, now, "masa berlaku habis sebelum terkirim", S.QUEUED, now, self.engine_id])
-            rows = cur.fetchall()
-        for (blast_id,) in rows:
-            self._deltas[(blast_id, S.QUEUED)] -= 1
-            self._deltas[(blast_id, S.EXPIRED)] += 1
-        return len(rows)
+        return len(self.outbox.move_where(
+            "expire_queued", "valid_until IS NOT NULL AND valid_until <= %s AND (engine_id IS NULL OR engine_id=%s)",
+            [now, self.engine_id], set_params=[now, "masa berlaku habis sebelum terkirim"]))
 
     # ---------------------------------------------------------------- results (DB steps)
 
@@ -746,43 +711,31 @@ class Engine:
             else:
                 delay = backoff_delay(oc.item.attempts + 1, first.retry_after)
                 groups[(S.QUEUED, status, error, delay, 0)].append(oc)
-        parts: list[tuple[int, int, str, int, int, datetime]] = []
+        parts: list[PartRow] = []
         for conn_id, ocs in ok.items():
             by_id = {oc.item.id: oc for oc in ocs}
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s WHERE id IN ({{ids}}) "
-                f"AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                [S.SUBMITTED, now, conn_id], list(by_id), [S.SENDING, self.engine_id])
-            for id_, blast_id in rows:
-                self._deltas[(blast_id, S.SENDING)] -= 1
-                self._deltas[(blast_id, S.SUBMITTED)] += 1
+            rows = self.outbox.move("submitted", list(by_id), set_params=[now, conn_id], where="engine_id=%s",
+                                    where_params=[self.engine_id])
+            for id_, _blast_id in rows:
                 for r in by_id[id_].results:
                     parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
+        mine = {"where": "engine_id=%s", "where_params": [self.engine_id]}
         for (state, status, error, delay, kind), ocs in groups.items():
             ids = [oc.item.id for oc in ocs]
             if state == S.QUEUED:
                 # kind -1: throttled (the attempt is not counted); 1: no answer (counted as unknown).
-                extra = {-1: ", attempts=attempts-1", 1: ", unknown_count=unknown_count+1", 0: ""}[kind]
-                rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, status=%s, error=%s{extra} "
-                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                    [S.QUEUED, now + timedelta(seconds=delay), status, error], ids, [S.SENDING, self.engine_id])
+                name = {-1: "throttled", 1: "resend_unknown", 0: "retry"}[kind]
+                rows = self.outbox.move(name, ids, set_params=[now + timedelta(seconds=delay), status, error], **mine)
                 self.stats["throttled" if kind == -1 else "retried"] += len(rows)
                 if kind == 1:
                     self.stats["unknown"] += len(rows)
             elif state == S.UNKNOWN:
-                rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, engine_id=NULL, unknown_count=unknown_count+1, status=%s, error=%s "
-                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                    [S.UNKNOWN, status, error], ids, [S.SENDING, self.engine_id])
+                rows = self.outbox.move("no_answer", ids, set_params=[status, error], **mine)
                 self.stats["unknown"] += len(rows)
             else:
-                rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, engine_id=NULL, done_at=%s, status=%s, error=%s "
-                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                    [state, now, status, error], ids, [S.SENDING, self.engine_id])
+                rows = self.outbox.move("fail", ids, to=state, set_params=[now, status, error], **mine)
                 self.stats["failed"] += len(rows)
                 # Parts the SMSC did accept of a message that failed as a whole still get receipts.
                 done = {r[0] for r in rows}
@@ -790,11 +743,8 @@ class Engine:
                     if oc.item.id in done:
                         parts.extend((oc.item.id, oc.conn_id, r.message_id, r.part, r.parts, now)
                                      for r in oc.results if r.ok)
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SENDING)] -= 1
-                self._deltas[(blast_id, state)] += 1
         if parts:
-            self._insert_parts(parts)
+            insert_parts(parts)
             if self._pending_hint:
                 self.match_pending_receipts()
 
@@ -812,7 +762,7 @@ class Engine:
         if not late:
             return
         now = self.now()
-        parts: list[tuple[int, int, str, int, int, datetime]] = []
+        parts: list[PartRow] = []
         by_conn: dict[int, list[int]] = defaultdict(list)
         for la in late:
             hit = self._late_refs.pop((la.conn_id, la.ref), None)
@@ -825,264 +775,30 @@ class Engine:
                 by_conn[la.conn_id].append(mid)
         if not parts:
             return
-        self._insert_parts(parts)
+        insert_parts(parts)
         for conn_id, mids in by_conn.items():
-            for from_state, cond, tail in ((S.UNKNOWN, "", []),
-                                           (S.QUEUED, " AND (engine_id IS NULL OR engine_id=%s)", [self.engine_id])):
-                # A queued row we hold in the buffer is dropped by mark_sending (state changed).
-                rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, submitted_at=%s, connection_id=%s, engine_id=NULL, error='', "
-                    f"status=NULL WHERE id IN ({{ids}}) AND state=%s{cond} RETURNING id, blast_id",
-                    [S.SUBMITTED, now, conn_id], mids, [from_state, *tail])
-                for _id, blast_id in rows:
-                    self._deltas[(blast_id, from_state)] -= 1
-                    self._deltas[(blast_id, S.SUBMITTED)] += 1
-                self.stats["settled_late"] += len(rows)
+            # A queued row we hold in the buffer is dropped by mark_sending (its state changed).
+            self.receipts.settle_late(conn_id, mids, now)
         self._pending_hint = True
         self.match_pending_receipts()
 
-    def _insert_parts(self, parts: list[tuple[int, int, str, int, int, datetime]]) -> None:
-        """Parts by ``executemany`` (the ORM's bulk_create costs more CPU than the database does).
 
-        ON CONFLICT DO NOTHING: an SMSC that repeats a message id must not abort the whole batch;
-        the unique (connection, smsc_message_id) constraint keeps the first, the repeat is counted.
-        """
-        if self.is_postgres:
-            # One INSERT … SELECT FROM unnest(arrays): one statement executed once, instead of
-            # one execution (and one set of index probes planned) per row.
-            cols = list(zip(*parts, strict=True))
-            with connection.cursor() as cur:
-                cur.execute(
-                    f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
-                    f"SELECT m, c, s, p, n, %s, a FROM unnest(%s::bigint[], %s::bigint[], %s::text[], "
-                    f"%s::smallint[], %s::smallint[], %s::timestamptz[]) AS t(m, c, s, p, n, a) "
-                    f"ON CONFLICT DO NOTHING", [S.SUBMITTED, *(list(c) for c in cols)])
-            return
-        ops = connection.ops
-        rows = [(mid, cid, smsc_id, part, nparts, S.SUBMITTED, ops.adapt_datetimefield_value(at))
-                for mid, cid, smsc_id, part, nparts, at in parts]
-        with connection.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
-                f"VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
 
     def apply_receipts(self, receipts: Sequence[InReceipt], *, store_unmatched: bool = True) -> list[InReceipt]:
-        """Receipts → final states (single-part messages directly, multipart by their worst part).
-        Returns the receipts that matched no part (stored in ``Receipt`` when ``store_unmatched``)."""
-        if not receipts:
-            return []
-        now = self.now()
-        by_conn: dict[int, dict[str, InReceipt]] = defaultdict(dict)
-        for rc in receipts:
-            by_conn[rc.conn_id][rc.smsc_id] = rc
-        unmatched: list[InReceipt] = []
-        single: dict[tuple[str, str], list[int]] = defaultdict(list)
-        multi: list[tuple[int, int, str, datetime]] = []  # part id, message id, state, at
-        latency = 0.0
-        for conn_id, rcs in by_conn.items():
-            if self.is_postgres:
-                rcs = self._settle_single_part(conn_id, rcs, now)
-                if not rcs:
-                    continue
-            found: dict[str, tuple[int, int, int, datetime]] = {}
-            keys = list(rcs)
-            # PostgreSQL: one array parameter instead of chunked IN lists (see _update_returning).
-            for chunk in [keys] if self.is_postgres else _chunks(keys):
-                with connection.cursor() as cur:
-                    _execute(cur, f"SELECT smsc_message_id, id, message_id, parts, submitted_at FROM {P} "
-                                f"WHERE connection_id=%s AND smsc_message_id "
-                                + ("= ANY(%s)" if self.is_postgres else f"IN ({_in(len(chunk))})"),
-                                [conn_id, list(chunk)] if self.is_postgres else [conn_id, *chunk])
-                    for smsc_id, pid, mid, nparts, sub_at in cur.fetchall():
-                        found[smsc_id] = (pid, mid, nparts, sub_at)
-            for smsc_id, rc in rcs.items():
-                hit = found.get(smsc_id)
-                if hit is None:
-                    unmatched.append(rc)
-                    continue
-                state = RECEIPT_STATES.get(rc.stat.upper())
-                self._gdeltas[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
-                if state is None:
-                    continue  # ENROUTE / ACCEPTD: not final; wait for the next one
-                pid, mid, nparts, sub_at = hit
-                if isinstance(sub_at, str):  # SQLite through a raw cursor
-                    sub_at = datetime.fromisoformat(sub_at)
-                if timezone.is_naive(sub_at):
-                    sub_at = timezone.make_aware(sub_at, UTC)
-                lag = max(0.0, (rc.at - sub_at).total_seconds())
-                latency += lag
-                self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
-                self._gdeltas[(conn_id, "receipt_latency_count", "")] += 1
-                if nparts == 1:
-                    single[(state, receipt_detail(state, rc))].append(mid)
-                else:
-                    multi.append((pid, mid, state, rc.at))
-        for (state, detail), mids in single.items():
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, done_at=%s, error=%s WHERE id IN ({{ids}}) AND state=%s "
-                f"RETURNING id, blast_id",
-                [state, now, detail], mids, [S.SUBMITTED])
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SUBMITTED)] -= 1
-                self._deltas[(blast_id, state)] += 1
-            self.stats["final"] += len(rows)
-        if multi:
-            self._apply_multipart(multi, now)
-        if unmatched and store_unmatched:
-            Receipt.objects.bulk_create([Receipt(connection_id=rc.conn_id, smsc_message_id=rc.smsc_id[:65],
-                                                 stat=rc.stat[:12], error=(rc.error or "")[:16], received_at=rc.at,
-                                                 source=rc.source[:21], destination=rc.sender[:21])
-                                         for rc in unmatched])
-            self._pending_hint = True
-            self.stats["receipts_pending"] += len(unmatched)
-        return unmatched
+        """Receipts → final states (``ReceiptService.apply``); returns those matching no part."""
+        return self.receipts.apply(receipts, store_unmatched=store_unmatched)
 
-    def _settle_single_part(self, conn_id: int, rcs: dict[str, InReceipt], now: datetime) -> dict[str, InReceipt]:
-        """PostgreSQL: final receipts of single-part messages still ``submitted``, looked up and
-        applied in one ``UPDATE … FROM parts`` per final state — the part lookup was a round trip
-        and an index pass of its own every loop turn. Returns the receipts it did not settle
-        (multipart, not final, unknown id, message already final), for the general path."""
-        by_state: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for smsc_id, rc in rcs.items():
-            state = RECEIPT_STATES.get(rc.stat.upper())
-            if state is not None:
-                by_state[(state, receipt_detail(state, rc))].append(smsc_id)
-        if not by_state:
-            return rcs
-        rest = dict(rcs)
-        with connection.cursor() as cur:
-            for (state, detail), smsc_ids in by_state.items():
-                _execute(cur,
-                    f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM {P} p WHERE p.connection_id=%s "
-                    f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
-                    f"RETURNING p.smsc_message_id, m.blast_id, p.submitted_at",
-                    [state, now, detail, conn_id, smsc_ids, S.SUBMITTED])
-                rows = cur.fetchall()
-                for smsc_id, blast_id, sub_at in rows:
-                    rc = rest.pop(smsc_id)
-                    self._gdeltas[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
-                    lag = max(0.0, (rc.at - sub_at).total_seconds())
-                    self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
-                    self._gdeltas[(conn_id, "receipt_latency_count", "")] += 1
-                    self._deltas[(blast_id, S.SUBMITTED)] -= 1
-                    self._deltas[(blast_id, state)] += 1
-                self.stats["final"] += len(rows)
-        return rest
 
-    def _apply_multipart(self, multi: list[tuple[int, int, str, datetime]], now: datetime) -> None:
-        by_state: dict[str, list[int]] = defaultdict(list)
-        for pid, _mid, state, _at in multi:
-            by_state[state].append(pid)
-        for state, pids in by_state.items():
-            self._update_returning(f"UPDATE {P} SET state=%s, receipt_at=%s WHERE id IN ({{ids}}) RETURNING id",
-                                   [state, now], pids, [])
-        mids = sorted({m for _p, m, _s, _a in multi})
-        parts_of: dict[int, list[str]] = defaultdict(list)
-        for chunk in _chunks(mids):
-            with connection.cursor() as cur:
-                _execute(cur, f"SELECT message_id, state, receipt_at FROM {P} WHERE message_id IN ({_in(len(chunk))})",
-                            list(chunk))
-                for mid, state, receipt_at in cur.fetchall():
-                    parts_of[mid].append(state if receipt_at is not None else S.SUBMITTED)
-        final: dict[str, list[int]] = defaultdict(list)
-        sev = OutboundMessage.SEVERITY
-        for mid, states in parts_of.items():
-            if S.SUBMITTED in states:
-                continue  # a part still waits for its receipt
-            final[max(states, key=lambda s: sev.get(s, 0))].append(mid)
-        for state, ids in final.items():
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, done_at=%s WHERE id IN ({{ids}}) AND state=%s RETURNING id, blast_id",
-                [state, now], ids, [S.SUBMITTED])
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SUBMITTED)] -= 1
-                self._deltas[(blast_id, state)] += 1
+
+
 
     def match_pending_receipts(self, limit: int = 5000) -> int:
-        """Apply stored receipts whose part has since been saved; mark them matched."""
-        with connection.cursor() as cur:
-            _execute(cur,
-                f"SELECT r.id, r.connection_id, r.smsc_message_id, r.stat, r.error, r.received_at FROM {R} r "
-                f"JOIN {P} p ON p.connection_id=r.connection_id AND p.smsc_message_id=r.smsc_message_id "
-                f"WHERE r.matched_at IS NULL LIMIT %s", [limit])
-            rows = cur.fetchall()
-            if not rows:
-                _execute(cur, f"SELECT 1 FROM {R} WHERE matched_at IS NULL LIMIT 1")
-                self._pending_hint = cur.fetchone() is not None
-                return 0
-        receipts = []
-        for _rid, conn_id, smsc_id, stat, error, at in rows:
-            if isinstance(at, str):
-                at = datetime.fromisoformat(at)
-            if timezone.is_naive(at):
-                at = timezone.make_aware(at, UTC)
-            receipts.append(InReceipt(conn_id, smsc_id, stat, error, at))
-        self.apply_receipts(receipts, store_unmatched=False)
-        self._update_returning(f"UPDATE {R} SET matched_at=%s WHERE id IN ({{ids}}) RETURNING id",
-                               [self.now()], [r[0] for r in rows], [])
-        self.stats["receipts_matched_late"] += len(rows)
-        return len(rows)
+        """Stored receipts whose part has since been saved (``ReceiptService.match_pending``)."""
+        return self.receipts.match_pending(limit)
 
     def match_orphan_receipts(self, limit: int = 1000) -> int:
-        """Receipts whose id matches no part because the submit_sm_resp never came (lost, or
-        the link died): matched by (connection, handset, sender) to the message in doubt —
-        ``unknown_count > 0``, still not final — which then gets the part (and is settled by
-        ``match_pending_receipts``). Receipts nobody claims within ``ORPHAN_RECEIPT_AFTER``
-        are given up (``matched_at`` set) and counted as ``receipts_orphaned`` per connection."""
-        now = self.now()
-        settle_after = now - timedelta(seconds=2)  # the normal path had its chance
-        rows = list(Receipt.objects.filter(matched_at__isnull=True, received_at__lt=settle_after)
-                    .exclude(source="").order_by("id")
-                    .values_list("id", "connection_id", "smsc_message_id", "source", "destination")[:limit])
-        if not rows:
-            return 0
-        known = set(MessagePart.objects.filter(smsc_message_id__in=[r[2] for r in rows])
-                    .values_list("connection_id", "smsc_message_id"))
-        parts: list[tuple[int, int, str, int, int, datetime]] = []
-        settle: dict[int, list[int]] = defaultdict(list)
-        taken: set[int] = set()
-        for _rid, conn_id, smsc_id, source, destination in rows:
-            if (conn_id, smsc_id) in known:
-                continue  # its part exists: match_pending_receipts applies it
-            to = _e164(source)
-            cands = (OutboundMessage.objects.filter(to=to, unknown_count__gt=0, connection_id=conn_id,
-                                                    state__in=[S.UNKNOWN, S.QUEUED, S.SENDING, S.SUBMITTED])
-                     .order_by("-sent_at").values_list("id", "blast__sender__name", "text", "blast__text"))
-            for mid, sender, text, blast_text in cands:
-                if mid in taken or _addr(sender) != _addr(destination):
-                    continue
-                if self._parts_needed(text or blast_text) != 1:
-                    continue
-                taken.add(mid)
-                parts.append((mid, conn_id, smsc_id, 1, 1, now))
-                settle[conn_id].append(mid)
-                break
-        if parts:
-            self._insert_parts(parts)
-            for mids in settle.values():
-                for from_state, cond, tail in ((S.UNKNOWN, "", []),
-                                               (S.QUEUED, " AND (engine_id IS NULL OR engine_id=%s)", [self.engine_id])):
-                    done = self._update_returning(
-                        f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, error='', status=NULL "
-                        f"WHERE id IN ({{ids}}) AND state=%s{cond} RETURNING id, blast_id",
-                        [S.SUBMITTED, now], mids, [from_state, *tail])
-                    for _id, blast_id in done:
-                        self._deltas[(blast_id, from_state)] -= 1
-                        self._deltas[(blast_id, S.SUBMITTED)] += 1
-            self._gdeltas[(None, "receipts_matched_by_number", "")] += len(parts)
-            self.stats["receipts_matched_by_number"] += len(parts)
-            self.match_pending_receipts()
-        # Given up: nobody will ever claim them (a message long final, an id of another system).
-        old = list(Receipt.objects.filter(matched_at__isnull=True, received_at__lt=now - ORPHAN_RECEIPT_AFTER)
-                   .values_list("id", "connection_id")[:limit])
-        if old:
-            Receipt.objects.filter(id__in=[r[0] for r in old]).update(matched_at=now)
-            per_conn: dict[int, int] = defaultdict(int)
-            for _rid, conn_id in old:
-                per_conn[conn_id] += 1
-            for conn_id, n in per_conn.items():
-                self._gdeltas[(conn_id, "receipts_orphaned", "")] += n
-        return len(parts)
+        """Receipts of lost responses, by handset and sender (``ReceiptService.match_orphans``)."""
+        return self.receipts.match_orphans(limit)
 
     def expire_unreported(self) -> int:
         """Messages accepted by the SMSC (or in doubt) whose receipt never came: ``expired``
@@ -1090,25 +806,20 @@ class Engine:
         it has one (plus a grace for the last receipts), else the sender ID's
         ``receipt_wait_hours`` after sending. Counted apart as ``no_report`` per blast."""
         now = self.now()
-        total = 0
         grace = now - timedelta(minutes=10)
+        # used by: outbox_awaiting_receipt (partial index on sent_at, submitted or unknown)
         sweeps: list[tuple[str, list[Any]]] = [
             ("sent_at < %s AND valid_until IS NOT NULL AND valid_until < %s", [grace, grace])]
         for sender_id, hours in SenderID.objects.values_list("id", "receipt_wait_hours"):
             sweeps.append((f"sent_at < %s AND blast_id IN (SELECT id FROM {B} WHERE sender_id=%s)",
                            [now - timedelta(hours=hours), sender_id]))
-        with connection.cursor() as cur:
-            for cond, params in sweeps:
-                for from_state in (S.SUBMITTED, S.UNKNOWN):
-                    _execute(cur, f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s "
-                                  f"WHERE state=%s AND {cond} RETURNING blast_id, connection_id",
-                             [S.EXPIRED, now, NO_REPORT, from_state, *params])
-                    for blast_id, conn_id in cur.fetchall():
-                        self._deltas[(blast_id, from_state)] -= 1
-                        self._deltas[(blast_id, S.EXPIRED)] += 1
-                        self._deltas[(blast_id, "no_report")] += 1
-                        self._gdeltas[(conn_id, "expired_no_receipt", "")] += 1
-                        total += 1
+        total = 0
+        for cond, params in sweeps:
+            for blast_id, _frm, conn_id in self.outbox.move_where("no_report", cond, params, set_params=[now, NO_REPORT],
+                                                                   returning="connection_id"):
+                self.outbox.note(blast_id, "no_report")
+                self._gdeltas[(conn_id, "expired_no_receipt", "")] += 1
+                total += 1
         self.stats["expired_no_report"] += total
         return total
 
@@ -1168,9 +879,7 @@ class Engine:
         return result
 
     def _write_deltas(self) -> None:
-        if self._deltas:
-            OutboxCount.add(dict(self._deltas))
-            self._deltas.clear()
+        self.outbox.write_counts()
         if self._gdeltas:
             GatewayCount.add(dict(self._gdeltas))
             self._gdeltas.clear()
@@ -1554,26 +1263,6 @@ class _ErrorResult:
     part: int = 1
     parts: int = 1
     expired: bool = False
-
-
-def receipt_detail(state: str, rc: InReceipt) -> str:
-    """What a final receipt said, kept on the message (shown per recipient): ``stat`` and
-    ``err`` of a failure, e.g. ``UNDELIV err:001``; nothing for a delivered message."""
-    if state == S.DELIVERED:
-        return ""
-    return f"{rc.stat.upper()} err:{rc.error}" if rc.error else rc.stat.upper()
-
-
-def _e164(addr: str) -> str:
-    """A receipt's source_addr as the outbox stores numbers (E.164 with '+')."""
-    digits = addr.lstrip("+")
-    if digits.startswith("0"):
-        digits = "62" + digits[1:]
-    return "+" + digits
-
-
-def _addr(value: str) -> str:
-    return value.lstrip("+").lower()
 
 
 def _status_label(status: int | None) -> str:

@@ -50,12 +50,13 @@ from django.db import connection
 
 from .models import Blast, OutboundMessage, OutboxCount
 
-S = OutboundMessage.State
+S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
 M = OutboundMessage._meta.db_table
 B = Blast._meta.db_table
 
 #: Final states: defined once, on the model.
-FINAL: frozenset[str] = frozenset(OutboundMessage.FINAL)
+_final: Any = OutboundMessage.FINAL
+FINAL: frozenset[str] = frozenset(str(s) for s in _final)
 #: Not final, not in any engine's hands: a late answer or a receipt may still settle it.
 IN_DOUBT: frozenset[str] = frozenset({S.UNKNOWN})
 #: What a final receipt may make of a submitted message.

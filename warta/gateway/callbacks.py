@@ -20,8 +20,8 @@ as a pending ``Receipt`` and the request answered at once — the engine matches
 turn or two (no engine in the web process, no waiting in the request). Non-final reports
 (buffered, SMSC accepted) that find no part are dropped: they change no state.
 
-An MO goes to ``warta.inbox.services.receive_mo`` with Kannel's id (``%I``) as its dedup key, so a
-repeated request stores nothing twice. The answer is an empty 200: Warta answers citizens
+An MO goes out through ``warta.gateway.hooks.mobile_originated`` (the inbox provides it) with
+Kannel's id (``%I``) as its dedup key, so a repeated request stores nothing twice. The answer is an empty 200: Warta answers citizens
 through its own outbox, and the sms-service must say ``max-messages = 0`` (or ``omit-empty``).
 """
 
@@ -118,7 +118,7 @@ def _decode(body: bytes, coding: str, charset: str) -> str:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def kannel_mo(request: HttpRequest, kid: str) -> HttpResponse:
-    from warta.inbox.services import MO, receive_mo
+    from .hooks import InboundSms, mobile_originated
 
     found = _connection(kid)
     token = request.GET.get("token", "")
@@ -143,12 +143,13 @@ def kannel_mo(request: HttpRequest, kid: str) -> HttpResponse:
     source, destination = value("from", "X-Kannel-From"), value("to", "X-Kannel-To")
     if not source:
         return HttpResponse("missing from\n", status=400, content_type="text/plain")
-    mo = MO(connection=conn.name, source=source, destination=destination, text=_decode(body, coding, charset),
-            data_coding=8 if coding == "2" else 0, smsc_message_id=value("id", "X-Kannel-ID")[:64],
-            received_at=timezone.now(),
-            metadata={"transport": "kannel", "smsc": value("smsc", "X-Kannel-SMSC")[:40]})
+    sms = InboundSms(connection=conn.name, connection_id=conn.pk, source=source, destination=destination,
+                     text=_decode(body, coding, charset), received_at=timezone.now(),
+                     data_coding=8 if coding == "2" else 0, smsc_message_id=value("id", "X-Kannel-ID")[:64],
+                     metadata={"transport": "kannel", "smsc": value("smsc", "X-Kannel-SMSC")[:40]})
     try:
-        receive_mo(mo)
+        with transaction.atomic():
+            mobile_originated([sms])
     except DatabaseError:
         log.exception("kannel MO for connection %s not saved", conn.name)
         return HttpResponse("try again\n", status=503, content_type="text/plain")

@@ -68,14 +68,15 @@ from warta.blasts.models import Blast, OutboundMessage, OutboxCount, SenderID
 from warta.blasts.outbox import suppressed_numbers
 from warta.blasts.transitions import NO_REPORT, Outbox
 
-from .models import BindLease, Connection, EngineLease, GatewayCount, InboundMessage, Route
+from . import hooks
+from .models import BindLease, Connection, EngineLease, GatewayCount, Route
 from .receipts import InReceipt, PartRow, ReceiptService, insert_parts
 from .smppclient import TokenBucket
 from .transports import ConnectionURLError, TransportError, parse_url, transport_for
 
 log = logging.getLogger("warta.gateway.engine")
 
-S = OutboundMessage.State
+S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
 M = OutboundMessage._meta.db_table
 B = Blast._meta.db_table
 
@@ -271,8 +272,8 @@ class Router:
 
 def backoff_delay(attempts: int, retry_after: float | None) -> float:
     if retry_after:
-        return retry_after
-    return min(60.0, 0.5 * 2 ** max(0, attempts - 1))
+        return float(retry_after)
+    return min(60.0, 0.5 * float(2 ** max(0, attempts - 1)))
 
 
 def _chunks(seq: Sequence[T], n: int = IN_CHUNK) -> Iterable[Sequence[T]]:
@@ -521,7 +522,8 @@ class Engine:
         items: list[Item] = []
         taken = 0  # rows, or window slots (parts) when marking
         if mark_conn is None:
-            sets, head, tail, ret = "engine_id=%s", [self.engine_id], "", "attempts"
+            head: list[Any] = [self.engine_id]
+            sets, tail, ret = "engine_id=%s", "", "attempts"
         else:
             # The blast state is re-checked in the UPDATE, as mark_sending does: pause and cancel
             # reach every engine within one loop turn. RETURNING attempts-1: the count before
@@ -721,21 +723,23 @@ class Engine:
                     parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
-        mine = {"where": "engine_id=%s", "where_params": [self.engine_id]}
+        mine, ours = "engine_id=%s", [self.engine_id]
         for (state, status, error, delay, kind), ocs in groups.items():
             ids = [oc.item.id for oc in ocs]
             if state == S.QUEUED:
                 # kind -1: throttled (the attempt is not counted); 1: no answer (counted as unknown).
                 name = {-1: "throttled", 1: "resend_unknown", 0: "retry"}[kind]
-                rows = self.outbox.move(name, ids, set_params=[now + timedelta(seconds=delay), status, error], **mine)
+                rows = self.outbox.move(name, ids, set_params=[now + timedelta(seconds=delay), status, error],
+                                        where=mine, where_params=ours)
                 self.stats["throttled" if kind == -1 else "retried"] += len(rows)
                 if kind == 1:
                     self.stats["unknown"] += len(rows)
             elif state == S.UNKNOWN:
-                rows = self.outbox.move("no_answer", ids, set_params=[status, error], **mine)
+                rows = self.outbox.move("no_answer", ids, set_params=[status, error], where=mine, where_params=ours)
                 self.stats["unknown"] += len(rows)
             else:
-                rows = self.outbox.move("fail", ids, to=state, set_params=[now, status, error], **mine)
+                rows = self.outbox.move("fail", ids, to=state, set_params=[now, status, error], where=mine,
+                                        where_params=ours)
                 self.stats["failed"] += len(rows)
                 # Parts the SMSC did accept of a message that failed as a whole still get receipts.
                 done = {r[0] for r in rows}
@@ -824,33 +828,19 @@ class Engine:
         return total
 
     def store_mos(self, mos: Sequence[InMo]) -> None:
-        """Citizens' messages → the inbox (``warta.inbox.services.receive_mo_batch``: stored,
+        """Citizens' messages → ``hooks.mobile_originated`` (the inbox provides it: stored,
         reassembled, ticketed, idempotent per deliver_sm), in this flush's transaction, so the
-        deliver_sm is answered only once they are committed. Without an inbox app they go to the
+        deliver_sm is answered only once they are committed. Without a provider they go to the
         gateway's ``InboundMessage`` table."""
         if not mos:
             return
-        try:
-            from warta.inbox.services import from_smpp, receive_mo_batch
-        except ImportError:  # no inbox app yet: keep them in the gateway's own table
-            self._store_mos_locally(mos)
-            return
         names = {bs.conn_id: bs.conn_name for bs in self.binds.values()}
-        receive_mo_batch([from_smpp(mo.item, names.get(mo.conn_id, str(mo.conn_id)), mo.at) for mo in mos])
+        hooks.mobile_originated([
+            hooks.InboundSms(connection=names.get(mo.conn_id, str(mo.conn_id)), connection_id=mo.conn_id,
+                             source=mo.item.source_addr, destination=mo.item.destination_addr, text=mo.item.text,
+                             received_at=mo.at, item=mo.item, data_coding=getattr(mo.item, "data_coding", 0))
+            for mo in mos])
         self._gdeltas[(None, "mo", "")] += len(mos)
-
-    def _store_mos_locally(self, mos: Sequence[InMo]) -> None:
-        rows = []
-        for mo in mos:
-            item = mo.item
-            concat = getattr(item, "concat", None)
-            rows.append(InboundMessage(
-                connection_id=mo.conn_id, source=item.source_addr[:21], destination=item.destination_addr[:21],
-                text=item.text, received_at=mo.at,
-                concat_ref=getattr(concat, "reference", None), concat_total=getattr(concat, "total", None),
-                concat_seq=getattr(concat, "sequence", None)))
-        InboundMessage.objects.bulk_create(rows)
-        self._gdeltas[(None, "mo", "")] += len(rows)
 
     def flush(self, outcomes: Sequence[Outcome], receipts: Sequence[InReceipt], mos: Sequence[InMo],
               plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
@@ -892,7 +882,7 @@ class Engine:
                 # One statement with an array instead of chunked IN lists: fewer round trips and
                 # one short statement to parse instead of one per 500 ids.
                 _execute(cur, sql.replace(" IN ({ids})", " = ANY(%s)"), [*head, list(ids), *tail])
-                return cur.fetchall()
+                return list(cur.fetchall())
             for chunk in _chunks(list(ids)):
                 _execute(cur, sql.format(ids=_in(len(chunk))), [*head, *chunk, *tail])
                 out.extend(cur.fetchall())

@@ -11,6 +11,7 @@ million. Nothing here runs ``COUNT(*)`` over the outbox. Rates (submits/s) are t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.utils import timezone
 
@@ -23,7 +24,8 @@ def collect() -> Iterable[Sample]:
     from .models import BindLease, Connection, EngineLease, GatewayCount
 
     totals = OutboxCount.totals()
-    for state in OutboundMessage.State:
+    states: Any = OutboundMessage.State  # Django's TextChoices: Any to mypy
+    for state in states:
         yield Sample("warta_outbox_messages", totals.get(state.value, 0), {"state": state.value},
                      "Outbound messages per state (from counters, not COUNT(*))")
     names = dict(Connection.objects.values_list("id", "name"))

@@ -38,7 +38,7 @@ from warta.blasts.models import MessagePart, OutboundMessage, Receipt
 from warta.blasts.outbox import RECEIPT_STATES
 from warta.blasts.transitions import Outbox, execute, update_ids
 
-S = OutboundMessage.State
+S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
 M = OutboundMessage._meta.db_table
 P = MessagePart._meta.db_table
 R = Receipt._meta.db_table
@@ -250,7 +250,7 @@ class ReceiptService:
                 for mid, state, receipt_at in cur.fetchall():
                     parts_of[mid].append(state if receipt_at is not None else S.SUBMITTED)
         final: dict[str, list[int]] = defaultdict(list)
-        sev = OutboundMessage.SEVERITY
+        sev: dict[str, int] = dict(OutboundMessage.SEVERITY)
         for mid, states in parts_of.items():
             if S.SUBMITTED in states:
                 continue  # a part still waits for its receipt

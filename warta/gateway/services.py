@@ -58,8 +58,9 @@ def _operators(names: Sequence[str]) -> list[str]:
 
 def _set_routes(conn: Connection, senders: list[SenderID], operators: list[str], prefixes: list[str]) -> None:
     conn.routes.all().delete()
+    any_sender: list[SenderID | None] = [None]
     rows = [Route(connection=conn, sender=s, operator=o, prefix=p)
-            for s in (senders or [None]) for o in (operators or [""]) for p in (prefixes or [""])]
+            for s in (senders or any_sender) for o in (operators or [""]) for p in (prefixes or [""])]
     Route.objects.bulk_create(rows)
 
 
@@ -95,7 +96,7 @@ def add_connection(name: str, url: str, *, senders: Sequence[str] = (), operator
     url = validate_url(url)
     sender_rows = _senders(senders)
     ops = _operators(operators)
-    conn = Connection.objects.create(name=name, url=url, priority=priority)
+    conn: Connection = Connection.objects.create(name=name, url=url, priority=priority)
     _set_routes(conn, sender_rows, ops, [p.strip() for p in prefixes if p.strip()])
     _sync_slots(conn)
     audit.record("gateway.connection_added", conn, actor=actor,

@@ -90,7 +90,8 @@ def parse_url(url: str) -> ConnectionSpec:
         raise ConnectionURLError(
             _("Skema %(scheme)r tidak dikenal%(hint)s. Skema yang didukung: %(known)s.")
             % {"scheme": scheme, "hint": suggest(scheme, REGISTRY_SCHEMES), "known": ", ".join(REGISTRY_SCHEMES)})
-    return registry[scheme].parse(url)
+    spec: ConnectionSpec = registry[scheme].parse(url)
+    return spec
 
 
 def redact_url(url: str) -> str:

@@ -355,7 +355,7 @@ def idle(args: argparse.Namespace, env: dict[str, str]) -> None:
         t1 = time.perf_counter()
         engine.claim_batch(100)
         claim_ms = (time.perf_counter() - t1) * 1000
-    engine._next_sweep = 0.0
+    engine._next_blast_clock = 0.0
     with CaptureQueriesContext(connection) as ctx2:
         t1 = time.perf_counter()
         engine.claim_batch(100)

@@ -1,4 +1,8 @@
-"""Helpers for engine tests: a simulator and an engine in one event loop, over real sockets.
+"""Helpers for engine tests: an SMSC and an engine in one event loop.
+
+``Rig()`` uses the in-memory transport (``warta.gateway.transports.memory``): no socket, the
+engine's contract only. ``Rig(tcp=True)`` runs the SMPP simulator over real sockets on
+127.0.0.1 (the fault suite, reconnects, binds).
 
 The engine's database thread and the test's thread use separate connections, so engine tests use
 ``transactional_db`` and (on SQLite) a file database (tests/gateway/conftest.py).
@@ -78,12 +82,20 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, inter
 
 
 class Rig:
-    """``async with Rig(receipt_delay=0.05) as rig:`` — a simulator, a connection, an engine."""
+    """``async with Rig(receipt_delay=0.05) as rig:`` — an SMSC, a connection, an engine."""
 
-    def __init__(self, *, query: str = "window=16", engine_kw: dict[str, Any] | None = None, **sim: Any) -> None:
+    def __init__(self, *, query: str = "window=16", engine_kw: dict[str, Any] | None = None, tcp: bool = False,
+                 **sim: Any) -> None:
         sim.setdefault("receipt_delay", 0.02)
-        sim.setdefault("log_keep", 200_000)
-        self.sim = Simulator(SimulatorConfig(**sim))
+        self.tcp = tcp
+        if tcp:
+            sim.setdefault("log_keep", 200_000)
+            self.sim: Any = Simulator(SimulatorConfig(**sim))
+        else:
+            from warta.gateway.transports import memory
+
+            self.smsc_name = f"mem{next(_n)}"
+            self.sim = memory.smsc(self.smsc_name, **sim)
         self.query = query
         self.engine_kw = {"lease_seconds": 3.0, "heartbeat_seconds": 0.2, "idle_poll": 0.02, "drain_timeout": 3.0,
                           **(engine_kw or {})}
@@ -92,8 +104,11 @@ class Rig:
         self.connection: Any = None
 
     async def __aenter__(self) -> Rig:
-        await self.sim.start()
-        self.connection = await db(create_connection, self.sim.port, query=self.query)
+        if self.tcp:
+            await self.sim.start()
+            self.connection = await db(create_connection, self.sim.port, query=self.query)
+        else:
+            self.connection = await db(_create_memory_connection, self.smsc_name, self.query)
         await self.start_engine()
         return self
 
@@ -114,7 +129,20 @@ class Rig:
         try:
             await self.stop_engine()
         finally:
-            await self.sim.stop()
+            if self.tcp:
+                await self.sim.stop()
+            else:
+                from warta.gateway.transports import memory
+
+                memory.forget(self.smsc_name)
 
     def submits(self) -> list[dict[str, Any]]:
+        if not self.tcp:
+            return list(self.sim.submits)
         return self.sim.log.find(command="submit_sm")
+
+
+def _create_memory_connection(name: str, query: str) -> Any:
+    from warta.gateway import services
+
+    return services.add_connection(name, f"memory://{name}?{query}")

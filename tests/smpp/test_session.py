@@ -26,6 +26,7 @@ from warta.smpp.session import (
     ConnectionMustClose,
     EnquireLinkSent,
     Event,
+    LateResponse,
     ProtocolErrorEvent,
     RequestReceived,
     ResponseReceived,
@@ -267,6 +268,22 @@ def test_tick_times_out_unanswered_requests_and_frees_the_window() -> None:
     assert esme.tick(15.0) == [ResponseTimeout(submit)]
     assert esme.outstanding == 0 and esme.can_send()
     assert esme.state is State.BOUND_TRX
+
+
+def test_a_response_after_the_timeout_is_a_late_response_with_its_message_id() -> None:
+    esme, smsc = bound_pair(response_timeout=10.0, enquire_link_interval=1000.0, window=1)
+    submit = esme.send(SubmitSm(), now=5.0)
+    [received] = pump(esme, smsc)
+    assert isinstance(received, RequestReceived)
+    assert esme.tick(15.0) == [ResponseTimeout(submit)]
+    smsc.send(received.pdu.response(message_id="abc123"))
+    [late] = pump(smsc, esme, now=16.0)
+    assert late == LateResponse(submit, late.response)  # type: ignore[union-attr]
+    assert late.response.message_id == "abc123"  # type: ignore[union-attr]
+    # A second answer to the same request is the peer's mistake, not a late response.
+    smsc_resp = received.pdu.response(message_id="abc123")
+    esme.receive_data(smsc_resp.encode(), now=17.0)
+    assert esme.outstanding == 0
 
 
 def test_an_unanswered_enquire_link_means_the_connection_must_close() -> None:

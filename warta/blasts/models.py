@@ -26,6 +26,11 @@ class SenderID(models.Model):
         related_name="owned_sender_ids", verbose_name=_("pemilik (penyetuju)"),
     )
     is_active = models.BooleanField(_("aktif"), default=True)
+    # How long a message accepted by the SMSC may wait for its receipt before it is ``expired``
+    # with "tidak ada laporan" (the SMSC lost the receipt, or the message): its validity.
+    receipt_wait_hours = models.PositiveSmallIntegerField(
+        _("batas tunggu laporan (jam)"), default=48,
+        help_text=_("Pesan tanpa laporan terkirim setelah sekian jam dianggap kedaluwarsa."))
 
     class Meta:
         ordering = ["name"]
@@ -213,6 +218,11 @@ class OutboundMessage(models.Model):
             # used by the validity sweep: queued messages with an end of validity
             models.Index(fields=["valid_until"], name="outbox_validity_sweep",
                          condition=models.Q(state="queued", valid_until__isnull=False)),
+            # used by the engine's orphan-receipt matcher: messages whose fate was ever in doubt
+            models.Index(fields=["to"], name="outbox_in_doubt", condition=models.Q(unknown_count__gt=0)),
+            # used by the engine's no-receipt sweep: messages waiting for a receipt (or in doubt)
+            models.Index(fields=["sent_at"], name="outbox_awaiting_receipt",
+                         condition=models.Q(state__in=["submitted", "unknown"])),
             # No (blast, state) index: every index costs a write on each of a message's four state
             # changes, and counts come from OutboxCount, not from scanning the outbox.
         ]
@@ -274,12 +284,18 @@ class MessagePart(models.Model):
 class Receipt(models.Model):
     """A delivery receipt not (yet) matched to a part: it came before the submit_sm_resp was saved
     (another engine's bind, or the same flush), or names an id we never saved. Matched later by the
-    engine's ``match_pending_receipts``; kept forever when never matched (for the audit)."""
+    engine's ``match_pending_receipts``, or by handset and sender (``match_orphan_receipts``) when
+    the submit_sm_resp was lost; ``matched_at`` is also set when one is given up after an hour
+    (counted as ``receipts_orphaned``). Rows are kept (for the audit)."""
 
     connection = models.ForeignKey("gateway.Connection", on_delete=models.CASCADE, related_name="+")
     smsc_message_id = models.CharField(max_length=65)
     stat = models.CharField(max_length=12)  # DELIVRD, UNDELIV, EXPIRED, REJECTD, …
     error = models.CharField(max_length=16, blank=True)
+    # The handset (deliver_sm source_addr) and our sender (destination_addr): a receipt whose id
+    # matches no part (its submit_sm_resp was lost) is matched by them to the message in doubt.
+    source = models.CharField(max_length=21, blank=True, default="")
+    destination = models.CharField(max_length=21, blank=True, default="")
     received_at = models.DateTimeField()
     matched_at = models.DateTimeField(null=True, blank=True)
 

@@ -32,7 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,6 +43,7 @@ from warta.sms.numbers import NumberKind, parse_number
 
 from .models import Blast, OutboundMessage, OutboxCount, SenderID
 from .signals import blast_finished
+from .transitions import Outbox
 
 State = OutboundMessage.State
 
@@ -288,13 +289,9 @@ def sweep(now: datetime | None = None) -> dict[str, Any]:
 def cancel_queued(blast_id: int) -> int:
     """Cancel every queued message of the blast, claimed or not: an engine holding one finds it
     gone when it tries to mark it ``sending`` (conditional UPDATE) and drops it."""
-    table = OutboundMessage._meta.db_table
-    now = timezone.now()
-    with connection.cursor() as cur:
-        cur.execute(f"UPDATE {table} SET state=%s, done_at=%s, engine_id=NULL "  # noqa: S608
-                    f"WHERE blast_id=%s AND state=%s", [State.CANCELLED, now, blast_id, State.QUEUED])
-        n = cur.rowcount
-    OutboxCount.add({(blast_id, State.QUEUED): -n, (blast_id, State.CANCELLED): n})
+    outbox = Outbox()
+    n = outbox.move_blast("cancel", blast_id, set_params=[timezone.now()])
+    outbox.write_counts()
     return n
 
 

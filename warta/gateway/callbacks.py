@@ -12,15 +12,16 @@ authenticated instead by the connection's secret (``warta.gateway.transports.kan
   changes nothing; an unknown ``kid`` gets the same 403, so the answer tells a prober nothing.
   Tokens travel as ``token=`` so Warta's log filter masks them, and they are never logged here.
 
-A receipt goes through the engine's own ``Engine.apply_receipts``, in one transaction with its
-counters, so Kannel and SMPP receipts share one state machine. Kannel can call the dlr-url
-before the engine has saved the part that the 202 answer created (the engine saves it one loop
-later, milliseconds); a final receipt that finds no part is therefore retried here for up to
-``RECEIPT_GRACE`` seconds before it is stored as a pending ``Receipt`` for the engine to match.
-Non-final reports (buffered, SMSC accepted) that find no part are dropped: they change no state.
+A receipt goes through the gateway's receipt service (``warta.gateway.receipts.apply_one``), the
+one the engine uses, in one transaction with its counters, so Kannel and SMPP receipts share one
+state machine. Kannel can call the dlr-url before the engine has saved the part that the 202
+answer created (the engine saves it one loop later); a final receipt that finds no part is stored
+as a pending ``Receipt`` and the request answered at once — the engine matches it within a loop
+turn or two (no engine in the web process, no waiting in the request). Non-final reports
+(buffered, SMSC accepted) that find no part are dropped: they change no state.
 
-An MO goes to ``warta.inbox.services.receive_mo`` with Kannel's id (``%I``) as its dedup key, so a
-repeated request stores nothing twice. The answer is an empty 200: Warta answers citizens
+An MO goes out through ``warta.gateway.hooks.mobile_originated`` (the inbox provides it) with
+Kannel's id (``%I``) as its dedup key, so a repeated request stores nothing twice. The answer is an empty 200: Warta answers citizens
 through its own outbox, and the sms-service must say ``max-messages = 0`` (or ``omit-empty``).
 """
 
@@ -28,11 +29,10 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -41,10 +41,6 @@ from django.views.decorators.http import require_http_methods
 from .transports import ConnectionURLError, kannel
 
 log = logging.getLogger("warta.gateway.callbacks")
-
-RECEIPT_GRACE = 3.0  # seconds a final receipt waits for its part to be saved
-_FINAL = {"DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "DELETED"}
-
 
 def _forbidden() -> HttpResponse:
     return HttpResponse("forbidden\n", status=403, content_type="text/plain")
@@ -65,14 +61,13 @@ def _connection(kid: str) -> tuple[Any, Any] | None:
     return None
 
 
-def apply_receipt(conn_id: int, smsc_id: str, stat: str, error: str = "", *, store_unmatched: bool = True) -> bool:
-    """Apply one receipt through the engine's receipt path; True when it matched a part."""
-    from .engine import Engine, InReceipt, _atomic_then_deltas
+def apply_receipt(conn_id: int, smsc_id: str, stat: str, error: str = "") -> bool:
+    """Apply one receipt through the receipt service; True when it matched a part now (a
+    final one that did not is stored for the engine to match)."""
+    from .receipts import apply_one
 
-    engine = Engine(engine_id=f"callback:{conn_id}")
-    receipt = InReceipt(conn_id, smsc_id, stat, error, timezone.now())
-    unmatched = _atomic_then_deltas(engine, lambda: engine.apply_receipts([receipt], store_unmatched=store_unmatched))
-    return not unmatched
+    with transaction.atomic():
+        return apply_one(conn_id, smsc_id, stat, error)
 
 
 @csrf_exempt
@@ -98,15 +93,7 @@ def kannel_dlr(request: HttpRequest, kid: str) -> HttpResponse:
     if "err:" in answer:
         error = answer.split("err:", 1)[1].split(" ", 1)[0][:16]
     try:
-        if stat not in _FINAL:
-            apply_receipt(conn.pk, message_id, stat, error, store_unmatched=False)
-        else:
-            deadline = time.monotonic() + RECEIPT_GRACE
-            while not apply_receipt(conn.pk, message_id, stat, error, store_unmatched=False):
-                if time.monotonic() >= deadline:
-                    apply_receipt(conn.pk, message_id, stat, error, store_unmatched=True)
-                    break
-                time.sleep(0.05)
+        apply_receipt(conn.pk, message_id, stat, error)
     except DatabaseError:
         log.exception("kannel DLR for connection %s not saved", conn.name)
         return HttpResponse("try again\n", status=503, content_type="text/plain")
@@ -131,7 +118,7 @@ def _decode(body: bytes, coding: str, charset: str) -> str:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def kannel_mo(request: HttpRequest, kid: str) -> HttpResponse:
-    from warta.inbox.services import MO, receive_mo
+    from .hooks import InboundSms, mobile_originated
 
     found = _connection(kid)
     token = request.GET.get("token", "")
@@ -156,12 +143,13 @@ def kannel_mo(request: HttpRequest, kid: str) -> HttpResponse:
     source, destination = value("from", "X-Kannel-From"), value("to", "X-Kannel-To")
     if not source:
         return HttpResponse("missing from\n", status=400, content_type="text/plain")
-    mo = MO(connection=conn.name, source=source, destination=destination, text=_decode(body, coding, charset),
-            data_coding=8 if coding == "2" else 0, smsc_message_id=value("id", "X-Kannel-ID")[:64],
-            received_at=timezone.now(),
-            metadata={"transport": "kannel", "smsc": value("smsc", "X-Kannel-SMSC")[:40]})
+    sms = InboundSms(connection=conn.name, connection_id=conn.pk, source=source, destination=destination,
+                     text=_decode(body, coding, charset), received_at=timezone.now(),
+                     data_coding=8 if coding == "2" else 0, smsc_message_id=value("id", "X-Kannel-ID")[:64],
+                     metadata={"transport": "kannel", "smsc": value("smsc", "X-Kannel-SMSC")[:40]})
     try:
-        receive_mo(mo)
+        with transaction.atomic():
+            mobile_originated([sms])
     except DatabaseError:
         log.exception("kannel MO for connection %s not saved", conn.name)
         return HttpResponse("try again\n", status=503, content_type="text/plain")

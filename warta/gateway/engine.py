@@ -54,34 +54,38 @@ import signal
 import socket
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from warta.blasts import outbox
-from warta.blasts.models import Blast, MessagePart, OutboundMessage, OutboxCount, Receipt
-from warta.blasts.outbox import RECEIPT_STATES, suppressed_numbers
+from warta.blasts.models import Blast, OutboundMessage, OutboxCount, SenderID
+from warta.blasts.outbox import suppressed_numbers
+from warta.blasts.transitions import NO_REPORT, Outbox
 
-from .models import BindLease, Connection, EngineLease, GatewayCount, InboundMessage, Route
+from . import hooks
+from .models import BindLease, Connection, EngineLease, GatewayCount, Route
+from .receipts import InReceipt, PartRow, ReceiptService, insert_parts
 from .smppclient import TokenBucket
 from .transports import ConnectionURLError, TransportError, parse_url, transport_for
 
 log = logging.getLogger("warta.gateway.engine")
 
-S = OutboundMessage.State
+S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
 M = OutboundMessage._meta.db_table
 B = Blast._meta.db_table
-P = MessagePart._meta.db_table
-R = Receipt._meta.db_table
 OC = OutboxCount._meta.db_table
 
+SWEEP_SECONDS = 30.0  # how often orphan receipts are matched and unreported messages expired
 MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
+THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL: "slower", not "failed"
+THROTTLE_REQUEUE = 0.05  # seconds a throttled message waits; the bind's pace does the rest
 IN_CHUNK = 500  # ids per IN (…) list
 T = TypeVar("T")
 
@@ -116,13 +120,12 @@ class Outcome:
 
 
 @dataclass(slots=True)
-class InReceipt:
+class LateAnswer:
+    """A submit_sm_resp that came after its submit timed out (the message went ``unknown``)."""
+
     conn_id: int
-    smsc_id: str
-    stat: str
-    error: str
-    at: datetime
-    ack: asyncio.Future[None] | None = None
+    ref: int
+    result: Any  # SubmitResult
 
 
 @dataclass(slots=True)
@@ -147,10 +150,57 @@ class BindSlot:
     bucket: Any = None  # TokenBucket when the connection has a TPS limit
 
     draining: bool = False  # more binds than our fair share: finish the window, then let go
+    retiring: bool = False  # its connection was changed or disabled: drain, then close
+    ceiling: float = 0.0  # the configured tps (0: none); the adaptive rate never exceeds it
+    _accepts: deque[float] = field(default_factory=deque)  # accept times within the last second
+    _last_cut: float = 0.0
+    _last_raise: float = 0.0
+
+    def throttled(self, now: float) -> None:
+        """The SMSC said "too fast": cut this bind's rate (the multiplicative half of AIMD).
+
+        The first throttle starts pacing at what the SMSC accepted in the last second; later
+        ones (at most one cut per 0.2 s, so one burst of throttles is one signal) take 30% off.
+        """
+        if now - self._last_cut < 0.2:
+            return
+        self._last_cut = self._last_raise = now
+        acc = self._accepts
+        while acc and acc[0] < now - 1.0:
+            acc.popleft()
+        # What the SMSC took in the last second. Not scaled up when the bind is younger: an
+        # SMSC's burst allowance at the start would read as a rate it does not keep.
+        measured = float(len(acc))
+        if self.bucket is None:
+            rate = max(1.0, measured * 0.9)
+        else:
+            rate = max(1.0, min(self.bucket.rate * 0.7, measured * 0.9) if measured else self.bucket.rate * 0.7)
+        if self.ceiling:
+            rate = min(rate, self.ceiling)
+        self.bucket = TokenBucket(rate, now=now)
+        log.info("connection %s bind %d throttled by the SMSC: pacing at %.0f/s", self.conn_name, self.slot, rate)
+
+    def accepted(self, now: float) -> None:
+        """An accepted submit: every second without a throttle, raise the rate by 10% (+1/s):
+        the additive half, which finds the SMSC's limit again when it is raised."""
+        acc = self._accepts
+        acc.append(now)
+        if len(acc) > 20000:
+            acc.popleft()
+        bucket = self.bucket
+        if bucket is not None and not self.ceiling and now - self._last_cut > 60.0:
+            self.bucket = None  # a minute without a throttle: unpaced again (AIMD starts over if needed)
+            return
+        if bucket is not None and now - self._last_raise >= 1.0:
+            self._last_raise = now
+            rate = bucket.rate * 1.1 + 1.0
+            bucket.rate = min(rate, self.ceiling) if self.ceiling else rate
+            bucket.burst = max(1.0, bucket.rate / 10)
 
     @property
     def free(self) -> int:
-        return self.window - self.inflight if self.bind.bound and not self.lost and not self.draining else 0
+        return (self.window - self.inflight
+                if self.bind.bound and not self.lost and not self.draining and not self.retiring else 0)
 
     def take(self, parts: int, now: float) -> bool:
         """A window slot and (with a TPS limit) a token for each part, now or not at all.
@@ -224,8 +274,8 @@ class Router:
 
 def backoff_delay(attempts: int, retry_after: float | None) -> float:
     if retry_after:
-        return retry_after
-    return min(60.0, 0.5 * 2 ** max(0, attempts - 1))
+        return float(retry_after)
+    return min(60.0, 0.5 * float(2 ** max(0, attempts - 1)))
 
 
 def _chunks(seq: Sequence[T], n: int = IN_CHUNK) -> Iterable[Sequence[T]]:
@@ -258,6 +308,7 @@ class Engine:
         heartbeat_seconds: float = 2.0,
         idle_poll: float = 0.1,
         drain_timeout: float = 10.0,
+        sweep_seconds: float = SWEEP_SECONDS,
         suppression: Callable[[Iterable[str]], set[str]] = suppressed_numbers,
         clock: Callable[[], datetime] = timezone.now,
     ) -> None:
@@ -269,6 +320,7 @@ class Engine:
         self.heartbeat_seconds = heartbeat_seconds
         self.idle_poll = idle_poll
         self.drain_timeout = drain_timeout
+        self.sweep_seconds = sweep_seconds
         self.suppression = suppression
         self.now = clock
         self.is_postgres = connection.vendor == "postgresql"
@@ -278,12 +330,19 @@ class Engine:
         self._outcomes: list[Outcome] = []
         self._receipts: list[InReceipt] = []
         self._mos: list[InMo] = []
-        self._deltas: dict[tuple[int, str], int] = defaultdict(int)
+        self._late: list[LateAnswer] = []
+        # (connection, ref) of a timed-out submit → (message id, part, parts): a late answer
+        # finds its message by it. Bounded: an answer later than this many timeouts is a receipt's job.
+        self._late_refs: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self._conn_versions: dict[int, str] = {}  # connection id → the URL its binds were opened with
+        self._next_sweep = 0.0
+        self.outbox = Outbox()  # every state change goes through it (warta.blasts.transitions)
+        self._deltas = self.outbox.counts
         self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
         self._blasts: dict[int, Blast] = {}
         self._active: list[Blast] = []  # active blasts with queued messages, from the counters
         self._active_until = 0.0  # monotonic time the list above is good until
-        self._next_sweep = 0.0
+        self._next_blast_clock = 0.0  # next outbox.sweep (blasts finishing, quiet hours)
         self._started: set[int] = set()  # blasts whose started_at this engine knows is set
         self._tariffs: dict[str, Any] = {}
         self._tariffs_until = 0.0
@@ -299,21 +358,47 @@ class Engine:
         self._next_squash = 0.0
         # True at start: receipts stored by an earlier run, or by another process (Kannel's dlr-url
         # callbacks), are waiting for their parts; housekeeping sets it again periodically.
-        self._pending_hint = True
         self.stats: dict[str, int] = defaultdict(int)
+        self.receipts = ReceiptService(self.outbox, self._gdeltas, stats=self.stats, clock=self.now,
+                                       engine_id=self.engine_id, parts_needed=self._parts_needed)
 
     def __repr__(self) -> str:
         return f"<Engine {self.engine_id} binds={len(self.binds)} buffered={len(self.buffer)}>"
 
+    @property
+    def _pending_hint(self) -> bool:
+        return self.receipts.pending_hint
+
+    @_pending_hint.setter
+    def _pending_hint(self, value: bool) -> None:
+        self.receipts.pending_hint = value
+
     # ---------------------------------------------------------------- leases (DB steps)
 
     def register(self) -> None:
+        """Take our lease. An earlier run of this engine — the same ``engine_id``, or a process
+        on this host that no longer exists — is reaped at once: waiting for its lease to expire
+        would only delay a restart after a crash."""
         now = self.now()
+        self.reap_own_dead()
         EngineLease.objects.update_or_create(
             engine_id=self.engine_id,
             defaults={"hostname": self.hostname[:100], "pid": os.getpid(), "started_at": now,
                       "heartbeat_at": now, "expires_at": now + timedelta(seconds=self.lease_seconds)},
         )
+
+    def reap_own_dead(self) -> int:
+        """Reap earlier runs on this host: our own ``engine_id`` (a restart with a fixed
+        identity), or a lease whose process is gone and which missed a heartbeat (a pid of
+        another container with the same hostname still heartbeats, so it is left alone)."""
+        now = self.now()
+        quiet = now - timedelta(seconds=self.heartbeat_seconds)
+        dead = [lease.engine_id for lease in EngineLease.objects.filter(hostname=self.hostname[:100])
+                if (lease.engine_id == self.engine_id and lease.pid != os.getpid())
+                or (lease.engine_id != self.engine_id and lease.heartbeat_at < quiet and not _pid_alive(lease.pid))]
+        if dead:
+            self.reap_expired_leases(only=dead)
+        return len(dead)
 
     def heartbeat(self) -> set[tuple[int, int]]:
         """Renew our engine and bind leases; returns the bind slots we no longer hold."""
@@ -331,41 +416,36 @@ class Engine:
                         last_error="" if bs.bind.bound else str(getattr(bs.bind, "last_error", ""))[:300])
         return set(self.binds) - held
 
-    def reap_expired_leases(self) -> dict[str, int]:
-        """Take over engines whose lease expired: their claimed rows are queued again, their
-        ``sending`` rows become ``unknown`` (or queued when the blast resends unknowns)."""
+    def reap_expired_leases(self, only: Sequence[str] | None = None) -> dict[str, int]:
+        """Take over engines whose lease expired (or the dead runs named in ``only``): their
+        claimed rows are queued again, their ``sending`` rows become ``unknown`` (or queued when
+        the blast resends unknowns), counted in ``unknown_count`` either way."""
         now = self.now()
         totals = {"engines": 0, "released": 0, "unknown": 0, "requeued_unknown": 0}
         with transaction.atomic():
-            dead = EngineLease.objects.filter(expires_at__lt=now).exclude(engine_id=self.engine_id)
+            if only is not None:
+                dead = EngineLease.objects.filter(engine_id__in=list(only))
+            else:
+                dead = EngineLease.objects.filter(expires_at__lt=now).exclude(engine_id=self.engine_id)
             if self.is_postgres:
                 dead = dead.select_for_update(skip_locked=True)
             for lease in list(dead):
                 totals["engines"] += 1
+                totals["requeued_unknown"] += len(self.outbox.move_where(
+                    "reap_resend", f"engine_id=%s AND blast_id IN (SELECT id FROM {B} WHERE resend_unknown)",
+                    [lease.engine_id], set_params=[now]))
+                totals["unknown"] += len(self.outbox.move_where(
+                    "reap_unknown", "engine_id=%s", [lease.engine_id],
+                    set_params=["mesin mati setelah PDU dikirim, sebelum jawaban tersimpan"]))
                 with connection.cursor() as cur:
-                    _execute(cur,
-                        f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, unknown_count=unknown_count+1 "
-                        f"WHERE engine_id=%s AND state=%s AND blast_id IN (SELECT id FROM {B} WHERE resend_unknown) "
-                        f"RETURNING blast_id", [S.QUEUED, now, lease.engine_id, S.SENDING])
-                    for (blast_id,) in cur.fetchall():
-                        self._deltas[(blast_id, S.SENDING)] -= 1
-                        self._deltas[(blast_id, S.QUEUED)] += 1
-                        totals["requeued_unknown"] += 1
-                    _execute(cur,
-                        f"UPDATE {M} SET state=%s, engine_id=NULL, unknown_count=unknown_count+1, "
-                        f"error=%s WHERE engine_id=%s AND state=%s RETURNING blast_id",
-                        [S.UNKNOWN, "mesin mati setelah PDU dikirim, sebelum jawaban tersimpan", lease.engine_id, S.SENDING])
-                    for (blast_id,) in cur.fetchall():
-                        self._deltas[(blast_id, S.SENDING)] -= 1
-                        self._deltas[(blast_id, S.UNKNOWN)] += 1
-                        totals["unknown"] += 1
                     _execute(cur, f"UPDATE {M} SET engine_id=NULL WHERE engine_id=%s AND state=%s",
-                                [lease.engine_id, S.QUEUED])
+                             [lease.engine_id, S.QUEUED])
                     totals["released"] += cur.rowcount
                 BindLease.objects.filter(engine_id=lease.engine_id).update(
                     engine_id=None, expires_at=None, state=BindLease.State.FREE, inflight=0)
+                dead_id = lease.engine_id  # delete() sets the primary key to None
                 lease.delete()
-                log.warning("reaped dead engine %s: %s", lease.engine_id, totals)
+                log.warning("reaped dead engine %s: %s", dead_id, totals)
             self._write_deltas()
         return totals
 
@@ -381,12 +461,15 @@ class Engine:
         self.router = Router(RouteRow(r.connection_id, r.sender.name if r.sender else None, r.operator, r.prefix)
                              for r in rows)
 
-    def acquire_binds(self) -> list[tuple[Connection, int]]:
-        """Lease free (or expired) bind slots up to this engine's fair share of each connection."""
+    def acquire_binds(self, skip: set[int] | frozenset[int] = frozenset()) -> list[tuple[Connection, int]]:
+        """Lease free (or expired) bind slots up to this engine's fair share of each connection
+        (not of those in ``skip``: their old binds are still closing)."""
         now = self.now()
         got: list[tuple[Connection, int]] = []
         live = max(1, EngineLease.objects.filter(expires_at__gte=now).count())
         for conn in self.load_connections():
+            if conn.pk in skip:
+                continue
             try:
                 spec = parse_url(conn.url)
             except ConnectionURLError as exc:
@@ -433,8 +516,8 @@ class Engine:
         an empty claim asks again next time. About once a second this also runs the blasts'
         clock (``outbox.sweep``: finished blasts become ``done``, quiet hours hold and resume)."""
         mono = time.monotonic()
-        if mono >= self._next_sweep:
-            self._next_sweep = mono + 1.0
+        if mono >= self._next_blast_clock:
+            self._next_blast_clock = mono + 1.0
             outbox.sweep(self.now())
             self._active_until = 0.0
         if mono < self._active_until:
@@ -477,7 +560,8 @@ class Engine:
         # be half a second old, and pause, cancel and quiet hours must reach the claim at once.
         tail = f" AND blast_id IN (SELECT id FROM {B} WHERE state=%s)"
         if mark_conn is None:
-            sets, head, ret = "engine_id=%s", [self.engine_id], "attempts"
+            head: list[Any] = [self.engine_id]
+            sets, ret = "engine_id=%s", "attempts"
         else:
             # The blast state is re-checked in the UPDATE, as mark_sending does: pause and cancel
             # reach every engine within one loop turn. RETURNING attempts-1: the count before
@@ -575,28 +659,20 @@ class Engine:
         for conn_id, items in plan.items():
             for i in items:
                 planned[i.id] = i
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, sent_at=%s, connection_id=%s, attempts=attempts+1 "
-                f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s AND (valid_until IS NULL OR valid_until > %s) "
-                f"AND blast_id IN (SELECT id FROM {B} WHERE state=%s) RETURNING id, blast_id",
-                [S.SENDING, now, conn_id], [i.id for i in items], [S.QUEUED, self.engine_id, now, Blast.State.ACTIVE])
-            for id_, blast_id in rows:
-                marked.add(id_)
-                self._deltas[(blast_id, S.QUEUED)] -= 1
-                self._deltas[(blast_id, S.SENDING)] += 1
+            rows = self.outbox.move(
+                "mark", [i.id for i in items], set_params=[now, conn_id],
+                where=f"engine_id=%s AND (valid_until IS NULL OR valid_until > %s) "
+                      f"AND blast_id IN (SELECT id FROM {B} WHERE state=%s)",
+                where_params=[self.engine_id, now, Blast.State.ACTIVE])
+            marked.update(r[0] for r in rows)
         rest = [i for i in planned if i not in marked]
         if rest:
             self._expire_or_release(rest, now)
         return marked, set(rest)
 
     def _expire_or_release(self, ids: list[int], now: datetime) -> None:
-        rows = self._update_returning(
-            f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE id IN ({{ids}}) "
-            f"AND state=%s AND engine_id=%s AND valid_until <= %s RETURNING id, blast_id",
-            [S.EXPIRED, now, "masa berlaku habis sebelum terkirim"], ids, [S.QUEUED, self.engine_id, now])
-        for _id, blast_id in rows:
-            self._deltas[(blast_id, S.QUEUED)] -= 1
-            self._deltas[(blast_id, S.EXPIRED)] += 1
+        rows = self.outbox.move("expire_queued", ids, set_params=[now, "masa berlaku habis sebelum terkirim"],
+                                where="engine_id=%s AND valid_until <= %s", where_params=[self.engine_id, now])
         self.stats["expired"] += len(rows)
         # What is left and still ours belongs to a paused blast (or one we cannot route): give it back.
         self._update_returning(f"UPDATE {M} SET engine_id=NULL WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s "
@@ -609,13 +685,8 @@ class Engine:
             return
         when = self.now() + timedelta(seconds=delay)
         with transaction.atomic():
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, attempts=attempts-1 "
-                f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                [S.QUEUED, when], [i.id for i in items], [S.SENDING, self.engine_id])
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SENDING)] -= 1
-                self._deltas[(blast_id, S.QUEUED)] += 1
+            self.outbox.move("unmark", [i.id for i in items], set_params=[when], where="engine_id=%s",
+                             where_params=[self.engine_id])
             self._write_deltas()
 
     def release(self, items: Sequence[Item], delay: float = 0.0) -> None:
@@ -630,27 +701,30 @@ class Engine:
     def expire_overdue(self) -> int:
         """Queued messages whose validity ended, claimed by nobody (or us): ``expired``."""
         now = self.now()
-        with connection.cursor() as cur:
-            _execute(cur,
-                f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE state=%s "
-                f"AND valid_until IS NOT NULL AND valid_until <= %s AND (engine_id IS NULL OR engine_id=%s) "
-                f"RETURNING blast_id",
-                [S.EXPIRED, now, "masa berlaku habis sebelum terkirim", S.QUEUED, now, self.engine_id])
-            rows = cur.fetchall()
-        for (blast_id,) in rows:
-            self._deltas[(blast_id, S.QUEUED)] -= 1
-            self._deltas[(blast_id, S.EXPIRED)] += 1
-        return len(rows)
+        return len(self.outbox.move_where(
+            "expire_queued", "valid_until IS NOT NULL AND valid_until <= %s AND (engine_id IS NULL OR engine_id=%s)",
+            [now, self.engine_id], set_params=[now, "masa berlaku habis sebelum terkirim"]))
 
     # ---------------------------------------------------------------- results (DB steps)
 
     def apply_responses(self, outcomes: Sequence[Outcome]) -> None:
-        """Submit results → submitted (+ parts), failed, queued again (back-off) or unknown."""
+        """Submit results → submitted (+ parts), failed, queued again, or unknown.
+
+        * accepted (every part) → ``submitted``;
+        * throttled (ESME_RTHROTTLED / ESME_RMSGQFUL, nothing permanent) → queued again at once,
+          the attempt not counted: the bind slows down instead (``BindSlot.throttled``);
+        * no answer (time-out, link lost after the write: ``maybe_sent``) → ``unknown_count+1``
+          and ``unknown``, or queued again when the blast resends unknowns — after the answer
+          had its chance to come late (``retry_after``); a late answer settles it either way
+          (``apply_late``), and unknowns never count towards ``MAX_ATTEMPTS``;
+        * permanent, or a part accepted and another refused → ``failed``;
+        * other transient errors → queued with back-off, ``failed`` after ``MAX_ATTEMPTS``.
+        """
         if not outcomes:
             return
         now = self.now()
         ok: dict[int, list[Outcome]] = defaultdict(list)
-        groups: dict[tuple[str, int | None, str, float], list[Outcome]] = defaultdict(list)
+        groups: dict[tuple[str, int | None, str, float, int], list[Outcome]] = defaultdict(list)
         for oc in outcomes:
             results = list(oc.results)
             accepted = [r for r in results if r.ok]
@@ -660,51 +734,59 @@ class Engine:
                 continue
             first = next((r for r in failed if r.permanent), failed[0])
             if getattr(first, "expired", False):
-                groups[(S.EXPIRED, None, first.error, 0.0)].append(oc)
+                groups[(S.EXPIRED, None, first.error, 0.0, 0)].append(oc)
                 continue
             status = first.command_status
             error = (first.error or "kesalahan transport")[:300]
+            if not accepted and not first.permanent and all(r.command_status in THROTTLE_STATUSES for r in failed):
+                self._gdeltas[(oc.conn_id, "throttled", "")] += 1
+                groups[(S.QUEUED, status, error, THROTTLE_REQUEUE, -1)].append(oc)
+                continue
             self._gdeltas[(oc.conn_id, "errors", _status_label(status))] += 1
             if accepted or first.permanent:
-                groups[(S.FAILED, status, error, 0.0)].append(oc)
-            elif first.maybe_sent and not oc.item.resend_unknown:
-                groups[(S.UNKNOWN, status, error, 0.0)].append(oc)
+                groups[(S.FAILED, status, error, 0.0, 0)].append(oc)
+            elif first.maybe_sent:
+                for r in results:
+                    ref = getattr(r, "ref", None)
+                    if ref is not None:
+                        self._remember_late(oc.conn_id, ref, oc.item.id, r.part, r.parts)
+                if oc.item.resend_unknown:
+                    delay = max(backoff_delay(oc.item.attempts + 1, None), first.retry_after or 0.0)
+                    groups[(S.QUEUED, status, error, delay, 1)].append(oc)
+                else:
+                    groups[(S.UNKNOWN, status, error, 0.0, 1)].append(oc)
             elif oc.item.attempts + 1 >= MAX_ATTEMPTS:
-                groups[(S.FAILED, status, f"gagal setelah {MAX_ATTEMPTS} percobaan: {error}"[:300], 0.0)].append(oc)
+                groups[(S.FAILED, status, f"gagal setelah {MAX_ATTEMPTS} percobaan: {error}"[:300], 0.0, 0)].append(oc)
             else:
                 delay = backoff_delay(oc.item.attempts + 1, first.retry_after)
-                groups[(S.QUEUED, status, error, delay)].append(oc)
-        parts: list[tuple[int, int, str, int, int, datetime]] = []
+                groups[(S.QUEUED, status, error, delay, 0)].append(oc)
+        parts: list[PartRow] = []
         for conn_id, ocs in ok.items():
             by_id = {oc.item.id: oc for oc in ocs}
             rows = self._mark_submitted(conn_id, ocs, now)
-            for id_, blast_id in rows:
-                self._deltas[(blast_id, S.SENDING)] -= 1
-                self._deltas[(blast_id, S.SUBMITTED)] += 1
-                self._deltas[(blast_id, OutboxCount.COST)] += self._cost_of(by_id[id_])
+            for id_, _blast_id in rows:
                 for r in by_id[id_].results:
                     parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
             self._note_started({blast_id for _id, blast_id in rows}, now)
-        for (state, status, error, delay), ocs in groups.items():
+        mine, ours = "engine_id=%s", [self.engine_id]
+        for (state, status, error, delay, kind), ocs in groups.items():
             ids = [oc.item.id for oc in ocs]
             if state == S.QUEUED:
-                rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, engine_id=NULL, next_attempt_at=%s, status=%s, error=%s "
-                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                    [S.QUEUED, now + timedelta(seconds=delay), status, error], ids, [S.SENDING, self.engine_id])
-                self.stats["retried"] += len(rows)
+                # kind -1: throttled (the attempt is not counted); 1: no answer (counted as unknown).
+                name = {-1: "throttled", 1: "resend_unknown", 0: "retry"}[kind]
+                rows = self.outbox.move(name, ids, set_params=[now + timedelta(seconds=delay), status, error],
+                                        where=mine, where_params=ours)
+                self.stats["throttled" if kind == -1 else "retried"] += len(rows)
+                if kind == 1:
+                    self.stats["unknown"] += len(rows)
             elif state == S.UNKNOWN:
-                rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, engine_id=NULL, unknown_count=unknown_count+1, status=%s, error=%s "
-                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                    [S.UNKNOWN, status, error], ids, [S.SENDING, self.engine_id])
+                rows = self.outbox.move("no_answer", ids, set_params=[status, error], where=mine, where_params=ours)
+                self.stats["unknown"] += len(rows)
             else:
-                rows = self._update_returning(
-                    f"UPDATE {M} SET state=%s, engine_id=NULL, done_at=%s, status=%s, error=%s "
-                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                    [state, now, status, error], ids, [S.SENDING, self.engine_id])
+                rows = self.outbox.move("fail", ids, to=state, set_params=[now, status, error], where=mine,
+                                        where_params=ours)
                 self.stats["failed"] += len(rows)
                 # Parts the SMSC did accept of a message that failed as a whole still get receipts.
                 done = {r[0] for r in rows}
@@ -712,11 +794,8 @@ class Engine:
                     if oc.item.id in done:
                         parts.extend((oc.item.id, oc.conn_id, r.message_id, r.part, r.parts, now)
                                      for r in oc.results if r.ok)
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SENDING)] -= 1
-                self._deltas[(blast_id, state)] += 1
         if parts:
-            self._insert_parts(parts)
+            insert_parts(parts)
             if self._pending_hint:
                 self.match_pending_receipts()
 
@@ -731,27 +810,19 @@ class Engine:
                                    max(oc.item.parts, len(oc.results)))
 
     def _mark_submitted(self, conn_id: int, ocs: list[Outcome], now: datetime) -> list[tuple[Any, ...]]:
-        """``sending`` → ``submitted`` with each message's cost, in one statement (PostgreSQL:
-        ids and costs as two arrays; SQLite: one statement per distinct cost, a handful)."""
-        if self.is_postgres:
-            ids = [oc.item.id for oc in ocs]
-            costs = [self._cost_of(oc) for oc in ocs]
-            with connection.cursor() as cur:
-                _execute(cur,
-                    f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=t.c "
-                    f"FROM unnest(%s::bigint[], %s::numeric[]) AS t(id, c) WHERE m.id=t.id "
-                    f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id",
-                    [S.SUBMITTED, now, conn_id, ids, costs, S.SENDING, self.engine_id])
-                return cur.fetchall()
+        """``sending`` → ``submitted`` with each message's cost, written by the statement that
+        marks it (the ``submitted`` transition sets ``cost``): one statement per distinct cost —
+        operators × segment counts, a handful — and the cost added to the blast's counters."""
         by_cost: dict[Any, list[int]] = defaultdict(list)
         for oc in ocs:
             by_cost[self._cost_of(oc)].append(oc.item.id)
         rows: list[tuple[Any, ...]] = []
         for cost, ids in by_cost.items():
-            rows.extend(self._update_returning(
-                f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=%s "
-                f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
-                [S.SUBMITTED, now, conn_id, str(cost)], ids, [S.SENDING, self.engine_id]))
+            moved = self.outbox.move("submitted", ids, set_params=[now, conn_id, cost if self.is_postgres else str(cost)],
+                                     where="engine_id=%s", where_params=[self.engine_id])
+            for _id, blast_id in moved:
+                self._deltas[(blast_id, OutboxCount.COST)] += cost
+            rows.extend(moved)
         return rows
 
     def _note_started(self, blast_ids: set[int], now: datetime) -> None:
@@ -764,224 +835,106 @@ class Engine:
                                f"RETURNING id", [now], new, [])
         self._started.update(new)
 
-    def _insert_parts(self, parts: list[tuple[int, int, str, int, int, datetime]]) -> None:
-        """Parts by ``executemany`` (the ORM's bulk_create costs more CPU than the database does).
+    def _remember_late(self, conn_id: int, ref: int, message_id: int, part: int, parts: int) -> None:
+        refs = self._late_refs
+        refs[(conn_id, ref)] = (message_id, part, parts)
+        if len(refs) > 100_000:
+            del refs[next(iter(refs))]
 
-        ON CONFLICT DO NOTHING: an SMSC that repeats a message id must not abort the whole batch;
-        the unique (connection, smsc_message_id) constraint keeps the first, the repeat is counted.
-        """
-        if self.is_postgres:
-            # One INSERT … SELECT FROM unnest(arrays): one statement executed once, instead of
-            # one execution (and one set of index probes planned) per row.
-            cols = list(zip(*parts, strict=True))
-            with connection.cursor() as cur:
-                cur.execute(
-                    f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
-                    f"SELECT m, c, s, p, n, %s, a FROM unnest(%s::bigint[], %s::bigint[], %s::text[], "
-                    f"%s::smallint[], %s::smallint[], %s::timestamptz[]) AS t(m, c, s, p, n, a) "
-                    f"ON CONFLICT DO NOTHING", [S.SUBMITTED, *(list(c) for c in cols)])
+    def apply_late(self, late: Sequence[LateAnswer]) -> None:
+        """Answers that came after their submit timed out. An accepted one gives the message its
+        part (so its receipt matches) and settles it as ``submitted`` when it is still in doubt
+        (``unknown``, or queued for a resend that has not left yet): the resend is then never
+        made. A message already sent again keeps both parts; either receipt settles it."""
+        if not late:
             return
-        ops = connection.ops
-        rows = [(mid, cid, smsc_id, part, nparts, S.SUBMITTED, ops.adapt_datetimefield_value(at))
-                for mid, cid, smsc_id, part, nparts, at in parts]
-        with connection.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
-                f"VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
+        now = self.now()
+        parts: list[PartRow] = []
+        by_conn: dict[int, list[int]] = defaultdict(list)
+        for la in late:
+            hit = self._late_refs.pop((la.conn_id, la.ref), None)
+            self._gdeltas[(la.conn_id, "late_responses", "")] += 1
+            if hit is None or not la.result.ok:
+                continue
+            mid, part, nparts = hit
+            parts.append((mid, la.conn_id, la.result.message_id, part, nparts, now))
+            if nparts == 1:
+                by_conn[la.conn_id].append(mid)
+        if not parts:
+            return
+        insert_parts(parts)
+        for conn_id, mids in by_conn.items():
+            # A queued row we hold in the buffer is dropped by mark_sending (its state changed).
+            self.receipts.settle_late(conn_id, mids, now)
+        self._pending_hint = True
+        self.match_pending_receipts()
+
+
 
     def apply_receipts(self, receipts: Sequence[InReceipt], *, store_unmatched: bool = True) -> list[InReceipt]:
-        """Receipts → final states (single-part messages directly, multipart by their worst part).
-        Returns the receipts that matched no part (stored in ``Receipt`` when ``store_unmatched``)."""
-        if not receipts:
-            return []
-        now = self.now()
-        by_conn: dict[int, dict[str, InReceipt]] = defaultdict(dict)
-        for rc in receipts:
-            by_conn[rc.conn_id][rc.smsc_id] = rc
-        unmatched: list[InReceipt] = []
-        single: dict[str, list[int]] = defaultdict(list)
-        multi: list[tuple[int, int, str, datetime]] = []  # part id, message id, state, at
-        latency = 0.0
-        for conn_id, rcs in by_conn.items():
-            if self.is_postgres:
-                rcs = self._settle_single_part(conn_id, rcs, now)
-                if not rcs:
-                    continue
-            found: dict[str, tuple[int, int, int, datetime]] = {}
-            keys = list(rcs)
-            # PostgreSQL: one array parameter instead of chunked IN lists (see _update_returning).
-            for chunk in [keys] if self.is_postgres else _chunks(keys):
-                with connection.cursor() as cur:
-                    _execute(cur, f"SELECT smsc_message_id, id, message_id, parts, submitted_at FROM {P} "
-                                f"WHERE connection_id=%s AND smsc_message_id "
-                                + ("= ANY(%s)" if self.is_postgres else f"IN ({_in(len(chunk))})"),
-                                [conn_id, list(chunk)] if self.is_postgres else [conn_id, *chunk])
-                    for smsc_id, pid, mid, nparts, sub_at in cur.fetchall():
-                        found[smsc_id] = (pid, mid, nparts, sub_at)
-            for smsc_id, rc in rcs.items():
-                hit = found.get(smsc_id)
-                if hit is None:
-                    unmatched.append(rc)
-                    continue
-                state = RECEIPT_STATES.get(rc.stat.upper())
-                self._gdeltas[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
-                if state is None:
-                    continue  # ENROUTE / ACCEPTD: not final; wait for the next one
-                pid, mid, nparts, sub_at = hit
-                if isinstance(sub_at, str):  # SQLite through a raw cursor
-                    sub_at = datetime.fromisoformat(sub_at)
-                if timezone.is_naive(sub_at):
-                    sub_at = timezone.make_aware(sub_at, UTC)
-                lag = max(0.0, (rc.at - sub_at).total_seconds())
-                latency += lag
-                self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
-                self._gdeltas[(conn_id, "receipt_latency_count", "")] += 1
-                if nparts == 1:
-                    single[state].append(mid)
-                else:
-                    multi.append((pid, mid, state, rc.at))
-        for state, mids in single.items():
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, done_at=%s WHERE id IN ({{ids}}) AND state=%s RETURNING id, blast_id",
-                [state, now], mids, [S.SUBMITTED])
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SUBMITTED)] -= 1
-                self._deltas[(blast_id, state)] += 1
-            self.stats["final"] += len(rows)
-        if multi:
-            self._apply_multipart(multi, now)
-        if unmatched and store_unmatched:
-            Receipt.objects.bulk_create([Receipt(connection_id=rc.conn_id, smsc_message_id=rc.smsc_id[:65],
-                                                 stat=rc.stat[:12], error=(rc.error or "")[:16], received_at=rc.at)
-                                         for rc in unmatched])
-            self._pending_hint = True
-            self.stats["receipts_pending"] += len(unmatched)
-        return unmatched
+        """Receipts → final states (``ReceiptService.apply``); returns those matching no part."""
+        return self.receipts.apply(receipts, store_unmatched=store_unmatched)
 
-    def _settle_single_part(self, conn_id: int, rcs: dict[str, InReceipt], now: datetime) -> dict[str, InReceipt]:
-        """PostgreSQL: final receipts of single-part messages still ``submitted``, looked up and
-        applied in one ``UPDATE … FROM parts`` per final state — the part lookup was a round trip
-        and an index pass of its own every loop turn. Returns the receipts it did not settle
-        (multipart, not final, unknown id, message already final), for the general path."""
-        by_state: dict[str, list[str]] = defaultdict(list)
-        for smsc_id, rc in rcs.items():
-            state = RECEIPT_STATES.get(rc.stat.upper())
-            if state is not None:
-                by_state[state].append(smsc_id)
-        if not by_state:
-            return rcs
-        rest = dict(rcs)
-        with connection.cursor() as cur:
-            for state, smsc_ids in by_state.items():
-                _execute(cur,
-                    f"UPDATE {M} m SET state=%s, done_at=%s FROM {P} p WHERE p.connection_id=%s "
-                    f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
-                    f"RETURNING p.smsc_message_id, m.blast_id, p.submitted_at",
-                    [state, now, conn_id, smsc_ids, S.SUBMITTED])
-                rows = cur.fetchall()
-                for smsc_id, blast_id, sub_at in rows:
-                    rc = rest.pop(smsc_id)
-                    self._gdeltas[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
-                    lag = max(0.0, (rc.at - sub_at).total_seconds())
-                    self._gdeltas[(conn_id, "receipt_latency_seconds_sum", "")] += lag
-                    self._gdeltas[(conn_id, "receipt_latency_count", "")] += 1
-                    self._deltas[(blast_id, S.SUBMITTED)] -= 1
-                    self._deltas[(blast_id, state)] += 1
-                self.stats["final"] += len(rows)
-        return rest
 
-    def _apply_multipart(self, multi: list[tuple[int, int, str, datetime]], now: datetime) -> None:
-        by_state: dict[str, list[int]] = defaultdict(list)
-        for pid, _mid, state, _at in multi:
-            by_state[state].append(pid)
-        for state, pids in by_state.items():
-            self._update_returning(f"UPDATE {P} SET state=%s, receipt_at=%s WHERE id IN ({{ids}}) RETURNING id",
-                                   [state, now], pids, [])
-        mids = sorted({m for _p, m, _s, _a in multi})
-        parts_of: dict[int, list[str]] = defaultdict(list)
-        for chunk in _chunks(mids):
-            with connection.cursor() as cur:
-                _execute(cur, f"SELECT message_id, state, receipt_at FROM {P} WHERE message_id IN ({_in(len(chunk))})",
-                            list(chunk))
-                for mid, state, receipt_at in cur.fetchall():
-                    parts_of[mid].append(state if receipt_at is not None else S.SUBMITTED)
-        final: dict[str, list[int]] = defaultdict(list)
-        sev = OutboundMessage.SEVERITY
-        for mid, states in parts_of.items():
-            if S.SUBMITTED in states:
-                continue  # a part still waits for its receipt
-            final[max(states, key=lambda s: sev.get(s, 0))].append(mid)
-        for state, ids in final.items():
-            rows = self._update_returning(
-                f"UPDATE {M} SET state=%s, done_at=%s WHERE id IN ({{ids}}) AND state=%s RETURNING id, blast_id",
-                [state, now], ids, [S.SUBMITTED])
-            for _id, blast_id in rows:
-                self._deltas[(blast_id, S.SUBMITTED)] -= 1
-                self._deltas[(blast_id, state)] += 1
+
+
 
     def match_pending_receipts(self, limit: int = 5000) -> int:
-        """Apply stored receipts whose part has since been saved; mark them matched."""
-        with connection.cursor() as cur:
-            _execute(cur,
-                f"SELECT r.id, r.connection_id, r.smsc_message_id, r.stat, r.error, r.received_at FROM {R} r "
-                f"JOIN {P} p ON p.connection_id=r.connection_id AND p.smsc_message_id=r.smsc_message_id "
-                f"WHERE r.matched_at IS NULL LIMIT %s", [limit])
-            rows = cur.fetchall()
-            if not rows:
-                _execute(cur, f"SELECT 1 FROM {R} WHERE matched_at IS NULL LIMIT 1")
-                self._pending_hint = cur.fetchone() is not None
-                return 0
-        receipts = []
-        for _rid, conn_id, smsc_id, stat, error, at in rows:
-            if isinstance(at, str):
-                at = datetime.fromisoformat(at)
-            if timezone.is_naive(at):
-                at = timezone.make_aware(at, UTC)
-            receipts.append(InReceipt(conn_id, smsc_id, stat, error, at))
-        self.apply_receipts(receipts, store_unmatched=False)
-        self._update_returning(f"UPDATE {R} SET matched_at=%s WHERE id IN ({{ids}}) RETURNING id",
-                               [self.now()], [r[0] for r in rows], [])
-        self.stats["receipts_matched_late"] += len(rows)
-        return len(rows)
+        """Stored receipts whose part has since been saved (``ReceiptService.match_pending``)."""
+        return self.receipts.match_pending(limit)
+
+    def match_orphan_receipts(self, limit: int = 1000) -> int:
+        """Receipts of lost responses, by handset and sender (``ReceiptService.match_orphans``)."""
+        return self.receipts.match_orphans(limit)
+
+    def expire_unreported(self) -> int:
+        """Messages accepted by the SMSC (or in doubt) whose receipt never came: ``expired``
+        with "tidak ada laporan" once their validity is over — the blast's ``valid_until`` when
+        it has one (plus a grace for the last receipts), else the sender ID's
+        ``receipt_wait_hours`` after sending. Counted apart as ``no_report`` per blast."""
+        now = self.now()
+        grace = now - timedelta(minutes=10)
+        # used by: outbox_awaiting_receipt (partial index on sent_at, submitted or unknown)
+        sweeps: list[tuple[str, list[Any]]] = [
+            ("sent_at < %s AND valid_until IS NOT NULL AND valid_until < %s", [grace, grace])]
+        for sender_id, hours in SenderID.objects.values_list("id", "receipt_wait_hours"):
+            sweeps.append((f"sent_at < %s AND blast_id IN (SELECT id FROM {B} WHERE sender_id=%s)",
+                           [now - timedelta(hours=hours), sender_id]))
+        total = 0
+        for cond, params in sweeps:
+            for blast_id, _frm, conn_id in self.outbox.move_where("no_report", cond, params, set_params=[now, NO_REPORT],
+                                                                   returning="connection_id"):
+                self.outbox.note(blast_id, "no_report")
+                self._gdeltas[(conn_id, "expired_no_receipt", "")] += 1
+                total += 1
+        self.stats["expired_no_report"] += total
+        return total
 
     def store_mos(self, mos: Sequence[InMo]) -> None:
-        """Citizens' messages → the inbox (``warta.inbox.services.receive_mo_batch``: stored,
+        """Citizens' messages → ``hooks.mobile_originated`` (the inbox provides it: stored,
         reassembled, ticketed, idempotent per deliver_sm), in this flush's transaction, so the
-        deliver_sm is answered only once they are committed. Without an inbox app they go to the
+        deliver_sm is answered only once they are committed. Without a provider they go to the
         gateway's ``InboundMessage`` table."""
         if not mos:
             return
-        try:
-            from warta.inbox.services import from_smpp, receive_mo_batch
-        except ImportError:  # no inbox app yet: keep them in the gateway's own table
-            self._store_mos_locally(mos)
-            return
         names = {bs.conn_id: bs.conn_name for bs in self.binds.values()}
-        receive_mo_batch([from_smpp(mo.item, names.get(mo.conn_id, str(mo.conn_id)), mo.at) for mo in mos])
+        hooks.mobile_originated([
+            hooks.InboundSms(connection=names.get(mo.conn_id, str(mo.conn_id)), connection_id=mo.conn_id,
+                             source=mo.item.source_addr, destination=mo.item.destination_addr, text=mo.item.text,
+                             received_at=mo.at, item=mo.item, data_coding=getattr(mo.item, "data_coding", 0))
+            for mo in mos])
         self._gdeltas[(None, "mo", "")] += len(mos)
-
-    def _store_mos_locally(self, mos: Sequence[InMo]) -> None:
-        rows = []
-        for mo in mos:
-            item = mo.item
-            concat = getattr(item, "concat", None)
-            rows.append(InboundMessage(
-                connection_id=mo.conn_id, source=item.source_addr[:21], destination=item.destination_addr[:21],
-                text=item.text, received_at=mo.at,
-                concat_ref=getattr(concat, "reference", None), concat_total=getattr(concat, "total", None),
-                concat_seq=getattr(concat, "sequence", None)))
-        InboundMessage.objects.bulk_create(rows)
-        self._gdeltas[(None, "mo", "")] += len(rows)
 
     def flush(self, outcomes: Sequence[Outcome], receipts: Sequence[InReceipt], mos: Sequence[InMo],
               plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
-              direct: tuple[int, int] | None = None) -> FlushResult:
+              direct: tuple[int, int] | None = None, late: Sequence[LateAnswer] = ()) -> FlushResult:
         """One loop turn's writes in one transaction: results first (so a receipt in the same turn
         finds its part), then the ``sending`` marks, then the next claim."""
         result = FlushResult()
         try:
             with transaction.atomic():
                 self.apply_responses(outcomes)
+                self.apply_late(late)
                 self.apply_receipts(receipts)
                 self.store_mos(mos)
                 if plan:
@@ -999,9 +952,7 @@ class Engine:
         return result
 
     def _write_deltas(self) -> None:
-        if self._deltas:
-            OutboxCount.add(dict(self._deltas))
-            self._deltas.clear()
+        self.outbox.write_counts()
         if self._gdeltas:
             GatewayCount.add(dict(self._gdeltas))
             self._gdeltas.clear()
@@ -1014,22 +965,42 @@ class Engine:
                 # One statement with an array instead of chunked IN lists: fewer round trips and
                 # one short statement to parse instead of one per 500 ids.
                 _execute(cur, sql.replace(" IN ({ids})", " = ANY(%s)"), [*head, list(ids), *tail])
-                return cur.fetchall()
+                return list(cur.fetchall())
             for chunk in _chunks(list(ids)):
                 _execute(cur, sql.format(ids=_in(len(chunk))), [*head, *chunk, *tail])
                 out.extend(cur.fetchall())
         return out
 
-    def housekeeping(self) -> tuple[set[tuple[int, int]], list[tuple[Connection, int]]]:
-        """Heartbeat, reap dead engines, expire overdue messages, take bind slots, reload routes."""
+    def housekeeping(self) -> tuple[set[tuple[int, int]], list[tuple[Connection, int]], set[int]]:
+        """Heartbeat, reap dead engines, expire overdue messages, notice changed connections,
+        take bind slots, reload routes; every ``SWEEP_SECONDS`` also the receipt sweeps.
+        Returns (bind slots lost, bind slots taken, connections whose binds must be reopened)."""
         lost = self.heartbeat()
         self.reap_expired_leases()
+        self.reap_own_dead()
         with transaction.atomic():
             self.expire_overdue()
             self._write_deltas()
-        got = self.acquire_binds()
+        mono = time.monotonic()
+        if mono >= self._next_sweep:
+            self._next_sweep = mono + self.sweep_seconds
+            with transaction.atomic():
+                self.match_orphan_receipts()
+                self.expire_unreported()
+                self._write_deltas()
+        changed = self.changed_connections()
+        got = self.acquire_binds(skip=changed)
         self.load_routes()
-        return lost, got
+        return lost, got, changed
+
+    def changed_connections(self) -> set[int]:
+        """Connections we hold binds of that were deleted, disabled or given a new URL (a fixed
+        password, a new host): their binds drain and close, and are opened again as they are now."""
+        held = {k[0] for k in self.binds}
+        if not held:
+            return set()
+        live = dict(Connection.objects.filter(pk__in=held, is_active=True).values_list("pk", "url"))
+        return {c for c in held if live.get(c) != self._conn_versions.get(c)}
 
     # ---------------------------------------------------------------- async loop
 
@@ -1042,10 +1013,17 @@ class Engine:
         if self._wake is not None:
             self._wake.set()
 
-    def _on_receipt_for(self, conn_id: int) -> Callable[[str, str, str], asyncio.Future[None]]:
-        def on_receipt(smsc_id: str, stat: str, error: str) -> asyncio.Future[None]:
+    def _on_late_for(self, conn_id: int) -> Callable[[int, Any], None]:
+        def on_late(ref: int, result: Any) -> None:
+            self._late.append(LateAnswer(conn_id, ref, result))
+            if self._wake is not None:
+                self._wake.set()
+        return on_late
+
+    def _on_receipt_for(self, conn_id: int) -> Callable[..., asyncio.Future[None]]:
+        def on_receipt(smsc_id: str, stat: str, error: str, source: str = "", sender: str = "") -> asyncio.Future[None]:
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut))
+            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut, source, sender))
             if self._wake is not None:
                 self._wake.set()
             return fut
@@ -1072,7 +1050,11 @@ class Engine:
                 await self.db(_release_bind, conn.pk, slot, self.engine_id, str(exc))
                 continue
             bucket = TokenBucket(spec.tps, now=time.monotonic()) if spec.tps > 0 else None
-            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind, bucket=bucket)
+            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind, bucket=bucket,
+                                                   ceiling=spec.tps)
+            self._conn_versions[conn.pk] = conn.url
+            if hasattr(bind, "on_late_response"):
+                bind.on_late_response = self._on_late_for(conn.pk)
             log.info("connection %s bind %d started (%s)", conn.name, slot, conn.safe_url)
 
     async def _rebalance(self) -> None:
@@ -1083,11 +1065,14 @@ class Engine:
             for key in mine[share:]:
                 self.binds[key].draining = True
         for key, bs in list(self.binds.items()):
-            if bs.draining and bs.inflight == 0:
+            if (bs.draining or bs.retiring) and bs.inflight == 0:
                 self.binds.pop(key)
                 await bs.bind.close()
                 await self.db(_release_bind, key[0], key[1], self.engine_id, "")
-                log.info("connection %s bind %d handed back (fair share)", bs.conn_name, bs.slot)
+                log.info("connection %s bind %d handed back (%s)", bs.conn_name, bs.slot,
+                         "connection changed" if bs.retiring else "fair share")
+        if any(bs.retiring for bs in self.binds.values()) or not self.binds:
+            self._next_housekeeping = min(self._next_housekeeping, time.monotonic() + 0.5)
 
     async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:
         for key in list(keys):
@@ -1139,6 +1124,12 @@ class Engine:
             results = [_ErrorResult(str(exc), exc.permanent, exc.status)]
         finally:
             bs.inflight -= item.parts
+        mono = time.monotonic()
+        for r in results:
+            if r.ok:
+                bs.accepted(mono)
+            elif r.command_status in THROTTLE_STATUSES:
+                bs.throttled(mono)
         self._outcomes.append(Outcome(item, bs.conn_id, results))
         if self._wake is not None:
             self._wake.set()
@@ -1150,7 +1141,8 @@ class Engine:
         # every call, which showed in profiles at one call per message. No TPS bucket here
         # (step() claims this way only without one), so a slot is just window - inflight.
         slots = [bs for bs in self.binds.values()
-                 if bs.conn_id == conn_id and bs.bind.bound and not bs.lost and not bs.draining]
+                 if bs.conn_id == conn_id and bs.bind.bound and not bs.lost and not bs.draining
+                 and not bs.retiring]
         unroutable: list[Item] = []
         no_slot: list[Item] = []
         loop = asyncio.get_running_loop()
@@ -1173,8 +1165,13 @@ class Engine:
         mono = time.monotonic()
         if mono >= self._next_housekeeping:
             self._next_housekeeping = mono + self.heartbeat_seconds
-            lost, got = await self.db(self.housekeeping)
+            lost, got, changed = await self.db(self.housekeeping)
             await self._close_binds(lost)
+            for bs in self.binds.values():
+                if bs.conn_id in changed and not bs.retiring:
+                    bs.retiring = True
+                    log.info("connection %s changed, disabled or deleted: bind %d closes after its window",
+                             bs.conn_name, bs.slot)
             await self._open_binds(got)
             await self._rebalance()
             # Other processes store pending receipts too; look again every housekeeping turn.
@@ -1206,13 +1203,14 @@ class Engine:
         outcomes, self._outcomes = self._outcomes, []
         receipts, self._receipts = self._receipts, []
         mos, self._mos = self._mos, []
-        if not (plan or claim or direct or outcomes or receipts or mos or unroutable):
+        late, self._late = self._late, []
+        if not (plan or claim or direct or outcomes or receipts or mos or unroutable or late):
             return False
         if unroutable:
             await self.db(self.release, unroutable, 2.0)
         try:
             t_flush = time.perf_counter()
-            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct)
+            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct, late)
             self.stats["flushes"] += 1
             self.stats["flush_ms"] += int((time.perf_counter() - t_flush) * 1000)
         except Exception:
@@ -1223,6 +1221,7 @@ class Engine:
                 bs.inflight -= item.parts
                 self.buffer.append(item)
             self._outcomes[:0] = outcomes
+            self._late[:0] = late
             for rc in receipts:
                 if rc.ack is not None and not rc.ack.done():
                     rc.ack.set_exception(TransportError("database write failed", permanent=False))
@@ -1303,7 +1302,8 @@ class Engine:
             outcomes, self._outcomes = self._outcomes, []
             receipts, self._receipts = self._receipts, []
             mos, self._mos = self._mos, []
-            await self.db(self.flush, outcomes, receipts, mos, {}, 0, None)
+            late, self._late = self._late, []
+            await self.db(self.flush, outcomes, receipts, mos, {}, 0, None, None, late)
             for rc in receipts:
                 if rc.ack is not None and not rc.ack.done():
                     rc.ack.set_result(None)
@@ -1382,3 +1382,17 @@ def _execute(cur: Any, sql: str, params: Sequence[Any] = ()) -> None:
     raw aware datetime would compare wrongly as a string)."""
     ops = connection.ops
     cur.execute(sql, [ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in params])
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists on this host (a lease of ours with a dead pid is a
+    crashed earlier run)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True

@@ -11,6 +11,7 @@ million. Nothing here runs ``COUNT(*)`` over the outbox. Rates (submits/s) are t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.utils import timezone
 
@@ -23,7 +24,8 @@ def collect() -> Iterable[Sample]:
     from .models import BindLease, Connection, EngineLease, GatewayCount
 
     totals = OutboxCount.totals()
-    for state in OutboundMessage.State:
+    states: Any = OutboundMessage.State  # Django's TextChoices: Any to mypy
+    for state in states:
         yield Sample("warta_outbox_messages", totals.get(state.value, 0), {"state": state.value},
                      "Outbound messages per state (from counters, not COUNT(*))")
     names = dict(Connection.objects.values_list("id", "name"))
@@ -34,7 +36,18 @@ def collect() -> Iterable[Sample]:
                                              "Submit-to-receipt seconds, summed", "counter"),
              "receipt_latency_count": ("warta_gateway_receipt_latency_seconds_count",
                                        "Receipts in the latency sum", "counter"),
-             "mo": ("warta_gateway_mo_total", "Citizens' messages received", "counter")}
+             "mo": ("warta_gateway_mo_total", "Citizens' messages received", "counter"),
+             "throttled": ("warta_gateway_throttled_total", "Submits the SMSC throttled (requeued, not failed)",
+                           "counter"),
+             "late_responses": ("warta_gateway_late_responses_total",
+                                "submit_sm_resp that came after the time-out", "counter"),
+             "expired_no_receipt": ("warta_gateway_expired_no_receipt_total",
+                                    "Accepted messages expired without a receipt", "counter"),
+             "receipts_orphaned": ("warta_gateway_receipts_orphaned_total",
+                                   "Receipts that matched no message and were given up", "counter"),
+             "receipts_matched_by_number": ("warta_gateway_receipts_matched_by_number_total",
+                                            "Receipts matched by handset and sender (response lost)",
+                                            "counter")}
     for (conn_id, metric, label), value in sorted(GatewayCount.totals().items(), key=lambda kv: str(kv[0])):
         if metric not in kinds:
             continue

@@ -31,7 +31,7 @@ class Connection(models.Model):
         verbose_name_plural = _("koneksi gateway")
 
     def __str__(self) -> str:
-        return self.name
+        return str(self.name)
 
     def __repr__(self) -> str:
         return f"<Connection {self.name} {self.safe_url}>"
@@ -44,7 +44,7 @@ class Connection(models.Model):
 
     @property
     def kind(self) -> str:
-        return self.spec.kind
+        return str(self.spec.kind)
 
     @property
     def safe_url(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from warta.accounts import audit
@@ -58,8 +58,9 @@ def _operators(names: Sequence[str]) -> list[str]:
 
 def _set_routes(conn: Connection, senders: list[SenderID], operators: list[str], prefixes: list[str]) -> None:
     conn.routes.all().delete()
+    any_sender: list[SenderID | None] = [None]
     rows = [Route(connection=conn, sender=s, operator=o, prefix=p)
-            for s in (senders or [None]) for o in (operators or [""]) for p in (prefixes or [""])]
+            for s in (senders or any_sender) for o in (operators or [""]) for p in (prefixes or [""])]
     Route.objects.bulk_create(rows)
 
 
@@ -95,7 +96,7 @@ def add_connection(name: str, url: str, *, senders: Sequence[str] = (), operator
     url = validate_url(url)
     sender_rows = _senders(senders)
     ops = _operators(operators)
-    conn = Connection.objects.create(name=name, url=url, priority=priority)
+    conn: Connection = Connection.objects.create(name=name, url=url, priority=priority)
     _set_routes(conn, sender_rows, ops, [p.strip() for p in prefixes if p.strip()])
     _sync_slots(conn)
     audit.record("gateway.connection_added", conn, actor=actor,
@@ -138,4 +139,18 @@ def describe(conn: Connection) -> dict[str, Any]:
         "senders": conn.sender_names() or ["*"], "operators": conn.operator_names() or ["*"],
         "bind_states": [{"slot": b.slot, "state": b.state, "engine": b.engine_id or "", "inflight": b.inflight,
                          "error": b.last_error} for b in conn.bind_leases.all()],
+        "receipts": receipt_counts(conn),
     }
+
+
+def receipt_counts(conn: Connection) -> dict[str, int]:
+    """Receipts that matched no message: still ``waiting`` to be matched (their message may
+    still be saved, or found by number), and ``orphaned`` (given up after an hour)."""
+    from warta.blasts.models import Receipt
+
+    from .models import GatewayCount
+
+    waiting = Receipt.objects.filter(connection=conn, matched_at__isnull=True).count()
+    orphaned = GatewayCount.objects.filter(connection=conn, metric="receipts_orphaned").aggregate(
+        n=models.Sum("value"))["n"] or 0
+    return {"waiting": waiting, "orphaned": int(orphaned)}

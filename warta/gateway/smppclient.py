@@ -85,6 +85,7 @@ from warta.smpp.receipts import FINAL_STATES, SHORT_STAT, Receipt, normalise_sta
 from warta.smpp.session import (
     ConnectionMustClose,
     Event,
+    LateResponse,
     ProtocolErrorEvent,
     RequestReceived,
     ResponseReceived,
@@ -163,12 +164,14 @@ class SmppClientError(Exception):
         retry_after: float | None = None,
         status: int | None = None,
         maybe_sent: bool = False,
+        ref: int | None = None,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
         self.status = status
         self.maybe_sent = maybe_sent
+        self.ref = ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,8 @@ class SubmitResult:
     retry_after: float | None = None
     maybe_sent: bool = False  # no response: the SMSC may or may not have it
     error: str = ""
+    #: A timed-out submit's reference: its response may still come (``on_late_response``).
+    ref: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -199,7 +204,13 @@ class SubmitResult:
             retry_after=exc.retry_after,
             maybe_sent=exc.maybe_sent,
             error=str(exc),
+            ref=exc.ref,
         )
+
+    @property
+    def throttled(self) -> bool:
+        """The SMSC said "too fast" (ESME_RTHROTTLED / ESME_RMSGQFUL): not the message's fault."""
+        return self.command_status in _BACK_OFF_STATUSES
 
 
 # --------------------------------------------------------------------------------- config
@@ -218,7 +229,8 @@ class ClientConfig:
     window: int = 64  # unanswered requests allowed on the wire
     tps: float = 0.0  # submits per second; 0 = unlimited
     enquire_link_interval: float = 30.0  # seconds of silence before we ping
-    response_timeout: float = 10.0
+    response_timeout: float = 10.0  # the floor: the timeout grows with the SMSC's latency
+    max_response_timeout: float = 120.0  # the adaptive timeout's ceiling
     long_message_mode: LongMessageMode = "udh"
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
@@ -547,10 +559,13 @@ class _Link(asyncio.Protocol):
             Role.ESME,
             window=cfg.window,
             enquire_link_interval=cfg.enquire_link_interval or None,
-            response_timeout=cfg.response_timeout,
+            response_timeout=client.timeout,
             now=self.clock(),
         )
         self.state = LinkState.CONNECTING
+        self.sent_at: dict[int, float] = {}  # submit_sm sequence → when it left (latency)
+        self.late: dict[int, int] = {}  # timed-out submit_sm sequence → its ref
+        self.last_answer = self.clock()  # last submit_sm_resp: an SMSC answering nothing is down
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, asyncio.Future[Pdu]] = {}
         self.closed: asyncio.Future[None] = self.loop.create_future()
@@ -612,7 +627,10 @@ class _Link(asyncio.Protocol):
 
         Raises ``SmppError`` (LocalProtocolError) if the session may not send it now.
         """
-        stamped = self.session.send(pdu, now=self.clock())
+        now = self.clock()
+        stamped = self.session.send(pdu, now=now)
+        if type(pdu) is SubmitSm:
+            self.sent_at[stamped.sequence_number] = now
         fut: asyncio.Future[Pdu] = self.loop.create_future()
         self.pending[stamped.sequence_number] = fut
         self._drain_session()
@@ -631,9 +649,25 @@ class _Link(asyncio.Protocol):
 
     def _handle(self, event: Event) -> None:
         if type(event) is ResponseReceived:
-            fut = self.pending.pop(event.request.sequence_number, None)
+            seq = event.request.sequence_number
+            fut = self.pending.pop(seq, None)
+            sent = self.sent_at.pop(seq, None)
+            if sent is not None:
+                now = self.clock()
+                self.last_answer = now
+                self.client._observe_latency(now - sent)
             if fut is not None and not fut.done():
                 fut.set_result(event.response)
+        elif type(event) is LateResponse:
+            seq = event.request.sequence_number
+            ref = self.late.pop(seq, None)
+            sent = self.sent_at.pop(seq, None)
+            now = self.clock()
+            self.last_answer = now
+            if sent is not None:
+                self.client._observe_latency(now - sent)
+            if ref is not None:
+                self.client._late_response(ref, event.response)
         elif type(event) is RequestReceived:
             pdu = event.pdu
             if isinstance(pdu, DeliverSm):
@@ -717,22 +751,51 @@ class _Link(asyncio.Protocol):
 
     def tick(self, now: float) -> None:
         """Let the session expire requests and send a due enquire_link."""
+        timed_out_submit = False
         for event in self.session.tick(now):
             if type(event) is ResponseTimeout:
                 request = event.request
-                fut = self.pending.pop(request.sequence_number, None)
+                seq = request.sequence_number
+                fut = self.pending.pop(seq, None)
+                ref = None
+                if type(request) is SubmitSm:
+                    # Its answer may still come: remember it under a ref the caller keeps.
+                    timed_out_submit = True
+                    ref = self.client._new_ref()
+                    self.late[seq] = ref
+                    if len(self.late) > 65536:
+                        old = next(iter(self.late))
+                        del self.late[old]
+                        self.sent_at.pop(old, None)
                 if fut is not None and not fut.done():
                     fut.set_exception(
                         SmppClientError(
                             f"no response to {request.command_name} within "
-                            f"{self.client.config.response_timeout:g}s",
+                            f"{self.session.response_timeout:g}s",
                             permanent=False,
                             maybe_sent=True,
+                            ref=ref,
+                            # Give a late answer the time to come before anything is resent.
+                            retry_after=self.session.response_timeout,
                         )
                     )
             elif type(event) is ConnectionMustClose:
                 self._close(f"session closed: {event.reason}", abort=True)
                 return
+        silence = now - self.last_answer
+        if timed_out_submit and silence >= self.session.response_timeout:
+            # Not one submit_sm answered for a whole timeout. Slow, or down? Slow first: the
+            # timeout doubles (late answers then teach it the real latency). Silent for four
+            # base timeouts: down (or a black hole) — reconnect rather than time out every
+            # message of every window. The grown timeout stays for the next link.
+            cfg = self.client.config
+            if silence >= 4 * cfg.response_timeout or self.client.timeout >= cfg.max_response_timeout:
+                self.client.stats["silent_smsc"] += 1
+                self._close(
+                    f"the SMSC answered no submit_sm for {silence:.1f}s; reconnecting", abort=True
+                )
+                return
+            self.client._grow_timeout()
         self._drain_session()
 
     # -- closing ----------------------------------------------------------------------
@@ -830,14 +893,68 @@ class SmppClient:
             "rejected": 0,
             "retry_later": 0,
             "timeouts": 0,
+            "late_responses": 0,
+            "silent_smsc": 0,
             "receipts": 0,
             "mo": 0,
         }
         #: Delays the supervisor slept before reconnecting, for tests and logs.
         self.reconnect_delays: list[float] = []
+        #: The response timeout now: ``config.response_timeout`` at least, ~3× the SMSC's slow
+        #: latency (late answers included), at most ``config.max_response_timeout``.
+        self.timeout = config.response_timeout
+        self._latency = 0.0
+        self._refs = 0
+        #: Called with (ref, SubmitResult) when a submit that timed out is answered after all.
+        self.on_late_response: Callable[[int, SubmitResult], None] | None = None
 
     def __repr__(self) -> str:
         return f"<SmppClient {self.config!r} bound={self.bound}>"
+
+    # -- latency and late answers -----------------------------------------------------
+
+    def _observe_latency(self, seconds: float) -> None:
+        # Up at once, down slowly: one slow answer is evidence that answers can be that slow.
+        lat = self._latency
+        self._latency = seconds if seconds > lat else lat * 0.995 + seconds * 0.005
+        cfg = self.config
+        timeout = min(cfg.max_response_timeout, max(cfg.response_timeout, 3.0 * self._latency))
+        if abs(timeout - self.timeout) > 0.05 * self.timeout:
+            if timeout > self.timeout:
+                log.warning("smpp: the SMSC answers in %.1fs; response timeout now %.1fs", seconds, timeout)
+            self.timeout = timeout
+            for link in self._links.values():
+                if link is not None:
+                    link.session.response_timeout = timeout
+
+    def _grow_timeout(self) -> None:
+        timeout = min(self.config.max_response_timeout, self.timeout * 2)
+        log.warning("smpp: no submit_sm answered within %.1fs; response timeout now %.1fs", self.timeout, timeout)
+        self.timeout = timeout
+        for link in self._links.values():
+            if link is not None:
+                link.session.response_timeout = timeout
+
+    def _new_ref(self) -> int:
+        self._refs += 1
+        return self._refs
+
+    def _late_response(self, ref: int, resp: Pdu) -> None:
+        self.stats["late_responses"] += 1
+        callback = self.on_late_response
+        if callback is None:
+            return
+        status = resp.command_status
+        if status == 0 and isinstance(resp, SubmitSmResp):
+            result = SubmitResult(1, 1, resp.message_id, 0, ref=ref)
+        else:
+            info = describe_status(status or CommandStatus.ESME_RSYSERR)
+            result = SubmitResult(1, 1, None, status or CommandStatus.ESME_RSYSERR,
+                                  permanent=False, error=f"late {info.name}: {info.en}", ref=ref)
+        try:
+            callback(ref, result)
+        except Exception:  # the caller's bug must not kill the link
+            log.exception("smpp: on_late_response failed")
 
     # -- lifecycle --------------------------------------------------------------------
 

@@ -7,6 +7,11 @@ class InboxConfig(AppConfig):
     verbose_name = _("Kotak Masuk")
 
     def ready(self) -> None:
+        from warta.gateway import hooks as gateway_hooks
+
+        from . import hooks as inbox_hooks
+
+        gateway_hooks.register("mobile_originated", inbox_hooks.receive_from_gateway)
         try:
             from warta.contacts import hooks as contact_hooks
         except ImportError:  # contacts not installed: nothing to tell it

@@ -139,3 +139,17 @@ def register_analyser(analyser: Analyser | None) -> None:
 
 def analyser() -> Analyser | None:
     return _analyser
+def receive_from_gateway(batch: list[Any]) -> None:
+    """``warta.gateway.hooks.mobile_originated``: citizens' messages from the gateway
+    (``InboundSms``) into the inbox, in the caller's transaction."""
+    from .ingest import MO, from_smpp, receive_mo_batch
+
+    mos = []
+    for sms in batch:
+        if sms.item is not None:
+            mos.append(from_smpp(sms.item, sms.connection, sms.received_at))
+        else:
+            mos.append(MO(connection=sms.connection, source=sms.source, destination=sms.destination, text=sms.text,
+                          data_coding=sms.data_coding, smsc_message_id=sms.smsc_message_id,
+                          received_at=sms.received_at, metadata=dict(sms.metadata)))
+    receive_mo_batch(mos)

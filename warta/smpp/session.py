@@ -50,6 +50,9 @@ Theory of operation
 * Errors: ``LocalProtocolError`` when the caller breaks the rules (sending submit_sm before
   bind, answering a request twice); the peer's faults never raise, they become
   ``ProtocolErrorEvent`` (and ``ConnectionMustClose`` when the stream cannot continue).
+* A windowed request that timed out is remembered (the last ``LATE_MEMORY`` of them): its
+  response arriving after all is a ``LateResponse`` (the SMSC's message id must not be lost:
+  the message is "unknown" until then), not a protocol error.
 * A ``ConnectionMustClose`` event or ``close()`` moves to CLOSED and hands back the requests
   that will never be answered (the "unknown" outcome of the outbox).
 """
@@ -73,6 +76,7 @@ __all__ = [
     "ConnectionMustClose",
     "EnquireLinkSent",
     "Event",
+    "LateResponse",
     "ProtocolErrorEvent",
     "RequestReceived",
     "ResponseReceived",
@@ -164,6 +168,9 @@ _BINDS = frozenset(
 )
 #: Requests that count against the window.
 _WINDOWED = frozenset({CommandId.SUBMIT_SM, CommandId.DATA_SM, CommandId.DELIVER_SM})
+#: Timed-out windowed requests remembered for a ``LateResponse`` (sequence numbers do not wrap
+#: for two billion requests, so a late answer cannot be mistaken for another's).
+LATE_MEMORY = 65536
 #: Requests whose unanswered timeout means the link is dead.
 _LINK_CONTROL = _BINDS | {CommandId.UNBIND, CommandId.ENQUIRE_LINK}
 
@@ -195,6 +202,14 @@ class ResponseTimeout:
     """No response to ``request`` within ``response_timeout``; it is no longer outstanding."""
 
     request: Pdu
+
+
+@dataclass(frozen=True, slots=True)
+class LateResponse:
+    """The response to a windowed ``request`` that had already timed out (``ResponseTimeout``)."""
+
+    request: Pdu
+    response: Pdu
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +256,7 @@ Event: TypeAlias = (
     RequestReceived
     | ResponseReceived
     | ResponseTimeout
+    | LateResponse
     | EnquireLinkSent
     | ProtocolErrorEvent
     | Bound
@@ -293,6 +309,7 @@ class Session:
         self._outstanding: dict[int, _Outstanding] = {}  # our requests awaiting a response
         self._windowed = 0
         self._peer_pending: dict[int, int] = {}  # peer's requests we must answer: seq → cmd id
+        self._timed_out: dict[int, Pdu] = {}  # windowed requests that timed out, oldest first
 
     # -- introspection -----------------------------------------------------------------------
 
@@ -465,6 +482,13 @@ class Session:
         seq = pdu.sequence_number
         pending = self._outstanding.get(seq)
         if pending is None:
+            late = self._timed_out.get(seq)
+            if late is not None and (
+                isinstance(pdu, GenericNack) or pdu.command_id == late.command_id | RESPONSE_BIT
+            ):
+                del self._timed_out[seq]
+                events.append(LateResponse(late, pdu))
+                return
             events.append(
                 ProtocolErrorEvent(
                     RemoteProtocolError(
@@ -567,6 +591,9 @@ class Session:
             cid = pending.request.command_id
             if cid in _WINDOWED:
                 self._windowed -= 1
+                self._timed_out[seq] = pending.request
+                if len(self._timed_out) > LATE_MEMORY:
+                    del self._timed_out[next(iter(self._timed_out))]
             elif cid in _LINK_CONTROL:
                 dead_link = True
             events.append(ResponseTimeout(pending.request))
@@ -592,6 +619,7 @@ class Session:
         that will never be answered. Idempotent."""
         unanswered = tuple(o.request for o in self._outstanding.values())
         self._outstanding.clear()
+        self._timed_out.clear()
         self._windowed = 0
         self._peer_pending.clear()
         self.state = State.CLOSED

@@ -80,6 +80,9 @@ class Fault(enum.StrEnum):
     """Misbehaviours a run can switch on (several at once)."""
 
     BLACKHOLE = "blackhole"  # binds, answers enquire_link, never answers a submit_sm
+    SILENT = "silent"  # accepts TCP and reads, answers nothing at all (not even bind)
+    LOSE_RESPONSES = "lose-responses"  # takes lose_share of submits (receipt follows), no resp
+    LOSE_RECEIPTS = "lose-receipts"  # accepts, answers, never sends lose_share of the receipts
     NO_ENQUIRE_LINK = "no-enquire-link"  # never answers enquire_link
     GENERIC_NACK = "generic-nack"  # answers every submit_sm with generic_nack
     UNBIND = "unbind"  # sends unbind after fault_after submits on a connection
@@ -103,6 +106,7 @@ class SimulatorConfig:
     faults: frozenset[Fault] = frozenset()
     fault_after: int = 10  # submits per connection before unbind/disconnect
     slow_ms: int = 0
+    lose_share: float = 1.0  # share of responses / receipts the lose-* faults drop
     nack_status: int = CommandStatus.ESME_RSYSERR  # command_status of the generic-nack fault
     window: int = 1000  # unanswered deliver_sm per connection
     response_timeout: float = 30.0  # for our deliver_sm
@@ -116,6 +120,8 @@ class SimulatorConfig:
             raise ValueError("message_id_format must be hex or decimal")
         if not 0 <= self.undeliv_share + self.reject_share <= 1:
             raise ValueError("undeliv_share + reject_share must be within 0..1")
+        if not 0 <= self.lose_share <= 1:
+            raise ValueError("lose_share must be within 0..1")
         object.__setattr__(self, "faults", frozenset(Fault(f) for f in self.faults))
 
     def __repr__(self) -> str:
@@ -185,6 +191,9 @@ class _SmscConnection(asyncio.Protocol):
         self.sim._connection_lost(self)
 
     def data_received(self, data: bytes) -> None:
+        if Fault.SILENT in self.sim.config.faults:
+            self.sim.counters["ignored_bytes"] += len(data)
+            return
         now = time.monotonic()
         events = self.session.receive_data(data, now=now)
         # The session answers enquire_link by itself; find those answers to log (and, for the
@@ -309,7 +318,7 @@ class _SmscConnection(asyncio.Protocol):
         expected = sim.config.accounts.get(pdu.system_id)
         if expected is None:
             status = CommandStatus.ESME_RBINDFAIL
-        elif expected != pdu.password:
+        elif expected != pdu.password or time.monotonic() < sim.reject_binds_until:
             status = CommandStatus.ESME_RINVPASWD
         else:
             status = CommandStatus.ESME_ROK
@@ -350,7 +359,12 @@ class _SmscConnection(asyncio.Protocol):
         if rec is not None:
             rec["message_id"] = message_id
             rec["response_status"] = 0
-        self._respond_submit(pdu, pdu.response(message_id=message_id))
+        if Fault.LOSE_RESPONSES in faults and sim._lose():
+            counters["responses_lost"] += 1  # taken (the receipt follows), never answered
+            if rec is not None:
+                rec["response_lost"] = True
+        else:
+            self._respond_submit(pdu, pdu.response(message_id=message_id))
         if pdu.registered_delivery & 0x03:
             sim._schedule_receipt(self, pdu, message_id)
         if faults and self.submits >= cfg.fault_after:
@@ -483,6 +497,10 @@ class Simulator:
                 "fault_disconnects",
                 "protocol_errors",
                 "unsupported",
+                "ignored_bytes",
+                "responses_lost",
+                "receipts_lost",
+                "outages",
             ),  # fmt: skip
             0,
         )
@@ -500,6 +518,10 @@ class Simulator:
         self._tasks: list[asyncio.Task[None]] = []
         self._pump_event: asyncio.Event | None = None
         self._http: Any = None
+        self._lose_rng = random.Random(cfg.seed + 1)
+        #: Binds are refused with ESME_RINVPASWD until this monotonic time (wrong password, then fixed).
+        self.reject_binds_until = 0.0
+        self.down = False
         self.port = 0
         self.http_port: int | None = None
 
@@ -570,15 +592,67 @@ class Simulator:
         return len(self._queue) + len(self._waiting)
 
     def set_faults(
-        self, *faults: Fault | str, fault_after: int | None = None, slow_ms: int | None = None
+        self,
+        *faults: Fault | str,
+        fault_after: int | None = None,
+        slow_ms: int | None = None,
+        lose_share: float | None = None,
+        tps: float | None = None,
     ) -> None:
-        """Change the fault modes of a running simulator (tests use this between phases)."""
+        """Change the fault modes of a running simulator (tests use this between phases).
+        A new ``tps`` applies to connections made from now on."""
         changes: dict[str, Any] = {"faults": frozenset(Fault(f) for f in faults)}
+        if lose_share is not None:
+            changes["lose_share"] = lose_share
+        if tps is not None:
+            changes["tps"] = tps
         if fault_after is not None:
             changes["fault_after"] = fault_after
         if slow_ms is not None:
             changes["slow_ms"] = slow_ms
         self.config = _replace(self.config, **changes)
+
+    def set_accounts(self, accounts: dict[str, str]) -> None:
+        """Change the accounts of a running simulator (the operator fixed, or changed, a password)."""
+        self.config = _replace(self.config, accounts=dict(accounts))
+
+    def reject_binds_for(self, seconds: float) -> None:
+        """Refuse every bind with ESME_RINVPASWD for ``seconds`` (wrong password, then fixed)."""
+        self.reject_binds_until = time.monotonic() + seconds
+
+    async def go_down(self, *, lose_receipts: bool = True) -> None:
+        """An outage: stop listening, drop every connection (what is in flight gets no answer)
+        and, with ``lose_receipts``, forget every receipt not yet delivered, as a restarted SMSC
+        without persistent storage does. ``come_back`` ends it."""
+        if self.down:
+            return
+        self.down = True
+        self.counters["outages"] += 1
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for conn in list(self._conns):
+            conn.closed = True
+            if conn.transport is not None:
+                conn.transport.abort()
+        if lose_receipts:
+            kept = [i for i in (*self._queue, *self._waiting) if i.kind != "receipt"]
+            self.counters["receipts_lost"] += len(self._queue) + len(self._waiting) - len(kept)
+            self._queue.clear()
+            self._waiting = deque(kept)
+
+    async def come_back(self) -> None:
+        """End an outage: listen again on the same port."""
+        if not self.down:
+            return
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _SmscConnection(self, next(self._conn_ids)), self.config.host, self.port,
+            reuse_address=True,
+        )
+        self.down = False
+
+    def _lose(self) -> bool:
+        return self._lose_rng.random() < self.config.lose_share
 
     def _connection_lost(self, conn: _SmscConnection) -> None:
         self._conns.discard(conn)
@@ -608,6 +682,9 @@ class Simulator:
         state = self._draw_state()
         if pdu.registered_delivery & 0x03 == 2 and state is MessageState.DELIVERED:
             return  # receipt on failure only
+        if Fault.LOSE_RECEIPTS in self.config.faults and self._lose():
+            self.counters["receipts_lost"] += 1
+            return
         due = time.monotonic() + self.config.receipt_delay
         self._queue.append(
             _Outgoing(due, conn.system_id, conn, _ReceiptSpec(pdu, message_id, state), "receipt")

@@ -4,6 +4,7 @@
 
     warta smsc-sim [--port 2775] [--system-id warta] [--password secret] [--receipt-delay 1]
                    [--undeliv-share 0] [--reject-share 0] [--tps 0] [--fault MODE]…
+                   [--lose-share 1] [--wrong-password-for S] [--outage-at S [--outage-for S]]
                    [--log FILE] [--http-port 2776]
     warta smsc-sim inject --from 081234567890 --to 02132881818 "Halo, banjir di Kampung Melayu"
 
@@ -61,6 +62,34 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     )
     p.add_argument("--slow-ms", type=int, default=500, help="delay of the slow fault (ms)")
     p.add_argument(
+        "--lose-share",
+        type=float,
+        default=1.0,
+        help="share (0..1) of responses / receipts the lose-responses / lose-receipts faults drop",
+    )
+    p.add_argument(
+        "--wrong-password-for",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="refuse every bind with ESME_RINVPASWD for the first S seconds, then accept",
+    )
+    p.add_argument(
+        "--outage-at",
+        type=float,
+        default=None,
+        metavar="S",
+        help="S seconds after start, drop every connection and stop listening (an outage)",
+    )
+    p.add_argument(
+        "--outage-for", type=float, default=5.0, metavar="S", help="length of the outage (s)"
+    )
+    p.add_argument(
+        "--keep-receipts",
+        action="store_true",
+        help="keep undelivered receipts over the outage (default: they are lost)",
+    )
+    p.add_argument(
         "--message-id", choices=("hex", "decimal"), default="hex", help="message id format"
     )
     p.add_argument(
@@ -109,9 +138,28 @@ def inject(
         return result
 
 
-async def _serve(config: SimulatorConfig) -> None:
+async def _outage(sim: Simulator, at: float, length: float, lose_receipts: bool) -> None:
+    await asyncio.sleep(at)
+    print(f"outage: down for {length:g}s", flush=True)
+    await sim.go_down(lose_receipts=lose_receipts)
+    await asyncio.sleep(length)
+    await sim.come_back()
+    print("outage: listening again", flush=True)
+
+
+async def _serve(
+    config: SimulatorConfig,
+    *,
+    wrong_password_for: float = 0.0,
+    outage: tuple[float, float, bool] | None = None,
+) -> None:
     sim = Simulator(config)
     await sim.start()
+    if wrong_password_for > 0:
+        sim.reject_binds_for(wrong_password_for)
+    tasks = []
+    if outage is not None:
+        tasks.append(asyncio.get_running_loop().create_task(_outage(sim, *outage)))
     http = f", MO injection on http://127.0.0.1:{sim.http_port}/mo" if sim.http_port else ""
     print(f"Warta SMSC simulator listening on {config.host}:{sim.port}{http}", flush=True)
     stop = asyncio.Event()
@@ -122,6 +170,8 @@ async def _serve(config: SimulatorConfig) -> None:
     try:
         await stop.wait()
     finally:
+        for task in tasks:
+            task.cancel()
         await sim.stop()
         print(json.dumps({"counters": sim.counters}), flush=True)
 
@@ -166,11 +216,13 @@ def main(argv: list[str] | None = None, prog: str = "warta smsc-sim") -> int:
             faults=faults,
             fault_after=a.fault_after,
             slow_ms=a.slow_ms,
+            lose_share=a.lose_share,
             log_path=a.log,
             log_keep=0,  # a long run must not grow in memory; the file has everything
         )
     except ValueError as exc:
         print(f"invalid option: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_serve(config))
+    outage = None if a.outage_at is None else (a.outage_at, a.outage_for, not a.keep_receipts)
+    asyncio.run(_serve(config, wrong_password_for=a.wrong_password_for, outage=outage))
     return 0

@@ -3,12 +3,12 @@
 Theory of operation: a connection is a URL. ``parse_url`` picks the transport module by the URL's
 scheme and lets it validate the rest, raising ``ConnectionURLError`` with a precise Indonesian
 message (so a typo is caught at ``warta connection add``, not at 3 a.m.). The engine asks the same
-module for a ``Bind``: an object with ``start()``, ``close()``, ``bound``, ``window`` and
-``submit(sender, to, text) -> list[PartResult]``. Receipts and citizens' messages come back
-through the callbacks the engine passes in.
+module for a ``Bind`` (the typed contract in ``base``: ``start()``, ``close()``, ``bound``,
+``window``, ``submit(sender, to, text) -> list[PartResult]``). Receipts and citizens' messages
+come back through the callbacks the engine passes in.
 
-``REGISTRY`` maps scheme → module. ``kannel`` and ``gammu+sqlite`` parse and validate their URLs
-already; their ``open_bind`` is not written yet (issue 4, later task) and says so.
+``REGISTRY`` maps scheme → module: ``smpp``, ``kannel``, ``gammu+sqlite``, and ``memory`` (an
+in-process SMSC double for tests and benchmarks).
 
 Errors (one tree)::
 
@@ -59,12 +59,12 @@ class ConnectionSpec:
 
 
 def _registry() -> dict[str, ModuleType]:
-    from . import gammu, kannel, smpp
+    from . import gammu, kannel, memory, smpp
 
-    return {"smpp": smpp, "kannel": kannel, "gammu+sqlite": gammu}
+    return {"smpp": smpp, "kannel": kannel, "gammu+sqlite": gammu, "memory": memory}
 
 
-REGISTRY_SCHEMES = ("smpp", "kannel", "gammu+sqlite")
+REGISTRY_SCHEMES = ("smpp", "kannel", "gammu+sqlite", "memory")
 
 
 def transport_for(kind: str) -> ModuleType:
@@ -90,7 +90,8 @@ def parse_url(url: str) -> ConnectionSpec:
         raise ConnectionURLError(
             _("Skema %(scheme)r tidak dikenal%(hint)s. Skema yang didukung: %(known)s.")
             % {"scheme": scheme, "hint": suggest(scheme, REGISTRY_SCHEMES), "known": ", ".join(REGISTRY_SCHEMES)})
-    return registry[scheme].parse(url)
+    spec: ConnectionSpec = registry[scheme].parse(url)
+    return spec
 
 
 def redact_url(url: str) -> str:

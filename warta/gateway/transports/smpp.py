@@ -46,7 +46,8 @@ KNOWN = {
     "tps": "submit per detik per bind",
     "binds": "jumlah bind",
     "enquire_link": "detik",
-    "timeout": "detik",
+    "timeout": "detik (batas bawah; naik mengikuti latensi SMSC)",
+    "max_timeout": "detik (batas atas batas waktu jawaban)",
     "long": "udh | payload",
     "reconnect_min": "detik",
     "reconnect_max": "detik",
@@ -82,6 +83,7 @@ def parse(url: str) -> ConnectionSpec:
         window=window, tps=tps,
         enquire_link_interval=float_option(options, "enquire_link", 30.0, 1.0, 3600.0),
         response_timeout=float_option(options, "timeout", 10.0, 0.1, 600.0),
+        max_response_timeout=float_option(options, "max_timeout", 120.0, 0.1, 3600.0),
         long_message_mode=long_mode,  # type: ignore[arg-type]
         reconnect_min=float_option(options, "reconnect_min", 1.0, 0.01, 600.0),
         reconnect_max=float_option(options, "reconnect_max", 60.0, 0.01, 3600.0),
@@ -98,7 +100,7 @@ _NAMES = [f.name for f in fields(SubmitSm)]
 _DEST = _NAMES.index("dest_addr_ton")
 assert _NAMES[_DEST:_DEST + 3] == ["dest_addr_ton", "dest_addr_npi", "destination_addr"]
 
-OnReceipt = Callable[[str, str, str], Awaitable[None]]
+OnReceipt = Callable[..., Awaitable[None]]  # (smsc_id, stat, error, source, sender)
 OnMo = Callable[[Any], Awaitable[None]]
 
 
@@ -116,6 +118,15 @@ class SmppBind:
     @property
     def bound(self) -> bool:
         return self.client.bound
+
+    @property
+    def on_late_response(self) -> Callable[[int, SubmitResult], None] | None:
+        """Called with (ref, result) when a submit that timed out is answered after all."""
+        return self.client.on_late_response
+
+    @on_late_response.setter
+    def on_late_response(self, callback: Callable[[int, SubmitResult], None] | None) -> None:
+        self.client.on_late_response = callback
 
     @property
     def last_error(self) -> str:
@@ -178,7 +189,8 @@ class SmppBind:
             stat = item.stat
             # ``error`` parses the receipt text (the costliest part of a receipt); a delivered
             # message has no error worth keeping, so only failures pay for it.
-            return self._on_receipt(item.message_id, stat, "" if stat == "DELIVRD" else (item.error or ""))
+            return self._on_receipt(item.message_id, stat, "" if stat == "DELIVRD" else (item.error or ""),
+                                    item.source_addr, item.destination_addr)
         return self._on_mo(item)
 
 

@@ -40,10 +40,11 @@ class Command(BaseCommand):
             actor = User.objects.filter(username=o["as_user"]).first()
             if actor is None or not has_capability(actor, "outbox.test_send"):
                 raise CommandError(_("Pengguna %(u)r tidak ada atau tidak berhak mengirim SMS uji.") % {"u": o["as_user"]})
+        priorities: Any = Blast.Priority  # IntegerChoices: Any to mypy
         try:
             blast, summary = outbox.create_blast(
                 sender=o["sender"], text=o["text"], recipients=recipients, name=_("SMS uji"),
-                priority=Blast.Priority.EMERGENCY if o["emergency"] else Blast.Priority.NORMAL,
+                priority=priorities.EMERGENCY if o["emergency"] else priorities.NORMAL,
                 actor=actor, audit_action="outbox.test_send")
         except outbox.OutboxError as exc:
             raise CommandError(str(exc)) from None

@@ -1,0 +1,328 @@
+"""The fault suite: the engine against the simulator's fault modes, over real sockets.
+
+Each test asserts the outbox's promises under its fault (``assert_exact``): nothing lost (every
+row final), every duplicate counted (a recipient the SMSC accepted n times has
+``unknown_count >= n - 1``), no final failure for a message the SMSC accepted, and a row said
+delivered only when the SMSC took it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from .engine_harness import Rig, create_blast, db, numbers, states, wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
+
+FINAL = {"delivered", "undelivered", "expired", "rejected", "failed", "cancelled", "suppressed"}
+
+
+def accepted_by_smsc(rig: Rig) -> Counter[str]:
+    """Recipients the SMSC took (answered or not), with how many times."""
+    return Counter("+" + r["destination_addr"] for r in rig.submits() if r.get("message_id"))
+
+
+def all_final(blast_id: int) -> bool:
+    return set(states(blast_id)) <= FINAL
+
+
+def assert_exact(blast_id: int, accepted: Counter[str], *, final: bool = True) -> dict[str, Any]:
+    from warta.blasts.models import OutboundMessage
+    from warta.blasts.outbox import status_counts
+
+    rows = {m.to: m for m in OutboundMessage.objects.filter(blast_id=blast_id)}
+    if final:
+        assert {m.state for m in rows.values()} <= FINAL, Counter(m.state for m in rows.values())
+    for to, n in accepted.items():
+        m = rows[to]
+        assert m.unknown_count >= n - 1, f"{to} accepted {n}× but unknown_count={m.unknown_count}"
+        assert m.state not in ("failed", "rejected"), f"{to} accepted by the SMSC but {m.state}: {m.error}"
+    for m in rows.values():
+        if m.state == "delivered":
+            assert accepted[m.to] >= 1, f"{m.to} delivered but never accepted"
+    counts = status_counts(blast_id)
+    assert {s: n for s, n in counts.items() if n} == dict(Counter(m.state for m in rows.values()))
+    return {"rows": rows, "counts": counts}
+
+
+@pytest.mark.parametrize("query", ["window=64", "window=64&tps=3000"])
+def test_a_throttling_smsc_slows_the_bind_down_without_failing_a_message(transactional_db, query):
+    """The SMSC allows 150 submits/s and answers the rest ESME_RTHROTTLED; the connection says
+    nothing of a limit (or a far higher one). The bind finds the SMSC's rate (AIMD): every
+    message delivered once, no attempt burnt on a throttle, fewer throttles than accepts."""
+    recipients = numbers(900)
+
+    async def scenario():
+        async with Rig(tcp=True, tps=150, query=query) as rig:
+            blast = await db(create_blast, recipients)
+            await wait_until(lambda: states(blast.pk) == {"delivered": 900}, timeout=60)
+            return blast, accepted_by_smsc(rig), rig.sim.counters["throttled"]
+
+    blast, accepted, throttled = asyncio.run(scenario())
+    result = assert_exact(blast.pk, accepted)
+    assert set(accepted.values()) == {1} and len(accepted) == 900
+    assert all(m.attempts == 1 for m in result["rows"].values())  # throttles are not attempts
+    assert 0 < throttled < 900 // 2  # the bind slowed down to what the SMSC takes
+
+
+def test_answers_slower_than_the_timeout_settle_late_and_the_timeout_adapts(transactional_db):
+    """submit_sm_resp comes after 1.2 s; the timeout is 0.3 s. The first window goes
+    ``unknown`` (counted), its late answers keep their message ids and settle it, the timeout
+    grows to the SMSC's latency, and nothing is sent twice (the blast does not resend unknowns)."""
+    recipients = numbers(120)
+
+    async def scenario():
+        async with Rig(tcp=True, faults=frozenset({"slow"}), slow_ms=1200,
+                       query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2") as rig:
+            blast = await db(create_blast, recipients, resend_unknown=False)
+            await wait_until(lambda: states(blast.pk) == {"delivered": 120}, timeout=90)
+            bind = next(iter(rig.engine.binds.values())).bind
+            return blast, accepted_by_smsc(rig), bind.client
+
+    blast, accepted, client = asyncio.run(scenario())
+    result = assert_exact(blast.pk, accepted)
+    assert set(accepted.values()) == {1}  # not one duplicate
+    assert client.stats["late_responses"] > 0 and client.timeout > 1.2
+    assert any(m.unknown_count for m in result["rows"].values())  # the doubt was counted
+
+
+def test_slow_answers_with_resends_are_counted_and_settled(transactional_db):
+    recipients = numbers(80)
+
+    async def scenario():
+        async with Rig(tcp=True, faults=frozenset({"slow"}), slow_ms=1000,
+                       query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2",
+                       engine_kw={"sweep_seconds": 0.3}) as rig:
+            blast = await db(create_blast, recipients, resend_unknown=True)
+            await wait_until(lambda: all_final(blast.pk) and sum(states(blast.pk).values()) == 80, timeout=90)
+            return blast, accepted_by_smsc(rig)
+
+    blast, accepted = asyncio.run(scenario())
+    result = assert_exact(blast.pk, accepted)
+    assert result["counts"]["delivered"] == 80
+    assert sum(accepted.values()) - len(accepted) <= sum(m.unknown_count for m in result["rows"].values())
+
+
+@pytest.mark.parametrize("resend", [False, True])
+def test_lost_responses_are_unknown_then_settled_by_their_receipts(transactional_db, resend):
+    """A fifth of submit_sm_resps never come, but the SMSC took the messages and their
+    receipts come: each such message is ``unknown`` (counted) until its receipt, matched by the
+    handset and sender, settles it."""
+    recipients = numbers(100)
+
+    async def scenario():
+        async with Rig(tcp=True, faults=frozenset({"lose-responses"}), lose_share=0.2,
+                       query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2",
+                       engine_kw={"sweep_seconds": 0.3}) as rig:
+            blast = await db(create_blast, recipients, resend_unknown=resend)
+            await wait_until(lambda: states(blast.pk) == {"delivered": 100}, timeout=60)
+            return blast, accepted_by_smsc(rig), rig.sim.counters["responses_lost"]
+
+    blast, accepted, lost = asyncio.run(scenario())
+    result = assert_exact(blast.pk, accepted)
+    assert lost > 0
+    assert sum(1 for m in result["rows"].values() if m.unknown_count) >= min(lost, 100) // 2
+    if not resend:
+        assert set(accepted.values()) == {1}
+
+
+def test_an_outage_counts_the_window_in_flight_and_expires_what_lost_its_receipt(transactional_db):
+    """The SMSC dies mid-blast and forgets its undelivered receipts. The rows in flight are
+    ``unknown`` (counted; resent, as the blast allows), the blast finishes after the restart,
+    and once the validity is over the rows whose receipt was lost are ``expired`` with
+    "tidak ada laporan", counted apart."""
+    from django.utils import timezone
+
+    from warta.gateway.engine import NO_REPORT, Engine
+
+    recipients = numbers(600)
+
+    async def scenario():
+        async with Rig(tcp=True, receipt_delay=1.0, faults=frozenset({"slow"}), slow_ms=200,
+                       query="window=32&reconnect_min=0.05&reconnect_max=0.2") as rig:
+            blast = await db(create_blast, recipients)
+            await wait_until(lambda: len(rig.submits()) > 200, timeout=30)
+            await rig.sim.go_down(lose_receipts=True)
+            await asyncio.sleep(1.0)
+            await rig.sim.come_back()
+            await wait_until(lambda: set(states(blast.pk)) <= {"delivered", "submitted"}
+                             and sum(states(blast.pk).values()) == 600, timeout=60)
+            await asyncio.sleep(1.5)  # the receipts the SMSC kept
+            return blast, accepted_by_smsc(rig), rig.sim.counters["receipts_lost"]
+
+    blast, accepted, receipts_lost = asyncio.run(scenario())
+    assert receipts_lost > 0
+    waiting = states(blast.pk).get("submitted", 0)
+    assert waiting > 0
+    # 49 hours later (validity 48 h by default), the sweep ends them.
+    later = Engine(clock=lambda: timezone.now() + timedelta(hours=49))
+    later.expire_unreported()
+    later._write_deltas()
+    result = assert_exact(blast.pk, accepted)
+    expired = [m for m in result["rows"].values() if m.state == "expired"]
+    assert len(expired) == waiting and all(m.error == NO_REPORT for m in expired)
+    from warta.blasts.models import OutboxCount
+
+    assert OutboxCount.totals(blast.pk)["no_report"] == waiting
+    assert result["counts"]["delivered"] + waiting == 600
+    assert sum(m.unknown_count for m in result["rows"].values()) > 0  # the window in flight, counted
+
+
+def test_a_password_fixed_on_the_connection_reaches_the_running_engine(transactional_db):
+    """The SMSC's password changed; binds fail. ``connection set`` fixes the URL while the
+    engine runs: it binds with the new password within seconds, and sends everything."""
+    from warta.gateway import services
+    from warta.gateway.models import Connection
+
+    async def scenario():
+        async with Rig(tcp=True, accounts={"warta": "baru"}, query="window=16&reconnect_min=0.05&reconnect_max=0.2") as rig:
+            blast = await db(create_blast, numbers(30))
+            await wait_until(lambda: rig.sim.counters["bind_failures"] >= 2, timeout=20)
+            assert await db(states, blast.pk) == {"queued": 30}
+
+            def fix() -> None:
+                conn = Connection.objects.get(pk=rig.connection.pk)
+                services.update_connection(conn, url=conn.url.replace(":secret@", ":baru@"))
+
+            await db(fix)
+            t0 = asyncio.get_running_loop().time()
+            await wait_until(lambda: states(blast.pk) == {"delivered": 30}, timeout=20)
+            assert asyncio.get_running_loop().time() - t0 < 8
+            return blast, accepted_by_smsc(rig)
+
+    blast, accepted = asyncio.run(scenario())
+    assert_exact(blast.pk, accepted)
+
+
+def test_a_disabled_connection_is_unbound_by_the_running_engine(transactional_db):
+    from warta.gateway import services
+    from warta.gateway.models import Connection
+
+    async def scenario():
+        async with Rig(tcp=True) as rig:
+            for _ in range(100):
+                if rig.sim.bound_receivers:
+                    break
+                await asyncio.sleep(0.05)
+            assert rig.sim.bound_receivers
+            await db(lambda: services.update_connection(Connection.objects.get(pk=rig.connection.pk),
+                                                        is_active=False))
+            for _ in range(100):
+                if not rig.sim.bound_receivers:
+                    break
+                await asyncio.sleep(0.05)
+            assert not rig.sim.bound_receivers and not rig.engine.binds
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("fault", ["silent", "blackhole"])
+def test_an_smsc_that_answers_nothing_is_treated_as_down_not_as_failures(transactional_db, fault):
+    """``silent``: TCP accepted, nothing answered (not even the bind). ``blackhole``: bound,
+    submits never answered. Neither fails a message: the link is declared dead and
+    reconnected, what was in flight is counted ``unknown``, and once the SMSC answers again
+    the blast completes."""
+    recipients = numbers(60)
+
+    async def scenario():
+        async with Rig(tcp=True, faults=frozenset({fault}),
+                       query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2") as rig:
+            blast = await db(create_blast, recipients)
+            await asyncio.sleep(3.0)
+            during = await db(states, blast.pk)
+            connections = rig.sim.counters["connections"]
+            rig.sim.set_faults()
+            await wait_until(lambda: states(blast.pk) == {"delivered": 60}, timeout=60)
+            return blast, accepted_by_smsc(rig), during, connections
+
+    blast, accepted, during, connections = asyncio.run(scenario())
+    assert "failed" not in during
+    assert connections >= 2  # it gave up on the dead link and connected again
+    result = assert_exact(blast.pk, accepted)
+    assert set(accepted.values()) == {1}
+    if fault == "blackhole":
+        assert any(m.unknown_count for m in result["rows"].values())
+        assert max(m.attempts for m in result["rows"].values()) < 10
+
+
+def test_undelivered_rows_keep_the_receipts_stat_and_err(transactional_db):
+    async def scenario():
+        async with Rig(tcp=True, undeliv_share=0.5) as rig:
+            blast = await db(create_blast, numbers(40))
+            await wait_until(lambda: all_final(blast.pk) and sum(states(blast.pk).values()) == 40)
+            return blast, accepted_by_smsc(rig)
+
+    blast, accepted = asyncio.run(scenario())
+    result = assert_exact(blast.pk, accepted)
+    undelivered = [m for m in result["rows"].values() if m.state == "undelivered"]
+    assert undelivered and all(m.error == "UNDELIV err:001" for m in undelivered)
+    assert all(m.error == "" for m in result["rows"].values() if m.state == "delivered")
+
+
+def test_unmatched_receipts_are_given_up_and_counted_on_the_gateway(transactional_db):
+    from django.utils import timezone
+
+    from warta.blasts.models import Receipt
+    from warta.gateway import services
+    from warta.gateway.engine import Engine
+    from warta.gateway.models import GatewayCount
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    Receipt.objects.create(connection=conn, smsc_message_id="dead1", stat="DELIVRD",
+                           received_at=timezone.now() - timedelta(hours=2), source="6281300000001",
+                           destination="HumasDKI")
+    engine = Engine()
+    engine.match_orphan_receipts()
+    engine._write_deltas()
+    assert Receipt.objects.get().matched_at is not None
+    assert GatewayCount.totals()[(conn.pk, "receipts_orphaned", "")] == 1
+    assert services.describe(conn)["receipts"] == {"waiting": 0, "orphaned": 1}
+
+
+def test_a_restarted_engine_takes_over_its_own_dead_lease_at_once(transactional_db, caplog):
+    import os
+    import socket
+    import subprocess
+
+    from django.utils import timezone
+
+    from warta.blasts.models import OutboundMessage
+    from warta.gateway.engine import Engine
+    from warta.gateway.models import EngineLease
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    blast = create_blast(numbers(4), resend_unknown=False)
+    dead = Engine(engine_id="gw-1")
+    dead.register()
+    dead.load_routes()
+    items = dead.claim_batch(10)
+    dead.mark_sending({conn.pk: items[:2]})
+    dead._write_deltas()
+    # The earlier run's process is gone, its lease has not expired yet.
+    proc = subprocess.Popen(["true"])  # noqa: S607
+    proc.wait()
+    EngineLease.objects.filter(engine_id="gw-1").update(pid=proc.pid, heartbeat_at=timezone.now() - timedelta(seconds=3))
+    assert proc.pid != os.getpid()
+
+    heir = Engine(engine_id="gw-2")
+    with caplog.at_level("WARNING", logger="warta.gateway.engine"):
+        heir.register()
+    assert not EngineLease.objects.filter(engine_id="gw-1").exists()
+    assert OutboundMessage.objects.filter(blast=blast, state="unknown", unknown_count=1).count() == 2
+    assert "reaped dead engine gw-1" in caplog.text and "None" not in caplog.text
+    assert EngineLease.objects.get(engine_id="gw-2").hostname == socket.gethostname()[:100]
+
+    # The same identity restarting (another process) takes over its lease at once too.
+    EngineLease.objects.filter(engine_id="gw-2").update(pid=proc.pid)
+    again = Engine(engine_id="gw-2")
+    again.register()
+    assert EngineLease.objects.get(engine_id="gw-2").pid == os.getpid()

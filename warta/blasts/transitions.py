@@ -1,0 +1,244 @@
+"""The outbox's state machine: every transition of a message, and the counter update it implies.
+
+Rule 1 (as h11's ``_state.py``): whatever changes an ``OutboundMessage``'s ``state`` lives here —
+the table of allowed transitions below, and the one function (``Outbox.move``) that runs them as
+set-based ``UPDATE … WHERE state=<from> … RETURNING`` statements and records ``OutboxCount``
+deltas for exactly the rows that moved. The engine (claims, responses, receipts, leases), the
+Kannel callback (through the gateway's receipt service) and the console (cancel) all go through
+it; nobody writes ``state`` by hand, nobody writes ``±1`` counter lines.
+
+::
+
+    name            from                     to                       also sets
+    --------------  -----------------------  -----------------------  -------------------------------
+    mark            queued                   sending                  sent_at, connection, attempts+1
+    unmark          sending                  queued                   next_attempt_at, attempts-1
+    submitted       sending                  submitted                submitted_at, connection, cost
+    throttled       sending                  queued                   next_attempt_at, attempts-1
+    retry           sending                  queued                   next_attempt_at, status, error
+    resend_unknown  sending                  queued                   next_attempt_at, unknown_count+1
+    no_answer       sending                  unknown                  unknown_count+1, status, error
+    fail            sending                  failed | expired         done_at, status, error
+    late_accept     unknown | queued         submitted                submitted_at, connection
+    receipt         submitted                delivered | undelivered  done_at, error (stat, err)
+                                             | expired | rejected
+    no_report       submitted | unknown      expired                  done_at, error "tidak ada laporan"
+    expire_queued   queued                   expired                  done_at, error
+    cancel          queued                   cancelled                done_at
+    suppress        queued | sending         suppressed               done_at, error
+    reap_resend     sending                  queued                   unknown_count+1 (dead engine)
+    reap_unknown    sending                  unknown                  unknown_count+1 (dead engine)
+
+Every ``to`` outside ``queued``/``sending`` clears ``engine_id``. ``FINAL`` (the model's) is the
+one definition of final states; ``IN_DOUBT`` (``unknown``) is not final: a late answer or a
+receipt settles it, and ``no_report`` ends it after the validity.
+
+Counts: ``Outbox.counts`` holds ``(blast, state) → delta`` (and ``(blast, "no_report")``, a
+sub-count of ``expired``, not a state); ``write_counts`` inserts them as ``OutboxCount`` rows in
+the caller's transaction, so a count is exactly as durable as the change it counts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from .models import Blast, OutboundMessage, OutboxCount
+
+S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
+M = OutboundMessage._meta.db_table
+B = Blast._meta.db_table
+
+#: Final states: defined once, on the model.
+_final: Any = OutboundMessage.FINAL
+FINAL: frozenset[str] = frozenset(str(s) for s in _final)
+#: Not final, not in any engine's hands: a late answer or a receipt may still settle it.
+IN_DOUBT: frozenset[str] = frozenset({S.UNKNOWN})
+#: What a final receipt may make of a submitted message.
+RECEIPT_FINAL: frozenset[str] = frozenset({S.DELIVERED, S.UNDELIVERED, S.EXPIRED, S.REJECTED})
+NO_REPORT = "tidak ada laporan"  # the error of a message expired without a receipt
+IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    frm: tuple[str, ...]
+    to: frozenset[str]
+    sets: str  # SQL assignments after "state=%s", with %s placeholders (set_params)
+
+
+TABLE: dict[str, Transition] = {
+    "mark": Transition((S.QUEUED,), frozenset({S.SENDING}), "sent_at=%s, connection_id=%s, attempts=attempts+1"),
+    "unmark": Transition((S.SENDING,), frozenset({S.QUEUED}),
+                         "engine_id=NULL, next_attempt_at=%s, attempts=attempts-1"),
+    "submitted": Transition((S.SENDING,), frozenset({S.SUBMITTED}),
+                            "submitted_at=%s, engine_id=NULL, connection_id=%s, cost=%s"),
+    "throttled": Transition((S.SENDING,), frozenset({S.QUEUED}),
+                            "engine_id=NULL, next_attempt_at=%s, status=%s, error=%s, attempts=attempts-1"),
+    "retry": Transition((S.SENDING,), frozenset({S.QUEUED}),
+                        "engine_id=NULL, next_attempt_at=%s, status=%s, error=%s"),
+    "resend_unknown": Transition((S.SENDING,), frozenset({S.QUEUED}),
+                                 "engine_id=NULL, next_attempt_at=%s, status=%s, error=%s, "
+                                 "unknown_count=unknown_count+1"),
+    "no_answer": Transition((S.SENDING,), frozenset({S.UNKNOWN}),
+                            "engine_id=NULL, unknown_count=unknown_count+1, status=%s, error=%s"),
+    "fail": Transition((S.SENDING,), frozenset({S.FAILED, S.EXPIRED}),
+                       "engine_id=NULL, done_at=%s, status=%s, error=%s"),
+    "late_accept": Transition((S.UNKNOWN, S.QUEUED), frozenset({S.SUBMITTED}),
+                              "submitted_at=%s, connection_id=%s, engine_id=NULL, error='', status=NULL"),
+    "receipt": Transition((S.SUBMITTED,), RECEIPT_FINAL, "done_at=%s, error=%s"),
+    "no_report": Transition((S.SUBMITTED, S.UNKNOWN), frozenset({S.EXPIRED}), "done_at=%s, engine_id=NULL, error=%s"),
+    "expire_queued": Transition((S.QUEUED,), frozenset({S.EXPIRED}), "done_at=%s, engine_id=NULL, error=%s"),
+    "cancel": Transition((S.QUEUED,), frozenset({S.CANCELLED}), "done_at=%s, engine_id=NULL"),
+    "suppress": Transition((S.QUEUED, S.SENDING), frozenset({S.SUPPRESSED}), "done_at=%s, engine_id=NULL, error=%s"),
+    "reap_resend": Transition((S.SENDING,), frozenset({S.QUEUED}),
+                              "engine_id=NULL, next_attempt_at=%s, unknown_count=unknown_count+1"),
+    "reap_unknown": Transition((S.SENDING,), frozenset({S.UNKNOWN}),
+                               "engine_id=NULL, unknown_count=unknown_count+1, error=%s"),
+}
+
+
+class TransitionError(Exception):
+    """A transition the table does not allow (a bug in the caller, never the data)."""
+
+    permanent = True
+
+
+class Outbox:
+    """Transitions of one transaction, with the counter deltas they imply.
+
+    ``move`` and ``move_where`` run the statements; ``record`` books rows moved by a statement
+    whose shape only its caller can write (the engine's claim, PostgreSQL's receipt join), still
+    checked against the table. ``write_counts`` inserts the deltas (call it inside the same
+    ``transaction.atomic()``); ``discard`` forgets them when that transaction rolled back.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[int, str], int] = defaultdict(int)
+        self.is_postgres = connection.vendor == "postgresql"
+
+    # -- running transitions --------------------------------------------------------------
+
+    def move(self, name: str, ids: Sequence[int], *, to: str | None = None, set_params: Sequence[Any] = (),
+             where: str = "", where_params: Sequence[Any] = (), returning: str = "") -> list[tuple[Any, ...]]:
+        """Move the rows ``ids`` that are in one of the transition's ``from`` states (and match
+        ``where``) to ``to``; returns ``(id, blast_id, *returning)`` of each row moved."""
+        tr, target = self._check(name, to)
+        if not ids:
+            return []
+        out: list[tuple[Any, ...]] = []
+        extra = f", {returning}" if returning else ""
+        cond = f" AND {where}" if where else ""
+        for frm in tr.frm:
+            rows = self._update_ids(
+                f"UPDATE {M} SET state=%s, {tr.sets} WHERE id IN ({{ids}}) AND state=%s{cond} "
+                f"RETURNING id, blast_id{extra}",
+                [target, *set_params], ids, [frm, *where_params])
+            for row in rows:
+                self.counts[(row[1], frm)] -= 1
+                self.counts[(row[1], target)] += 1
+            out.extend(rows)
+        return out
+
+    def move_where(self, name: str, where: str, where_params: Sequence[Any] = (), *, to: str | None = None,
+                   set_params: Sequence[Any] = (), returning: str = "") -> list[tuple[Any, ...]]:
+        """Move every row in a ``from`` state that matches ``where`` (a sweep); returns
+        ``(blast_id, from_state, *returning)`` per row."""
+        tr, target = self._check(name, to)
+        out: list[tuple[Any, ...]] = []
+        extra = f", {returning}" if returning else ""
+        with connection.cursor() as cur:
+            for frm in tr.frm:
+                execute(cur, f"UPDATE {M} SET state=%s, {tr.sets} WHERE state=%s AND {where} RETURNING blast_id{extra}",
+                        [target, *set_params, frm, *where_params])
+                for row in cur.fetchall():
+                    self.counts[(row[0], frm)] -= 1
+                    self.counts[(row[0], target)] += 1
+                    out.append((row[0], frm, *row[1:]))
+        return out
+
+    def move_blast(self, name: str, blast_id: int, where: str = "", where_params: Sequence[Any] = (), *,
+                   to: str | None = None, set_params: Sequence[Any] = ()) -> int:
+        """``move_where`` within one blast, counted by ``rowcount`` (cancelling a million
+        queued rows must not return a million ids)."""
+        tr, target = self._check(name, to)
+        cond = f" AND {where}" if where else ""
+        total = 0
+        with connection.cursor() as cur:
+            for frm in tr.frm:
+                execute(cur, f"UPDATE {M} SET state=%s, {tr.sets} WHERE blast_id=%s AND state=%s{cond}",
+                        [target, *set_params, blast_id, frm, *where_params])
+                n = cur.rowcount
+                self.counts[(blast_id, frm)] -= n
+                self.counts[(blast_id, target)] += n
+                total += n
+        return total
+
+    def record(self, name: str, frm: str, blast_ids: Iterable[int], *, to: str | None = None) -> None:
+        """Book rows a caller's own statement moved from ``frm`` (checked against the table)."""
+        tr, target = self._check(name, to)
+        if frm not in tr.frm:
+            raise TransitionError(f"{name}: {frm} is not a source state")
+        for blast_id in blast_ids:
+            self.counts[(blast_id, frm)] -= 1
+            self.counts[(blast_id, target)] += 1
+
+    def note(self, blast_id: int, key: str, n: int = 1) -> None:
+        """A sub-count that is not a state (e.g. ``no_report``)."""
+        self.counts[(blast_id, key)] += n
+
+    # -- counters ---------------------------------------------------------------------------
+
+    def write_counts(self) -> None:
+        if self.counts:
+            OutboxCount.add(dict(self.counts))
+            self.counts.clear()
+
+    def discard(self) -> None:
+        self.counts.clear()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _check(name: str, to: str | None) -> tuple[Transition, str]:
+        tr = TABLE.get(name)
+        if tr is None:
+            raise TransitionError(f"unknown outbox transition {name!r}")
+        if to is None:
+            if len(tr.to) != 1:
+                raise TransitionError(f"{name}: say which of {sorted(tr.to)}")
+            to = next(iter(tr.to))
+        if to not in tr.to:
+            raise TransitionError(f"{name}: cannot move to {to!r}")
+        return tr, to
+
+    def _update_ids(self, sql: str, head: list[Any], ids: Sequence[int], tail: list[Any]) -> list[tuple[Any, ...]]:
+        return update_ids(sql, head, ids, tail, postgres=self.is_postgres)
+
+
+def update_ids(sql: str, head: list[Any], ids: Sequence[int], tail: list[Any], *, postgres: bool) -> list[tuple[Any, ...]]:
+    """Run ``sql`` (with ``{ids}`` for the IN list) over ``ids``; PostgreSQL gets one array
+    parameter (one statement, one plan), SQLite chunked IN lists. Returns every row returned."""
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cur:
+        if postgres and " IN ({ids})" in sql:
+            execute(cur, sql.replace(" IN ({ids})", " = ANY(%s)"), [*head, list(ids), *tail])
+            return list(cur.fetchall())
+        ids = list(ids)
+        for i in range(0, len(ids), IN_CHUNK):
+            chunk = ids[i:i + IN_CHUNK]
+            execute(cur, sql.format(ids=",".join(["%s"] * len(chunk))), [*head, *chunk, *tail])
+            out.extend(cur.fetchall())
+    return out
+
+
+def execute(cur: Any, sql: str, params: Sequence[Any] = ()) -> None:
+    """``cur.execute`` with datetimes adapted as the ORM would (SQLite stores naive UTC text; a
+    raw aware datetime would compare wrongly as a string)."""
+    ops = connection.ops
+    cur.execute(sql, [ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in params])

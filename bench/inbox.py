@@ -10,7 +10,8 @@ runs' conversations carry their open tickets and daily acknowledgement caps over
 acknowledgements: a different workload); the bench says so when the database was not empty. Messages come
 from ``--numbers`` distinct handsets (two each by default, so half of them join an open ticket),
 1 in 20 is a concatenated message of two parts, 1 in 50 a keyword (INFO/STATUS), 1 in 100 a
-redelivered PDU. Each call of ``receive_mo_batch`` is what the engine does for one loop turn's
+redelivered PDU (the same deliver_sm: same sequence number, which is the dedup key's identity
+with the octets; every other MO has its own, as over SMPP). Each call of ``receive_mo_batch`` is what the engine does for one loop turn's
 MOs: one transaction that stores the parts, writes messages and tickets, and queues the
 acknowledgements (one blast per batch, a personalised text per citizen). Goal: >= 2,000 msg/s.
 A benchmark, not a test: it asserts nothing about time.
@@ -63,20 +64,26 @@ def main() -> None:
     now = timezone.now()
     mos: list[MO] = []
     seq = 0
+    pdu_seq = iter(range(1, 10**9))  # the deliver_sm's sequence_number, as from_smpp records it
+
+    def pdu() -> dict[str, object]:
+        return {"transport": "smpp", "sequence_number": next(pdu_seq)}
     while len(mos) < args.messages:
         number = f"+62812{rng.randrange(args.numbers):08d}"
         seq += 1
         if seq % 20 == 0:  # a two-part message
             ref = seq % 256
             long = ("Mohon bantuan, " * 15).encode()
-            mos += [MO(conn_name, number, "02132881818", short_message=concat_udh(ref, 2, 1) + long[:153], udhi=True),
-                    MO(conn_name, number, "02132881818", short_message=concat_udh(ref, 2, 2) + long[153:], udhi=True)]
+            mos += [MO(conn_name, number, "02132881818", short_message=concat_udh(ref, 2, 1) + long[:153], udhi=True,
+                       metadata=pdu()),
+                    MO(conn_name, number, "02132881818", short_message=concat_udh(ref, 2, 2) + long[153:], udhi=True,
+                       metadata=pdu())]
             continue
         if seq % 50 == 0:
             text = rng.choice(["INFO", "STATUS 1"])
         else:
             text = f"{rng.choice(texts)} ({seq})"
-        mo = MO(conn_name, number, "02132881818", short_message=text.encode(), source_ton=1)
+        mo = MO(conn_name, number, "02132881818", short_message=text.encode(), source_ton=1, metadata=pdu())
         mos.append(mo)
         if seq % 100 == 7:
             mos.append(mo)  # the SMSC redelivers the same deliver_sm

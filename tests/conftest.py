@@ -7,9 +7,20 @@ unit liaison of BPBD, a liaison of another unit (Dinas Kesehatan) and an analyst
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
 import pytest
+
+# Quiet hours hold normal blasts while they run (#10 item 11): a test must not depend on the hour
+# it runs at, so they are off unless a test sets them (with a frozen clock). The environment
+# variable reaches the processes tests start (``warta run``, engines, the web server).
+os.environ.setdefault("WARTA_QUIET_HOURS", "")
+
+
+@pytest.fixture(autouse=True)
+def _no_quiet_hours_unless_asked(settings: Any) -> None:
+    settings.WARTA = {**settings.WARTA, "QUIET_HOURS": ""}
 
 PASSWORD = "Sandi-Uji-2026!"
 _counter = itertools.count(1)

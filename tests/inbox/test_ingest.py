@@ -44,20 +44,34 @@ def test_it_keeps_the_raw_pdu_and_metadata():
     assert part.message is not None and part.assembled
 
 
+def _pdu(seq: int) -> dict[str, object]:
+    return {"metadata": {"transport": "smpp", "sequence_number": seq}}
+
+
 def test_the_same_deliver_sm_redelivered_is_stored_once():
-    first = receive_mo(mo("Banjir di Kampung Melayu"))
-    again = receive_mo(mo("Banjir di Kampung Melayu"))
+    first = receive_mo(mo("Banjir di Kampung Melayu", **_pdu(17)))
+    again = receive_mo(mo("Banjir di Kampung Melayu", **_pdu(17)))
     assert (first, again) == ("stored", "duplicate")
     assert InboundPart.objects.count() == 1 and Message.objects.filter(direction="in").count() == 1
     assert len(outbox(CITIZEN)) == 1
 
 
+def test_a_citizen_who_sends_the_same_text_twice_is_heard_twice():
+    """#10 item 8: two deliver_sm (two sequence numbers) with the same words are two messages."""
+    assert receive_mo(mo("Banjir di Kampung Melayu", **_pdu(17))) == "stored"
+    assert receive_mo(mo("Banjir di Kampung Melayu", **_pdu(18))) == "stored"
+    assert Message.objects.filter(direction="in").count() == 2
+    # Without any identity (a transport that gives neither id nor sequence) both are kept too.
+    assert receive_mo_batch([mo("Sampah belum diangkut"), mo("Sampah belum diangkut")]) == ["stored", "stored"]
+    assert Message.objects.filter(direction="in").count() == 4
+
+
 def test_a_redelivery_across_a_dedup_bucket_boundary_is_still_caught(settings):
     settings.WARTA = {**settings.WARTA, "INBOX_DEDUP_WINDOW": 60}
     t0 = dt.datetime(2026, 3, 2, 3, 0, 59, tzinfo=dt.UTC)
-    receive_mo(mo("Pohon tumbang", received_at=t0), now=t0)
+    receive_mo(mo("Pohon tumbang", received_at=t0, **_pdu(5)), now=t0)
     later = t0 + dt.timedelta(seconds=2)  # next bucket
-    assert receive_mo(mo("Pohon tumbang", received_at=later), now=later) == "duplicate"
+    assert receive_mo(mo("Pohon tumbang", received_at=later, **_pdu(5)), now=later) == "duplicate"
 
 
 def test_an_smsc_message_id_makes_the_key():
@@ -66,8 +80,21 @@ def test_an_smsc_message_id_makes_the_key():
     assert receive_mo(mo("A", smsc_message_id="abc", connection="other")) == "stored"
 
 
+def test_gammus_inbox_row_id_is_the_identity():
+    from types import SimpleNamespace
+
+    from warta.inbox.services import from_smpp
+
+    def row(gammu_id: int) -> object:
+        return SimpleNamespace(source_addr=CITIZEN, destination_addr="02132881818", text="Jalan berlubang",
+                               concat=None, gammu_id=gammu_id, data_coding=0)
+
+    assert receive_mo_batch([from_smpp(row(1), "modem"), from_smpp(row(1), "modem"),
+                             from_smpp(row(2), "modem")]) == ["stored", "duplicate", "stored"]
+
+
 def test_duplicates_inside_one_batch_are_stored_once():
-    assert receive_mo_batch([mo("Sama"), mo("Sama")]) == ["stored", "duplicate"]
+    assert receive_mo_batch([mo("Sama", **_pdu(3)), mo("Sama", **_pdu(3))]) == ["stored", "duplicate"]
 
 
 def test_concatenated_parts_out_of_order_with_8_bit_reference_become_one_message():

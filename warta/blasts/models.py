@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -49,8 +53,17 @@ class Blast(models.Model):
     Lifecycle::
 
         active ──pause──▶ paused ──resume──▶ active ──(all final)──▶ done
+          │  ▲               │                  ▲
+          │  └─quiet hours end┐                 │ (all final, e.g. paused after the last send)
+          ├──quiet hours──▶ quiet ──────────────┘
           │                  │
           └──────cancel──────┴──▶ cancelled   (queued messages become ``cancelled``)
+
+    ``quiet`` is the system's own pause: a normal-priority blast still sending when quiet hours
+    begin (``WARTA['QUIET_HOURS']``) waits in ``quiet`` and goes back to ``active`` when they end;
+    emergencies and citizens' replies are never held. ``outbox.sweep`` makes these moves and
+    finishes blasts: ``done`` (and ``finished_at``) once no message is queued, sending or awaiting
+    its receipt; a cancelled blast keeps its state and gets its ``finished_at`` the same way.
 
     Engines claim only messages of ``active`` blasts, and re-check the blast's state in the same
     statement that marks a message ``sending``; pause and cancel therefore take effect on the next
@@ -67,6 +80,7 @@ class Blast(models.Model):
     class State(models.TextChoices):
         ACTIVE = "active", _("berjalan")  # engines claim its queued messages
         PAUSED = "paused", _("dijeda")  # nothing new leaves; in-flight messages finish
+        QUIET = "quiet", _("ditahan jam tenang")  # paused by the system until quiet hours end
         CANCELLED = "cancelled", _("dibatalkan")  # queued messages were cancelled
         DONE = "done", _("selesai")  # every message reached a final state
 
@@ -89,6 +103,13 @@ class Blast(models.Model):
     )
     created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
     control_changed_at = models.DateTimeField(null=True, blank=True)
+    # The sending window, for the rate the console shows: first message accepted by an SMSC …
+    started_at = models.DateTimeField(_("mulai terkirim"), null=True, blank=True)
+    # … and the moment every message was final (set with ``done``; also on a cancelled blast).
+    finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
+    # Per-operator figures, taken once from the outbox after the blast finished (the running
+    # console does not GROUP BY the blast's rows every refresh).
+    final_by_operator = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -98,6 +119,14 @@ class Blast(models.Model):
             # used by the engine's claim: the few active blasts, emergency first
             models.Index(fields=["-priority", "id"], name="blast_claim_active",
                          condition=models.Q(state="active")),
+            # used by outbox.sweep (finish and quiet hours): blasts not finished yet, however
+            # many finished ones history holds
+            models.Index(fields=["state"], name="blast_unfinished",
+                         condition=models.Q(finished_at__isnull=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(state="done") | models.Q(finished_at__isnull=False),
+                                   name="blast_done_has_finished_at"),
         ]
 
     def __str__(self) -> str:
@@ -171,6 +200,10 @@ class OutboundMessage(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)  # reached a final state
     status = models.IntegerField(null=True, blank=True)  # SMPP command_status of the last error
     error = models.CharField(max_length=300, blank=True)  # receipt stat/err or transport error
+    # Rupiah: segments × the tariff of its operator at the moment an SMSC accepted it, written by
+    # the statement that marks it ``submitted`` (None: never submitted, or submitted before costs
+    # were recorded).
+    cost = models.DecimalField(_("biaya"), max_digits=10, decimal_places=2, null=True, blank=True)
 
     class Meta:
         verbose_name = _("pesan keluar")
@@ -287,13 +320,29 @@ class OutboxCount(models.Model):
     blast = models.ForeignKey(Blast, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=12)
     count = models.BigIntegerField()
+    # Rupiah recorded at submit (on rows of state ``submitted``; kept when the count moves on).
+    cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
         indexes = [models.Index(fields=["blast", "state"], name="outboxcount_key")]
 
+    #: Pseudo-state of a delta key whose value is Rupiah, not messages: ``(blast, COST)``.
+    COST = "$cost"
+
     @classmethod
-    def add(cls, deltas: dict[tuple[int, str], int]) -> None:
-        rows = [cls(blast_id=b, state=s, count=n) for (b, s), n in deltas.items() if n]
+    def add(cls, deltas: dict[tuple[int, str], Any], costs: dict[int, Any] | None = None) -> None:
+        """Insert delta rows; costs (blast → Rupiah submitted now, given in ``costs`` or as
+        ``(blast, COST)`` keys of ``deltas``) ride on the blast's ``submitted`` row."""
+        costs = dict(costs or {})
+        for (b, s), v in list(deltas.items()):
+            if s == cls.COST:
+                costs[b] = costs.get(b, 0) + v
+        deltas = {k: v for k, v in deltas.items() if k[1] != cls.COST}
+        costs = {b: c for b, c in costs.items() if c}
+        rows = [cls(blast_id=b, state=s, count=n,
+                    cost=costs.pop(b, 0) if s == OutboundMessage.State.SUBMITTED else 0)
+                for (b, s), n in deltas.items() if n or (s == OutboundMessage.State.SUBMITTED and b in costs)]
+        rows.extend(cls(blast_id=b, state=OutboundMessage.State.SUBMITTED, count=0, cost=c) for b, c in costs.items())
         if rows:
             cls.objects.bulk_create(rows)
 
@@ -309,20 +358,46 @@ class OutboxCount(models.Model):
         return out
 
     @classmethod
+    def cost_total(cls, blast_id: int) -> Decimal:
+        """Rupiah recorded for the blast's submitted messages."""
+        total = cls.objects.filter(blast_id=blast_id).aggregate(c=models.Sum("cost"))["c"]
+        return Decimal(total or 0)
+
+    @classmethod
+    def per_blast(cls, blast_ids: list[int], states: Iterable[str]) -> dict[int, int]:
+        """Messages in ``states`` per blast, for a few blasts: one query over their counter rows."""
+        if not blast_ids:
+            return {}
+        out = {b: 0 for b in blast_ids}
+        for b, n in (cls.objects.filter(blast_id__in=blast_ids, state__in=list(states))
+                     .values_list("blast_id").annotate(n=models.Sum("count")).values_list("blast_id", "n")):
+            out[b] = int(n or 0)
+        return out
+
+    @classmethod
     def squash(cls) -> int:
-        """Fold the delta rows into one row per (blast, state); returns rows removed."""
+        """Fold the delta rows into one row per (blast, state); returns rows removed.
+
+        Only keys with more than one row are touched: a finished blast's rows are already one per
+        key, so the cost of a squash follows the traffic since the last one, not the history
+        (the idle engine's cost must stay flat with 10,000 past blasts)."""
         from django.db import connection, transaction
 
         table = cls._meta.db_table
         with transaction.atomic():
             with connection.cursor() as cur:
-                cur.execute(f"DELETE FROM {table} RETURNING blast_id, state, count")  # noqa: S608
+                cur.execute(
+                    f"DELETE FROM {table} WHERE (blast_id, state) IN (SELECT blast_id, state FROM {table} "  # noqa: S608
+                    f"GROUP BY blast_id, state HAVING COUNT(*) > 1) RETURNING blast_id, state, count, cost")
                 rows = cur.fetchall()
-            sums: dict[tuple[int, str], int] = {}
-            for blast_id, state, n in rows:
-                sums[(blast_id, state)] = sums.get((blast_id, state), 0) + n
-            cls.objects.bulk_create([cls(blast_id=b, state=s, count=n) for (b, s), n in sums.items() if n])
-        return len(rows) - sum(1 for n in sums.values() if n)
+            sums: dict[tuple[int, str], list[Any]] = {}
+            for blast_id, state, n, cost in rows:
+                acc = sums.setdefault((blast_id, state), [0, Decimal(0)])
+                acc[0] += n
+                acc[1] += Decimal(str(cost or 0))
+            kept = [cls(blast_id=b, state=s, count=n, cost=c) for (b, s), (n, c) in sums.items() if n or c]
+            cls.objects.bulk_create(kept)
+        return len(rows) - len(kept)
 
 
 from .workflow import *  # noqa: E402,F401,F403

@@ -12,7 +12,16 @@ Counts come from ``OutboxCount`` deltas written in the same transactions as the 
 never from ``COUNT(*)`` over the outbox.
 
 Suppression at send time goes through ``suppressed_numbers`` — the one adapter to the contacts
-app's ``is_suppressed`` — so the engine does not import contacts directly.
+app's ``is_suppressed`` — so the engine does not import contacts directly. It applies to blasts
+only: a blast of priority ``REPLY`` carries service messages the citizen started (the BERHENTI
+confirmation, acknowledgements, STATUS answers, staff replies to the citizen's tickets), which an
+opt-out never stops (``is_opt_out_exempt``).
+
+``sweep`` is the blasts' own clock, run by every engine about once a second (and by the
+scheduler): it finishes blasts whose messages are all final (``done``, ``finished_at``, the
+``blast_finished`` signal after commit) and holds normal blasts in ``quiet`` during quiet hours.
+Both read the counter rows of the unfinished blasts only, so their cost does not grow with
+history.
 """
 
 from __future__ import annotations
@@ -20,9 +29,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,9 +42,15 @@ from warta.lib import fastsql
 from warta.sms.numbers import NumberKind, parse_number
 
 from .models import Blast, OutboundMessage, OutboxCount, SenderID
+from .signals import blast_finished
 from .transitions import Outbox
 
 State = OutboundMessage.State
+
+#: States that are not final (a blast with a message in any of them is not finished): waiting,
+#: in flight, awaiting the receipt, or in doubt (``unknown``: resent, settled by a late answer or
+#: receipt, or expired after its validity).
+OPEN_STATES = (State.QUEUED, State.SENDING, State.SUBMITTED, State.UNKNOWN)
 
 #: Receipt ``stat`` words (SMPP 3.4 appendix B) → final message state. Words not here (ENROUTE,
 #: ACCEPTD, UNKNOWN) are not final: the message stays ``submitted`` and waits for the next receipt.
@@ -62,6 +79,30 @@ def suppressed_numbers(e164s: Iterable[str]) -> set[str]:
     except ImportError:
         return set()
     return is_suppressed(e164s)
+
+
+def is_opt_out_exempt(priority: int) -> bool:
+    """Messages of a blast with this priority are sent to opted-out numbers too: only citizens'
+    service messages (priority ``REPLY``, queued by the inbox), never blasts or polls."""
+    return int(priority) == Blast.Priority.REPLY
+
+
+def tariff_table() -> dict[str, Decimal]:
+    """Price per segment by operator (Rupiah), from the blasts settings. Engines cache it."""
+    from .services import tariffs
+
+    return tariffs()
+
+
+def message_cost(table: dict[str, Decimal], sender: str, operator: str, segments: int) -> Decimal:
+    """Segments × the tariff of the message's operator (``unknown``'s when it has none).
+
+    ``sender`` is accepted so a price per sender ID can be added to the table (key
+    ``"SENDER:operator"``) without touching the engine; the settings hold prices per operator."""
+    price = table.get(f"{sender}:{operator}")
+    if price is None:
+        price = table.get(operator, table.get("unknown", Decimal(0)))
+    return price * max(1, segments)
 
 
 def create_blast(
@@ -147,6 +188,11 @@ def _control(blast: Blast, new_state: str, allowed_from: set[str], action: str, 
             state=new_state, control_changed_at=timezone.now())
         if not updated:
             blast.refresh_from_db()
+            if blast.state == Blast.State.DONE:
+                raise OutboxError(_("Blast ini sudah selesai: semua pesannya sudah berstatus akhir, tidak ada "
+                                    "yang dapat dijeda, dilanjutkan atau dibatalkan."))
+            if blast.state == Blast.State.CANCELLED:
+                raise OutboxError(_("Blast ini sudah dibatalkan; buat blast baru bila pesan perlu dikirim lagi."))
             raise OutboxError(_("Blast ini sedang %(state)s; tindakan tidak dapat dilakukan.")
                               % {"state": blast.get_state_display()})
         changes: dict[str, Any] = {"state": [blast.state, new_state]}
@@ -158,16 +204,86 @@ def _control(blast: Blast, new_state: str, allowed_from: set[str], action: str, 
 
 
 def pause(blast: Blast, actor: Any = None) -> Blast:
-    return _control(blast, Blast.State.PAUSED, {Blast.State.ACTIVE}, "blasts.blast_paused", actor)
+    # A blast held by quiet hours can be paused too: it then stays paused after they end.
+    return _control(blast, Blast.State.PAUSED, {Blast.State.ACTIVE, Blast.State.QUIET}, "blasts.blast_paused", actor)
 
 
 def resume(blast: Blast, actor: Any = None) -> Blast:
-    return _control(blast, Blast.State.ACTIVE, {Blast.State.PAUSED}, "blasts.blast_resumed", actor)
+    # Resumed during quiet hours, a normal blast waits for their end instead of sending at night.
+    target = Blast.State.QUIET if _held_by_quiet_hours(blast.priority, timezone.now()) else Blast.State.ACTIVE
+    return _control(blast, target, {Blast.State.PAUSED}, "blasts.blast_resumed", actor)
 
 
 def cancel(blast: Blast, actor: Any = None) -> Blast:
-    return _control(blast, Blast.State.CANCELLED, {Blast.State.ACTIVE, Blast.State.PAUSED},
+    return _control(blast, Blast.State.CANCELLED, {Blast.State.ACTIVE, Blast.State.PAUSED, Blast.State.QUIET},
                     "blasts.blast_cancelled", actor)
+
+
+# -- the blasts' clock: quiet hours and finishing --------------------------------------------------
+
+
+def _held_by_quiet_hours(priority: int, now: datetime) -> bool:
+    from .services import in_quiet_hours
+
+    return int(priority) == Blast.Priority.NORMAL and in_quiet_hours(now)
+
+
+def apply_quiet_hours(now: datetime | None = None) -> dict[str, int]:
+    """At the start of quiet hours, normal blasts still sending go ``quiet``; at their end, back
+    to ``active``. Emergencies and citizens' replies are never held. Audited as the system's act."""
+    now = now or timezone.now()
+    moved = {"held": 0, "resumed": 0}
+    if _held_by_quiet_hours(Blast.Priority.NORMAL, now):
+        src, dst, action, key = Blast.State.ACTIVE, Blast.State.QUIET, "blasts.blast_quiet_hours_held", "held"
+        candidates = Blast.objects.filter(state=src, priority=Blast.Priority.NORMAL)
+    else:
+        src, dst, action, key = Blast.State.QUIET, Blast.State.ACTIVE, "blasts.blast_quiet_hours_resumed", "resumed"
+        candidates = Blast.objects.filter(state=src, finished_at__isnull=True)
+    for blast in candidates.only("pk", "name", "sender_id"):
+        with transaction.atomic():
+            if Blast.objects.filter(pk=blast.pk, state=src).update(state=dst, control_changed_at=now):
+                audit.record(action, blast, changes={"state": [src, dst]})
+                moved[key] += 1
+    return moved
+
+
+def finish_blasts(now: datetime | None = None) -> list[int]:
+    """Blasts none of whose messages can change any more: ``done`` with ``finished_at`` (a
+    cancelled blast keeps its state and gets ``finished_at``), and ``blast_finished`` is sent
+    after commit. One query over the counter rows of the unfinished blasts, one UPDATE per blast
+    that finished. Returns the ids finished."""
+    now = now or timezone.now()
+    unfinished = list(Blast.objects.filter(finished_at__isnull=True).values_list("pk", flat=True))
+    if not unfinished:
+        return []
+    open_n: dict[int, int] = dict.fromkeys(unfinished, 0)
+    for blast_id, n in (OutboxCount.objects.filter(blast_id__in=unfinished, state__in=OPEN_STATES)
+                        .values_list("blast_id").annotate(n=Sum("count")).values_list("blast_id", "n")):
+        open_n[blast_id] += int(n or 0)
+    finished: list[int] = []
+    for blast_id, n in open_n.items():
+        if n:
+            continue
+        with transaction.atomic():
+            ok = Blast.objects.filter(pk=blast_id, finished_at__isnull=True).exclude(
+                state=Blast.State.CANCELLED).update(state=Blast.State.DONE, finished_at=now)
+            if not ok:
+                ok = Blast.objects.filter(pk=blast_id, finished_at__isnull=True,
+                                          state=Blast.State.CANCELLED).update(finished_at=now)
+            if ok:
+                blast = Blast.objects.get(pk=blast_id)
+                audit.record("blasts.blast_finished", blast,
+                             changes={"state": blast.state, "counts": OutboxCount.totals(blast_id)})
+                transaction.on_commit(lambda b=blast: blast_finished.send(sender=Blast, blast=b))
+                finished.append(blast_id)
+    return finished
+
+
+def sweep(now: datetime | None = None) -> dict[str, Any]:
+    """One tick of the blasts' clock: quiet hours, then finishing."""
+    now = now or timezone.now()
+    moved = apply_quiet_hours(now)
+    return {**moved, "finished": finish_blasts(now)}
 
 
 def cancel_queued(blast_id: int) -> int:

@@ -806,20 +806,59 @@ def summarise(counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def console(blast: Blast, now: datetime | None = None) -> dict[str, Any]:
-    now = now or timezone.now()
-    data = summarise(outbox.status_counts(blast.pk))
-    # By operator: one GROUP BY over this blast's rows (index outbox_blast_state narrows to the blast).
-    by_op: dict[str, dict[str, int]] = {}
+def _by_operator_rows(blast: Blast) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
     for op, state, n in (OutboundMessage.objects.filter(blast=blast).values_list("operator", "state")
                          .annotate(n=Count("id")).values_list("operator", "state", "n")):
-        by_op.setdefault(op or "unknown", {})[state] = n
-    data["by_operator"] = {op: summarise(c) for op, c in sorted(by_op.items())}
-    elapsed = max((now - blast.created_at).total_seconds(), 1.0)
+        out.setdefault(op or "unknown", {})[state] = n
+    return out
+
+
+def by_operator(blast: Blast) -> dict[str, dict[str, int]]:
+    """Messages per operator and state. A finished blast's figures no longer change: they are
+    taken from the outbox once and kept on the blast. A running blast's are taken at most every
+    30 s (shared by every viewer), not on each 2-second refresh of the console."""
+    if blast.finished_at is not None:
+        if blast.final_by_operator is None:
+            blast.final_by_operator = _by_operator_rows(blast)
+            Blast.objects.filter(pk=blast.pk).update(final_by_operator=blast.final_by_operator)
+        return dict(blast.final_by_operator)
+    from django.core.cache import cache
+
+    key = f"warta:blast-by-operator:{blast.pk}"
+    hit = cache.get(key)
+    if hit is None:
+        hit = _by_operator_rows(blast)
+        cache.set(key, hit, 30)
+    return dict(hit)
+
+
+def console(blast: Blast, now: datetime | None = None) -> dict[str, Any]:
+    """The console's figures: totals from the blast's counter rows (never a scan of its
+    messages), the rate over the sending window (first accepted → last final, or now while it
+    runs), the cost recorded at submit, and what the operator may still do."""
+    from .models import OutboxCount
+
+    now = now or timezone.now()
+    data = summarise(outbox.status_counts(blast.pk))
+    data["by_operator"] = {op: summarise(c) for op, c in sorted(by_operator(blast).items())}
     done = data["total"] - data["queued"]
-    rate = done / elapsed if done else 0.0
+    if blast.started_at is not None:
+        end = blast.finished_at or now
+        elapsed = max((end - blast.started_at).total_seconds(), 1.0)
+        rate = done / elapsed if done else 0.0
+    else:
+        elapsed, rate = 0.0, 0.0
     data["rate"] = round(rate, 1)
-    data["eta_seconds"] = int(data["queued"] / rate) if rate and data["queued"] else None
+    data["window_seconds"] = int(elapsed)
+    running = blast.state == Blast.State.ACTIVE
+    data["eta_seconds"] = int(data["queued"] / rate) if running and rate and data["queued"] else None
+    data["finished"] = blast.finished_at is not None
+    data["cost"] = OutboxCount.cost_total(blast.pk)
+    data["quiet_until"] = quiet_hours_end(now) if blast.state == Blast.State.QUIET else None
+    data["can_pause"] = blast.state in (Blast.State.ACTIVE, Blast.State.QUIET)
+    data["can_resume"] = blast.state == Blast.State.PAUSED
+    data["can_cancel"] = blast.state in (Blast.State.ACTIVE, Blast.State.PAUSED, Blast.State.QUIET)
     draft = getattr(blast, "draft", None) if hasattr(blast, "draft") else None
     data["not_registered"] = (draft.release_summary or {}).get("not_registered", {}) if draft else {}
     return data

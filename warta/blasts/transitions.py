@@ -13,7 +13,7 @@ it; nobody writes ``state`` by hand, nobody writes ``±1`` counter lines.
     --------------  -----------------------  -----------------------  -------------------------------
     mark            queued                   sending                  sent_at, connection, attempts+1
     unmark          sending                  queued                   next_attempt_at, attempts-1
-    submitted       sending                  submitted                submitted_at, connection
+    submitted       sending                  submitted                submitted_at, connection, cost
     throttled       sending                  queued                   next_attempt_at, attempts-1
     retry           sending                  queued                   next_attempt_at, status, error
     resend_unknown  sending                  queued                   next_attempt_at, unknown_count+1
@@ -178,6 +178,36 @@ class Outbox:
                 self.counts[(blast_id, target)] += n
                 total += n
         return total
+
+    def submit(self, costs: Sequence[tuple[int, Any]], conn_id: int, now: datetime, *,
+               engine_id: str) -> list[tuple[Any, ...]]:
+        """The ``submitted`` transition with each message's cost written on it (DESIGN: the cost
+        of a message is written when it is submitted, here), in one statement on PostgreSQL
+        (ids and costs as two arrays), one per distinct cost on SQLite (a handful). Returns
+        ``(id, blast_id)`` of the rows moved; the blasts' cost totals are the caller's."""
+        if not costs:
+            return []
+        tr, target = self._check("submitted", None)
+        rows: list[tuple[Any, ...]] = []
+        if self.is_postgres:
+            with connection.cursor() as cur:
+                execute(cur,
+                        f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=t.c "
+                        f"FROM unnest(%s::bigint[], %s::numeric[]) AS t(id, c) WHERE m.id=t.id "
+                        f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id",
+                        [target, now, conn_id, [c[0] for c in costs], [c[1] for c in costs], tr.frm[0], engine_id])
+                rows = list(cur.fetchall())
+        else:
+            by_cost: dict[Any, list[int]] = defaultdict(list)
+            for id_, cost in costs:
+                by_cost[cost].append(id_)
+            for cost, ids in by_cost.items():
+                rows.extend(self._update_ids(
+                    f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=%s "
+                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
+                    [target, now, conn_id, str(cost)], ids, [tr.frm[0], engine_id]))
+        self.record("submitted", tr.frm[0], (r[1] for r in rows))
+        return rows
 
     def record(self, name: str, frm: str, blast_ids: Iterable[int], *, to: str | None = None) -> None:
         """Book rows a caller's own statement moved from ``frm`` (checked against the table)."""

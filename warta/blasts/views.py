@@ -362,7 +362,8 @@ def blast_console(request: HttpRequest, pk: int) -> HttpResponse:
 @area_required("blasts")
 def blast_progress(request: HttpRequest, pk: int) -> HttpResponse:
     blast = _blast(pk)
-    return render(request, "blasts/_progress.html", {"blast": blast, "c": services.console(blast)})
+    return render(request, "blasts/_progress.html", {"blast": blast, "c": services.console(blast),
+                                                       "can_control": has_capability(request.user, "blasts.compose")})
 
 
 @area_required("blasts")

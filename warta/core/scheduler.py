@@ -24,6 +24,12 @@ def _release_due_blasts() -> Any:
     return len(release_due())
 
 
+def _blasts_clock() -> Any:
+    from warta.blasts.outbox import sweep
+
+    return sweep()
+
+
 def _inbox_tick() -> Any:
     from warta.inbox import ingest, services
 
@@ -53,6 +59,8 @@ def default_jobs() -> list[Job]:
         Job("inbox", 1.0, _inbox_tick),
         # Scheduled blasts, and blasts held by quiet hours.
         Job("blasts.release_due", 15.0, _release_due_blasts),
+        # Blasts that finished, and quiet hours for blasts still sending (engines run it too).
+        Job("blasts.sweep", 5.0, _blasts_clock),
         # Retention (UU 27/2022) and overdue data-subject requests.
         Job("contacts.privacy", 24 * 3600.0, _daily_privacy_jobs),
     ]

@@ -64,6 +64,7 @@ from typing import Any, TypeVar
 from django.db import connection, transaction
 from django.utils import timezone
 
+from warta.blasts import outbox
 from warta.blasts.models import Blast, OutboundMessage, OutboxCount, SenderID
 from warta.blasts.outbox import suppressed_numbers
 from warta.blasts.transitions import NO_REPORT, Outbox
@@ -79,6 +80,7 @@ log = logging.getLogger("warta.gateway.engine")
 S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
 M = OutboundMessage._meta.db_table
 B = Blast._meta.db_table
+OC = OutboxCount._meta.db_table
 
 SWEEP_SECONDS = 30.0  # how often orphan receipts are matched and unreported messages expired
 MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
@@ -333,11 +335,17 @@ class Engine:
         # finds its message by it. Bounded: an answer later than this many timeouts is a receipt's job.
         self._late_refs: dict[tuple[int, int], tuple[int, int, int]] = {}
         self._conn_versions: dict[int, str] = {}  # connection id → the URL its binds were opened with
-        self._next_sweep = 0.0
+        self._next_receipt_sweep = 0.0
         self.outbox = Outbox()  # every state change goes through it (warta.blasts.transitions)
         self._deltas = self.outbox.counts
         self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
         self._blasts: dict[int, Blast] = {}
+        self._active: list[Blast] = []  # active blasts with queued messages, from the counters
+        self._active_until = 0.0  # monotonic time the list above is good until
+        self._next_sweep = 0.0
+        self._started: set[int] = set()  # blasts whose started_at this engine knows is set
+        self._tariffs: dict[str, Any] = {}
+        self._tariffs_until = 0.0
         self._parts_cache: dict[str, int] = {}
         self._shares: dict[int, int] = {}  # connection id → binds this engine may hold
         self._stopping = False
@@ -502,9 +510,36 @@ class Engine:
     # ---------------------------------------------------------------- queue (DB steps)
 
     def active_blasts(self) -> list[Blast]:
-        blasts = list(Blast.objects.filter(state=Blast.State.ACTIVE).select_related("sender").order_by("-priority", "id"))
-        self._blasts.update({b.pk: b for b in blasts})
-        return blasts
+        """Active blasts with queued messages, emergency first: ONE query over the counter rows of
+        active blasts (plus one for blasts not seen before), however many blasts history holds
+        and however many are active but empty. Kept for half a second while claims find work;
+        an empty claim asks again next time. About once a second this also runs the blasts'
+        clock (``outbox.sweep``: finished blasts become ``done``, quiet hours hold and resume)."""
+        mono = time.monotonic()
+        if mono >= self._next_sweep:
+            self._next_sweep = mono + 1.0
+            outbox.sweep(self.now())
+            self._active_until = 0.0
+        if mono < self._active_until:
+            return self._active
+        with connection.cursor() as cur:
+            _execute(cur, f"SELECT c.blast_id FROM {OC} c JOIN {B} b ON b.id=c.blast_id "
+                          f"WHERE b.state=%s AND c.state=%s GROUP BY c.blast_id HAVING SUM(c.count) > 0",
+                     [Blast.State.ACTIVE, S.QUEUED])
+            ids = [r[0] for r in cur.fetchall()]
+        if len(self._blasts) > 5000:
+            # The inbox makes a blast per batch of replies: forget finished ones, keep what the
+            # buffer still refers to.
+            keep = set(ids) | {i.blast_id for i in list(self.buffer)}
+            self._blasts = {k: v for k, v in self._blasts.items() if k in keep}
+            if len(self._started) > 100_000:
+                self._started.clear()
+        missing = [i for i in ids if i not in self._blasts]
+        if missing:
+            self._blasts.update({b.pk: b for b in Blast.objects.filter(pk__in=missing).select_related("sender")})
+        self._active = sorted((self._blasts[i] for i in ids if i in self._blasts), key=lambda b: (-b.priority, b.pk))
+        self._active_until = mono + 0.5 if self._active else 0.0
+        return self._active
 
     def claim_batch(self, limit: int, senders: set[str] | None = None, *, mark_conn: int | None = None) -> list[Item]:
         """Claim up to ``limit`` due messages, emergency blasts first. Opted-out numbers among
@@ -521,16 +556,20 @@ class Engine:
         now = self.now()
         items: list[Item] = []
         taken = 0  # rows, or window slots (parts) when marking
+        # The blast state is re-checked in the UPDATE either way: the list of active blasts may
+        # be half a second old, and pause, cancel and quiet hours must reach the claim at once.
+        tail = f" AND blast_id IN (SELECT id FROM {B} WHERE state=%s)"
         if mark_conn is None:
             head: list[Any] = [self.engine_id]
-            sets, tail, ret = "engine_id=%s", "", "attempts"
+            sets, ret = "engine_id=%s", "attempts"
         else:
             # The blast state is re-checked in the UPDATE, as mark_sending does: pause and cancel
             # reach every engine within one loop turn. RETURNING attempts-1: the count before
             # this send, as a plain claim returns it.
             sets = "engine_id=%s, state=%s, sent_at=%s, connection_id=%s, attempts=attempts+1"
             head = [self.engine_id, S.SENDING, now, mark_conn]
-            tail, ret = f" AND blast_id IN (SELECT id FROM {B} WHERE state=%s)", "attempts-1"
+            ret = "attempts-1"
+        got_any = False
         for blast in self.active_blasts():
             if taken >= limit:
                 break
@@ -544,7 +583,7 @@ class Engine:
                     f'AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s) '
                     f'ORDER BY next_attempt_at, id LIMIT %s')
             params = [blast.pk, S.QUEUED, now, now, want]
-            tail_params = [Blast.State.ACTIVE] if mark_conn is not None else []
+            tail_params = [Blast.State.ACTIVE]
             with connection.cursor() as cur:
                 if self.is_postgres:
                     # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE
@@ -559,6 +598,7 @@ class Engine:
                                   f'AND engine_id IS NULL{tail} RETURNING id, "to", operator, text, {ret}',
                              [*head, *params, S.QUEUED, *tail_params])
                 rows = cur.fetchall()
+            got_any = got_any or bool(rows)
             mono = time.monotonic()
             for id_, to, operator, text, attempts in rows:
                 item = Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
@@ -569,6 +609,8 @@ class Engine:
                 if mark_conn is not None:
                     self._deltas[(blast.pk, S.QUEUED)] -= 1
                     self._deltas[(blast.pk, S.SENDING)] += 1
+        if not got_any:
+            self._active_until = 0.0  # nothing due in the blasts listed: list them again next time
         if items:
             items = self._suppress(items, S.QUEUED if mark_conn is None else S.SENDING)
         items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
@@ -587,11 +629,15 @@ class Engine:
         return n
 
     def _suppress(self, items: list[Item], state: str = S.QUEUED) -> list[Item]:
-        blocked = self.suppression([i.to for i in items])
+        """Opted-out numbers' messages become ``suppressed`` — blasts only: service messages the
+        citizen started (priority ``REPLY``: the BERHENTI confirmation, acknowledgements, STATUS
+        answers, staff replies) are sent whatever the opt-out (``outbox.is_opt_out_exempt``)."""
+        subject = [i for i in items if not outbox.is_opt_out_exempt(self._blasts[i.blast_id].priority)]
+        blocked = self.suppression([i.to for i in subject]) if subject else set()
         if not blocked:
             return items
         now = self.now()
-        hit = [i for i in items if i.to in blocked]
+        hit = [i for i in subject if i.to in blocked]
         done = self._update_returning(
             f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE id IN ({{ids}}) "
             f"AND state=%s AND engine_id=%s RETURNING id, blast_id",
@@ -600,7 +646,8 @@ class Engine:
             self._deltas[(blast_id, state)] -= 1
             self._deltas[(blast_id, S.SUPPRESSED)] += 1
         self.stats["suppressed"] += len(done)
-        return [i for i in items if i.to not in blocked]
+        hit_ids = {i.id for i in hit}
+        return [i for i in items if i.id not in hit_ids]
 
     def mark_sending(self, plan: dict[int, list[Item]]) -> tuple[set[int], set[int]]:
         """Mark planned messages ``sending`` (per connection), if still queued, ours, valid and of
@@ -716,13 +763,14 @@ class Engine:
         parts: list[PartRow] = []
         for conn_id, ocs in ok.items():
             by_id = {oc.item.id: oc for oc in ocs}
-            rows = self.outbox.move("submitted", list(by_id), set_params=[now, conn_id], where="engine_id=%s",
-                                    where_params=[self.engine_id])
-            for id_, _blast_id in rows:
+            rows = self._mark_submitted(conn_id, ocs, now)
+            for id_, blast_id in rows:
+                self._deltas[(blast_id, OutboxCount.COST)] += self._cost_of(by_id[id_])
                 for r in by_id[id_].results:
                     parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
+            self._note_started({blast_id for _id, blast_id in rows}, now)
         mine, ours = "engine_id=%s", [self.engine_id]
         for (state, status, error, delay, kind), ocs in groups.items():
             ids = [oc.item.id for oc in ocs]
@@ -757,6 +805,31 @@ class Engine:
         refs[(conn_id, ref)] = (message_id, part, parts)
         if len(refs) > 100_000:
             del refs[next(iter(refs))]
+
+    def _cost_of(self, oc: Outcome) -> Any:
+        """Rupiah for one accepted message: segments × its operator's tariff (cached 60 s, so
+        no query per message; a tariff changed in the settings applies within a minute)."""
+        mono = time.monotonic()
+        if mono >= self._tariffs_until:
+            self._tariffs = outbox.tariff_table()
+            self._tariffs_until = mono + 60.0
+        return outbox.message_cost(self._tariffs, oc.item.sender, oc.item.operator,
+                                   max(oc.item.parts, len(oc.results)))
+
+    def _mark_submitted(self, conn_id: int, ocs: list[Outcome], now: datetime) -> list[tuple[Any, ...]]:
+        """``sending`` → ``submitted`` with each message's cost (``Outbox.submit``)."""
+        return self.outbox.submit([(oc.item.id, self._cost_of(oc)) for oc in ocs], conn_id, now,
+                                  engine_id=self.engine_id)
+
+    def _note_started(self, blast_ids: set[int], now: datetime) -> None:
+        """The start of each blast's sending window (its first accepted message): one UPDATE
+        per blast and engine, the first time this engine sees the blast accepted."""
+        new = sorted(blast_ids - self._started)
+        if not new:
+            return
+        self._update_returning(f"UPDATE {B} SET started_at=%s WHERE id IN ({{ids}}) AND started_at IS NULL "
+                               f"RETURNING id", [now], new, [])
+        self._started.update(new)
 
     def apply_late(self, late: Sequence[LateAnswer]) -> None:
         """Answers that came after their submit timed out. An accepted one gives the message its
@@ -899,8 +972,8 @@ class Engine:
             self.expire_overdue()
             self._write_deltas()
         mono = time.monotonic()
-        if mono >= self._next_sweep:
-            self._next_sweep = mono + self.sweep_seconds
+        if mono >= self._next_receipt_sweep:
+            self._next_receipt_sweep = mono + self.sweep_seconds
             with transaction.atomic():
                 self.match_orphan_receipts()
                 self.expire_unreported()

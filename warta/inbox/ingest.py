@@ -7,12 +7,17 @@ short_message with its UDH, or the decoded text plus concatenation info for tran
 decode (Kannel, Gammu). One batch is one transaction and a fixed number of queries whatever its
 size, which is what makes 2,000 messages/s on SQLite possible:
 
-1. **Once only.** Each MO gets a ``dedup_key``: the SMSC's message id when the transport has one,
-   else a fingerprint of (source, destination, coding, octets) and a time bucket of
-   ``INBOX_DEDUP_WINDOW`` seconds. The previous bucket is checked too, so a redelivery less than
-   one window later is always caught; ``unique(connection, dedup_key)`` makes it true under races.
-   A citizen who sends the very same octets twice within the window is therefore stored once;
-   that is the price of not having an id, and it is the harmless direction.
+1. **Once only, by identity, never by content.** An SMSC redelivers a deliver_sm whose answer it
+   did not get; a citizen who sends the same text twice means it twice (#10 item 8). So each MO's
+   ``dedup_key`` names the delivery, not the words: the message id when the transport has one
+   (Kannel's ``%I``, gammu's inbox row ``ID``, the gateway table's row), else for SMPP the
+   deliver_sm's ``sequence_number`` with (source, destination, coding, octets — UDH and so the
+   part included) in a time bucket of ``INBOX_DEDUP_WINDOW`` seconds; the previous bucket is
+   checked too, so a redelivery less than one window later is always caught, and
+   ``unique(connection, dedup_key)`` makes it true under races. A redelivery carries the
+   sequence number of the PDU it repeats; a citizen's second SMS is a new PDU with a new one.
+   An MO with no identity at all is stored every time: a duplicate is visible, a lost
+   complaint is not.
 2. **Reassembly.** Single-part messages become a ``Message`` at once. Parts of a concatenated
    message (8- or 16-bit reference, any order) wait as ``InboundPart`` rows until the last one
    arrives; a group still incomplete after ``INBOX_REASSEMBLY_TIMEOUT`` is written with the missing
@@ -38,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -115,8 +121,10 @@ def from_smpp(item: Any, connection: str, received_at: datetime | None = None) -
     pdu = getattr(item, "pdu", None)
     if pdu is None:
         c = getattr(item, "concat", None)
+        gammu_id = getattr(item, "gammu_id", None)  # gammu's inbox row: the delivery's identity
         return MO(connection=connection, source=item.source_addr, destination=item.destination_addr,
                   text=item.text, data_coding=getattr(item, "data_coding", 0),
+                  smsc_message_id=f"gammu:{gammu_id}" if gammu_id is not None else "",
                   concat=(c.reference, c.total, c.sequence, getattr(c, "ref_bits", 8)) if c else None,
                   received_at=received_at, metadata={"transport": type(item).__name__})
     meta = {
@@ -200,11 +208,15 @@ class _Part:
     received_at: datetime
 
 
-def _fingerprint(mo: MO, bucket: int) -> str:
+def _fingerprint(mo: MO, bucket: int, sequence: int) -> str:
+    """The identity of one deliver_sm: its sequence number with what it carried, per bucket."""
     h = hashlib.sha1(usedforsecurity=False)
-    h.update(f"{mo.source}\x00{mo.destination}\x00{mo.data_coding}\x00{mo.concat}\x00".encode())
+    h.update(f"{sequence}\x00{mo.source}\x00{mo.destination}\x00{mo.data_coding}\x00{mo.concat}\x00".encode())
     h.update(mo.short_message if mo.short_message is not None else (mo.text or "").encode("utf-8", "surrogatepass"))
-    return f"fp:{h.hexdigest()[:32]}:{bucket}"
+    return f"sq:{h.hexdigest()[:32]}:{bucket}"
+
+
+_ONCE = "once:"  # prefix of the keys of MOs without identity: unique, never looked up
 
 
 def _prepare(mo: MO, now: datetime, window: int) -> _Part:
@@ -230,11 +242,16 @@ def _prepare(mo: MO, now: datetime, window: int) -> _Part:
         text = _clean(mo.text or "")
     if concat is not None and not (1 <= concat[2] <= concat[1] and concat[1] > 1):
         concat = None  # "part 1 of 1" or nonsense: a single message
+    sequence = mo.metadata.get("sequence_number")
     if mo.smsc_message_id:
         key = prev = f"id:{mo.smsc_message_id[:70]}"
-    else:
+    elif mo.metadata.get("gateway_row") is not None:
+        key = prev = f"gw:{mo.metadata['gateway_row']}"
+    elif sequence is not None:
         bucket = int(received.timestamp()) // window
-        key, prev = _fingerprint(mo, bucket), _fingerprint(mo, bucket - 1)
+        key, prev = _fingerprint(mo, bucket, int(sequence)), _fingerprint(mo, bucket - 1, int(sequence))
+    else:
+        key = prev = _ONCE + uuid.uuid4().hex
     return _Part(mo, body, text, concat, udh_len, key, prev, received)
 
 
@@ -365,8 +382,8 @@ def intake_gateway(limit: int = 2000) -> int:
     """Take the gateway's ``InboundMessage`` rows not yet processed (the engine's own MO table,
     used while the engine does not call ``receive_mo_batch`` itself); returns how many.
 
-    Those rows keep text and concatenation info but not the raw octets or data_coding, so the
-    fingerprint is of the text, and 16-bit references are told from 8-bit ones by their value.
+    Those rows keep text and concatenation info but not the raw octets or data_coding; a row's
+    id is its identity (``gw:<id>``), and 16-bit references are told from 8-bit ones by their value.
     """
     from warta.gateway.models import Connection, InboundMessage
 
@@ -480,7 +497,8 @@ def _receive(mos: list[MO], now: datetime) -> list[str]:
     prepared = [_prepare(mo, now, window) for mo in mos]
     keys_by_conn: dict[str, set[str]] = defaultdict(set)
     for p in prepared:
-        keys_by_conn[p.mo.connection].update((p.key, p.prev_key))
+        if not p.key.startswith(_ONCE):
+            keys_by_conn[p.mo.connection].update((p.key, p.prev_key))
     seen = _seen_keys(keys_by_conn)
 
     outcomes: list[str] = []

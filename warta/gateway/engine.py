@@ -556,19 +556,6 @@ class Engine:
         now = self.now()
         items: list[Item] = []
         taken = 0  # rows, or window slots (parts) when marking
-        # The blast state is re-checked in the UPDATE either way: the list of active blasts may
-        # be half a second old, and pause, cancel and quiet hours must reach the claim at once.
-        tail = f" AND blast_id IN (SELECT id FROM {B} WHERE state=%s)"
-        if mark_conn is None:
-            head: list[Any] = [self.engine_id]
-            sets, ret = "engine_id=%s", "attempts"
-        else:
-            # The blast state is re-checked in the UPDATE, as mark_sending does: pause and cancel
-            # reach every engine within one loop turn. RETURNING attempts-1: the count before
-            # this send, as a plain claim returns it.
-            sets = "engine_id=%s, state=%s, sent_at=%s, connection_id=%s, attempts=attempts+1"
-            head = [self.engine_id, S.SENDING, now, mark_conn]
-            ret = "attempts-1"
         got_any = False
         for blast in self.active_blasts():
             if taken >= limit:
@@ -579,25 +566,7 @@ class Engine:
             want = limit - taken if mark_conn is None else (limit - taken) // blast_parts
             if want <= 0:
                 continue
-            pick = (f'SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL '
-                    f'AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s) '
-                    f'ORDER BY next_attempt_at, id LIMIT %s')
-            params = [blast.pk, S.QUEUED, now, now, want]
-            tail_params = [Blast.State.ACTIVE]
-            with connection.cursor() as cur:
-                if self.is_postgres:
-                    # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE
-                    # subquery of an UPDATE more than once and claim more rows than asked.
-                    _execute(cur, f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) '
-                                  f'UPDATE {M} m SET {sets} FROM c WHERE m.id=c.id{tail} '
-                                  f'RETURNING m.id, m."to", m.operator, m.text, m.{ret}',
-                             [*params, *head, *tail_params])
-                else:
-                    # SQLite: one writer at a time, so the conditional UPDATE is the whole claim.
-                    _execute(cur, f'UPDATE {M} SET {sets} WHERE id IN ({pick}) AND state=%s '
-                                  f'AND engine_id IS NULL{tail} RETURNING id, "to", operator, text, {ret}',
-                             [*head, *params, S.QUEUED, *tail_params])
-                rows = cur.fetchall()
+            rows = self.outbox.claim(blast.pk, want, now, engine_id=self.engine_id, mark_conn=mark_conn)
             got_any = got_any or bool(rows)
             mono = time.monotonic()
             for id_, to, operator, text, attempts in rows:
@@ -606,9 +575,6 @@ class Engine:
                             claimed_at=mono, valid_until=blast.valid_until)
                 items.append(item)
                 taken += 1 if mark_conn is None else item.parts
-                if mark_conn is not None:
-                    self._deltas[(blast.pk, S.QUEUED)] -= 1
-                    self._deltas[(blast.pk, S.SENDING)] += 1
         if not got_any:
             self._active_until = 0.0  # nothing due in the blasts listed: list them again next time
         if items:
@@ -638,13 +604,8 @@ class Engine:
             return items
         now = self.now()
         hit = [i for i in subject if i.to in blocked]
-        done = self._update_returning(
-            f"UPDATE {M} SET state=%s, done_at=%s, engine_id=NULL, error=%s WHERE id IN ({{ids}}) "
-            f"AND state=%s AND engine_id=%s RETURNING id, blast_id",
-            [S.SUPPRESSED, now, "nomor menolak pesan (BERHENTI)"], [i.id for i in hit], [state, self.engine_id])
-        for _id, blast_id in done:
-            self._deltas[(blast_id, state)] -= 1
-            self._deltas[(blast_id, S.SUPPRESSED)] += 1
+        done = self.outbox.move("suppress", [i.id for i in hit], set_params=[now, "nomor menolak pesan (BERHENTI)"],
+                                where="engine_id=%s", where_params=[self.engine_id])
         self.stats["suppressed"] += len(done)
         hit_ids = {i.id for i in hit}
         return [i for i in items if i.id not in hit_ids]
@@ -765,7 +726,7 @@ class Engine:
             by_id = {oc.item.id: oc for oc in ocs}
             rows = self._mark_submitted(conn_id, ocs, now)
             for id_, blast_id in rows:
-                self._deltas[(blast_id, OutboxCount.COST)] += self._cost_of(by_id[id_])
+                self.outbox.note(blast_id, OutboxCount.COST, self._cost_of(by_id[id_]))
                 for r in by_id[id_].results:
                     parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)

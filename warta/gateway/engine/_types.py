@@ -17,6 +17,7 @@ from django.db import connection
 from warta.blasts.models import Blast, OutboundMessage, OutboxCount
 
 from ..smppclient import TokenBucket
+from ..transports.base import Bind
 
 log = logging.getLogger("warta.gateway.engine")
 
@@ -84,7 +85,7 @@ class BindSlot:
     conn_name: str
     slot: int
     window: int
-    bind: Any  # the transport's bind object
+    bind: Bind  # the transport's bind (warta.gateway.transports.base)
     inflight: int = 0
     lost: bool = False
     bucket: Any = None  # TokenBucket when the connection has a TPS limit

@@ -45,7 +45,7 @@ class Gateway:
         ready = threading.Event()
 
         async def main() -> None:
-            self.rig = Rig(receipt_delay=0.05)
+            self.rig = Rig(receipt_delay=0.05, tcp=True)  # the real simulator over 127.0.0.1
             await self.rig.__aenter__()
             ready.set()
             while not self.stopping.is_set():

@@ -108,7 +108,7 @@ def test_opt_out_suppresses_blasts_but_not_the_replies_to_the_citizen(transactio
     from warta.blasts.models import Blast
 
     async def scenario() -> tuple[Any, Any]:
-        async with Rig() as rig:
+        async with Rig(tcp=True) as rig:
             await db(_opt_out, CITIZEN)
             reply = await db(create_blast, [CITIZEN], text="Balasan petugas untuk tiket 7",
                              priority=Blast.Priority.REPLY)
@@ -129,7 +129,7 @@ def test_a_citizen_who_texts_berhenti_gets_the_confirmation_and_then_the_staff_r
     from warta.inbox.models import Ticket
 
     async def scenario() -> None:
-        async with Rig() as rig:
+        async with Rig(tcp=True) as rig:
             for _ in range(100):
                 if rig.sim.bound_receivers:
                     break
@@ -195,15 +195,15 @@ def test_a_claim_on_an_empty_queue_takes_a_few_queries_however_many_blasts_histo
     engine = Engine()
     engine.register()
     engine.load_routes()
-    engine._next_sweep = float("inf")  # the sweep is measured apart below
+    engine._next_blast_clock = float("inf")  # the sweep is measured apart below
     with CaptureQueriesContext(connection) as ctx:
         assert engine.claim_batch(100) == []
     assert len(ctx.captured_queries) <= 2, [q["sql"][:120] for q in ctx.captured_queries]
-    engine._next_sweep = 0.0
+    engine._next_blast_clock = 0.0
     engine.claim_batch(100)  # the sweep finishes the 100 blasts
     assert Blast.objects.filter(finished_at__isnull=True).count() == 0
     with CaptureQueriesContext(connection) as ctx:
-        engine._next_sweep = 0.0
+        engine._next_blast_clock = 0.0
         assert engine.claim_batch(100) == []
     assert len(ctx.captured_queries) <= 3, [q["sql"][:120] for q in ctx.captured_queries]
 
@@ -247,7 +247,7 @@ def test_normal_blasts_are_held_through_quiet_hours_and_emergencies_are_not(tran
         engine.load_routes()
         assert {i.blast_id for i in engine.claim_batch(2)} == {urgent.pk}
         clock.move_to(_wib(21, 0))
-        engine._next_sweep = 0.0
+        engine._next_blast_clock = 0.0
         items = engine.claim_batch(100)
         assert {i.blast_id for i in items} == {urgent.pk, reply.pk}
         assert _blast(normal.pk).state == Blast.State.QUIET
@@ -258,7 +258,7 @@ def test_normal_blasts_are_held_through_quiet_hours_and_emergencies_are_not(tran
         outbox.resume(_blast(normal.pk))
         assert _blast(normal.pk).state == Blast.State.QUIET
         clock.move_to(_wib(6, 0) + timedelta(days=1))
-        engine._next_sweep = 0.0
+        engine._next_blast_clock = 0.0
         engine.heartbeat()
         items = engine.claim_batch(100)
         assert _blast(normal.pk).state == Blast.State.ACTIVE

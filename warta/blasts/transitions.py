@@ -78,7 +78,7 @@ TABLE: dict[str, Transition] = {
     "unmark": Transition((S.SENDING,), frozenset({S.QUEUED}),
                          "engine_id=NULL, next_attempt_at=%s, attempts=attempts-1"),
     "submitted": Transition((S.SENDING,), frozenset({S.SUBMITTED}),
-                            "submitted_at=%s, engine_id=NULL, connection_id=%s"),
+                            "submitted_at=%s, engine_id=NULL, connection_id=%s, cost=%s"),
     "throttled": Transition((S.SENDING,), frozenset({S.QUEUED}),
                             "engine_id=NULL, next_attempt_at=%s, status=%s, error=%s, attempts=attempts-1"),
     "retry": Transition((S.SENDING,), frozenset({S.QUEUED}),

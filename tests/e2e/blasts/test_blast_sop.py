@@ -47,7 +47,7 @@ def engine(transactional_db: Any, live_server: Any) -> Iterator[Any]:
 
     async def main() -> None:
         try:
-            async with Rig(receipt_delay=0.05) as rig:
+            async with Rig(receipt_delay=0.05, tcp=True) as rig:  # the real simulator over 127.0.0.1
                 box["rig"] = rig
                 ready.set()
                 while not stop.is_set():

@@ -45,7 +45,7 @@ class EngineBase:
     _blasts: dict[int, Blast]
     _active: list[Blast]
     _active_until: float
-    _next_sweep: float
+    _next_blast_clock: float
     _next_receipt_sweep: float
     _started: set[int]
     _tariffs: dict[str, Any]

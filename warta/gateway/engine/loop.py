@@ -92,7 +92,7 @@ class Engine(LeaseSteps, QueueSteps):
         self._blasts: dict[int, Blast] = {}
         self._active: list[Blast] = []  # active blasts with queued messages, from the counters
         self._active_until = 0.0  # monotonic time the list above is good until
-        self._next_sweep = 0.0
+        self._next_blast_clock = 0.0  # next outbox.sweep (blasts finishing, quiet hours)
         self._started: set[int] = set()  # blasts whose started_at this engine knows is set
         self._tariffs: dict[str, Any] = {}
         self._tariffs_until = 0.0

@@ -54,8 +54,8 @@ class QueueSteps(EngineBase):
         an empty claim asks again next time. About once a second this also runs the blasts'
         clock (``outbox.sweep``: finished blasts become ``done``, quiet hours hold and resume)."""
         mono = time.monotonic()
-        if mono >= self._next_sweep:
-            self._next_sweep = mono + 1.0
+        if mono >= self._next_blast_clock:
+            self._next_blast_clock = mono + 1.0
             outbox.sweep(self.now())
             self._active_until = 0.0
         if mono < self._active_until:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blasts', '0007_lifecycle_finish_quiet_cost'),
+        ('blasts', '0006_blast_priority_reply'),
         ('gateway', '0001_initial'),
     ]
 

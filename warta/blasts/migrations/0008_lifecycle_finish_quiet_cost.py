@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blasts', '0006_blast_priority_reply'),
+        ('blasts', '0007_engine_receipts_and_validity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -370,3 +370,25 @@ def test_a_claim_that_is_the_mark_sends_within_the_slots_and_unmark_gives_rows_b
     # A paused blast is not claimed into ``sending``.
     Blast.objects.filter(pk=blast.pk).update(state=Blast.State.PAUSED)
     assert engine.claim_batch(5, mark_conn=conn.pk) == []
+
+
+def test_in_memory_late_answers_and_lost_answers_are_counted_and_settled(transactional_db):
+    """The same promises as the TCP fault suite, on the in-memory transport: answers after the
+    bind's time-out settle their message (its id kept), lost ones are settled by their receipt,
+    every resend is counted, nothing fails."""
+    from collections import Counter
+
+    from warta.blasts.models import OutboundMessage
+
+    async def scenario():
+        async with Rig(query="window=8&timeout=0.2", answer_delay=0.4, lose_responses=0.2,
+                       engine_kw={"sweep_seconds": 0.3}) as rig:
+            blast = await db(create_blast, numbers(60), resend_unknown=False)
+            await wait_until(lambda: states(blast.pk) == {"delivered": 60}, timeout=60)
+            return blast, Counter(rig.sim.accepted_by()), rig.sim.counters
+
+    blast, accepted, counters = asyncio.run(scenario())
+    rows = list(OutboundMessage.objects.filter(blast=blast))
+    assert counters["responses_lost"] > 0 and set(accepted.values()) == {1}
+    assert all(m.unknown_count >= accepted[m.to] - 1 for m in rows)
+    assert sum(1 for m in rows if m.unknown_count) >= counters["responses_lost"]

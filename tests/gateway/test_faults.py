@@ -2,8 +2,8 @@
 
 Each test asserts the outbox's promises under its fault (``assert_exact``): nothing lost (every
 row final), every duplicate counted (a recipient the SMSC accepted n times has
-``unknown_count >= n - 1``), no final failure for a message the SMSC accepted, and a row said
-delivered only when the SMSC took it.
+``unknown_count >= n - 1``), no final failure for a message the SMSC accepted, a row said
+delivered only when the SMSC took it, and the blast marked ``selesai``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,13 @@ def assert_exact(blast_id: int, accepted: Counter[str], *, final: bool = True) -
             assert accepted[m.to] >= 1, f"{m.to} delivered but never accepted"
     counts = status_counts(blast_id)
     assert {s: n for s, n in counts.items() if n} == dict(Counter(m.state for m in rows.values()))
+    if final:
+        # Every row final: the blasts' clock marks the blast ``selesai``.
+        from warta.blasts import outbox
+        from warta.blasts.models import Blast
+
+        outbox.sweep()
+        assert Blast.objects.get(pk=blast_id).state == Blast.State.DONE
     return {"rows": rows, "counts": counts}
 
 

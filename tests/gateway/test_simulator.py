@@ -230,3 +230,111 @@ def unused_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def test_silent_fault_accepts_the_connection_and_answers_not_even_the_bind() -> None:
+    from warta.gateway.smppclient import SmppClientError
+
+    async def scenario() -> None:
+        async with Simulator(SimulatorConfig(faults=frozenset({Fault.SILENT}))) as sim:
+            client = SmppClient(client_for(sim, response_timeout=0.2))
+            with pytest.raises(SmppClientError, match="bind"):
+                await client.start(wait_bound=True)
+            assert sim.counters["connections"] == 1 and sim.counters["binds"] == 0
+            assert sim.counters["ignored_bytes"] > 0
+
+    run(scenario())
+
+
+def test_lost_responses_keep_the_message_and_its_receipt_and_a_late_answer_keeps_its_id() -> None:
+    async def scenario() -> None:
+        received: list[Any] = []
+        late: list[Any] = []
+        cfg = SimulatorConfig(faults=frozenset({Fault.LOSE_RESPONSES}), lose_share=1.0, receipt_delay=0.0)
+        async with Simulator(cfg) as sim:
+            async with SmppClient(client_for(sim, response_timeout=0.2), on_deliver=received.append) as client:
+                client.on_late_response = lambda ref, result: late.append((ref, result))
+                (result,) = await client.submit("GubDKI", "6281234567890", "x")
+                assert result.maybe_sent and result.ref is not None and not result.ok
+                await eventually(lambda: len(received) == 1)
+                assert sim.counters["responses_lost"] == 1 and sim.counters["accepted"] == 1
+            # The SMSC answers slowly instead: the answer after the time-out keeps its id.
+            sim.set_faults(Fault.SLOW, slow_ms=400)
+            async with SmppClient(client_for(sim, response_timeout=0.2)) as client:
+                client.on_late_response = lambda ref, result: late.append((ref, result))
+                (slow,) = await client.submit("GubDKI", "6281234567891", "y")
+                assert slow.maybe_sent and slow.ref is not None
+                await eventually(lambda: len(late) == 1)
+                assert late[0][0] == slow.ref and late[0][1].ok and late[0][1].message_id
+                assert client.timeout > 0.4  # the time-out learnt the SMSC's latency
+
+    run(scenario())
+
+
+def test_lose_receipts_answers_every_submit_and_sends_no_receipt() -> None:
+    async def scenario() -> None:
+        received: list[Any] = []
+        cfg = SimulatorConfig(faults=frozenset({Fault.LOSE_RECEIPTS}), lose_share=1.0, receipt_delay=0.0)
+        async with Simulator(cfg) as sim:
+            async with SmppClient(client_for(sim), on_deliver=received.append) as client:
+                (result,) = await client.submit("GubDKI", "6281234567890", "x")
+                assert result.ok
+                await asyncio.sleep(0.1)
+        assert received == [] and sim.counters["receipts_lost"] == 1
+
+    run(scenario())
+
+
+def test_an_outage_drops_the_links_forgets_receipts_and_ends_on_the_same_port() -> None:
+    async def scenario() -> None:
+        received: list[Any] = []
+        async with Simulator(SimulatorConfig(receipt_delay=5.0)) as sim:
+            port = sim.port
+            async with SmppClient(client_for(sim, reconnect_min=0.02, reconnect_max=0.05),
+                                  on_deliver=received.append) as client:
+                (result,) = await client.submit("GubDKI", "6281234567890", "x")
+                assert result.ok and sim.pending_deliveries == 1
+                await sim.go_down(lose_receipts=True)
+                assert sim.pending_deliveries == 0 and sim.counters["receipts_lost"] == 1
+                await eventually(lambda: not client.bound)
+                await sim.come_back()
+                assert sim.port == port
+                await eventually(lambda: client.bound)
+        assert received == []
+
+    run(scenario())
+
+
+def test_a_wrong_password_period_refuses_binds_then_accepts_them() -> None:
+    async def scenario() -> None:
+        async with Simulator() as sim:
+            sim.reject_binds_for(0.3)
+            async with SmppClient(client_for(sim, reconnect_min=0.05, reconnect_max=0.05)) as client:
+                pass
+            del client
+
+    from warta.gateway.smppclient import SmppClientError
+
+    with pytest.raises(SmppClientError, match="ESME_RINVPASWD"):
+        run(scenario())
+
+    async def later() -> None:
+        async with Simulator() as sim:
+            sim.reject_binds_for(0.2)
+            client = SmppClient(client_for(sim, reconnect_min=0.05, reconnect_max=0.05))
+            await client.start(wait_bound=False)
+            await eventually(lambda: client.bound)
+            assert sim.counters["bind_failures"] >= 1
+            await client.close()
+
+    run(later())
+
+
+def test_cli_takes_the_new_fault_flags() -> None:
+    from warta.gateway.simulator.cli import _run_parser
+
+    a = _run_parser("warta smsc-sim").parse_args(
+        ["--fault", "silent,lose-responses", "--lose-share", "0.3", "--wrong-password-for", "10",
+         "--outage-at", "5", "--outage-for", "2"])
+    assert parse_faults(a.fault) == {Fault.SILENT, Fault.LOSE_RESPONSES}
+    assert (a.lose_share, a.wrong_password_for, a.outage_at, a.outage_for) == (0.3, 10.0, 5.0, 2.0)

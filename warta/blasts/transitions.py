@@ -11,6 +11,7 @@ it; nobody writes ``state`` by hand, nobody writes ``±1`` counter lines.
 
     name            from                     to                       also sets
     --------------  -----------------------  -----------------------  -------------------------------
+    (claim)         queued                   queued                   engine_id (no count changes)
     mark            queued                   sending                  sent_at, connection, attempts+1
     unmark          sending                  queued                   next_attempt_at, attempts-1
     submitted       sending                  submitted                submitted_at, connection, cost
@@ -119,7 +120,7 @@ class Outbox:
     """
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[int, str], int] = defaultdict(int)
+        self.counts: dict[tuple[int, str], Any] = defaultdict(int)  # int; Decimal for cost
         self.is_postgres = connection.vendor == "postgresql"
 
     # -- running transitions --------------------------------------------------------------
@@ -179,6 +180,74 @@ class Outbox:
                 total += n
         return total
 
+    def claim(self, blast_id: int, limit: int, now: datetime, *, engine_id: str,
+              mark_conn: int | None = None) -> list[tuple[Any, ...]]:
+        """Claim up to ``limit`` due, unclaimed messages of a blast for ``engine_id``, oldest
+        first; with ``mark_conn`` the claim is also the ``mark`` transition (straight into
+        ``sending`` on that connection). Returns ``(id, to, operator, text, attempts before this
+        send)``. The blast's state is re-checked in the statement: pause, cancel and quiet hours
+        reach every claim at once. PostgreSQL: ``FOR UPDATE SKIP LOCKED`` (several engines);
+        SQLite: the conditional UPDATE is the whole claim (one writer)."""
+        head: list[Any]
+        if mark_conn is None:
+            sets, head, ret = "engine_id=%s", [engine_id], "attempts"
+        else:
+            tr, target = self._check("mark", None)
+            sets = "engine_id=%s, state=%s, sent_at=%s, connection_id=%s, attempts=attempts+1"
+            head = [engine_id, target, now, mark_conn]
+            ret = "attempts-1"  # the count before this send, as a plain claim returns it
+        tail = f" AND blast_id IN (SELECT id FROM {B} WHERE state=%s)"
+        pick = (f"SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL "
+                f"AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s) "
+                f"ORDER BY next_attempt_at, id LIMIT %s")
+        params = [blast_id, S.QUEUED, now, now, limit]
+        with connection.cursor() as cur:
+            if self.is_postgres:
+                # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE subquery
+                # of an UPDATE more than once and claim more rows than asked.
+                execute(cur, f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) '
+                             f'UPDATE {M} m SET {sets} FROM c WHERE m.id=c.id{tail} '
+                             f'RETURNING m.id, m."to", m.operator, m.text, m.{ret}',
+                        [*params, *head, Blast.State.ACTIVE])
+            else:
+                execute(cur, f'UPDATE {M} SET {sets} WHERE id IN ({pick}) AND state=%s '
+                             f'AND engine_id IS NULL{tail} RETURNING id, "to", operator, text, {ret}',
+                        [*head, *params, S.QUEUED, Blast.State.ACTIVE])
+            rows = list(cur.fetchall())
+        if mark_conn is not None:
+            self.record("mark", S.QUEUED, (blast_id for _ in rows))
+        return rows
+
+    def submit(self, costs: Sequence[tuple[int, Any]], conn_id: int, now: datetime, *,
+               engine_id: str) -> list[tuple[Any, ...]]:
+        """The ``submitted`` transition with each message's cost written on it (DESIGN: the cost
+        of a message is written when it is submitted, here), in one statement on PostgreSQL
+        (ids and costs as two arrays), one per distinct cost on SQLite (a handful). Returns
+        ``(id, blast_id)`` of the rows moved; the blasts' cost totals are the caller's."""
+        if not costs:
+            return []
+        tr, target = self._check("submitted", None)
+        rows: list[tuple[Any, ...]] = []
+        if self.is_postgres:
+            with connection.cursor() as cur:
+                execute(cur,
+                        f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=t.c "
+                        f"FROM unnest(%s::bigint[], %s::numeric[]) AS t(id, c) WHERE m.id=t.id "
+                        f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id",
+                        [target, now, conn_id, [c[0] for c in costs], [c[1] for c in costs], tr.frm[0], engine_id])
+                rows = list(cur.fetchall())
+        else:
+            by_cost: dict[Any, list[int]] = defaultdict(list)
+            for id_, cost in costs:
+                by_cost[cost].append(id_)
+            for cost, ids in by_cost.items():
+                rows.extend(self._update_ids(
+                    f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=%s "
+                    f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
+                    [target, now, conn_id, str(cost)], ids, [tr.frm[0], engine_id]))
+        self.record("submitted", tr.frm[0], (r[1] for r in rows))
+        return rows
+
     def record(self, name: str, frm: str, blast_ids: Iterable[int], *, to: str | None = None) -> None:
         """Book rows a caller's own statement moved from ``frm`` (checked against the table)."""
         tr, target = self._check(name, to)
@@ -188,8 +257,8 @@ class Outbox:
             self.counts[(blast_id, frm)] -= 1
             self.counts[(blast_id, target)] += 1
 
-    def note(self, blast_id: int, key: str, n: int = 1) -> None:
-        """A sub-count that is not a state (e.g. ``no_report``)."""
+    def note(self, blast_id: int, key: str, n: Any = 1) -> None:
+        """A sub-count that is not a state (``no_report``; the blast's cost, a Decimal)."""
         self.counts[(blast_id, key)] += n
 
     # -- counters ---------------------------------------------------------------------------

@@ -21,10 +21,13 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from .base import TransportModule
 
 
 class TransportError(Exception):
@@ -67,8 +70,10 @@ def _registry() -> dict[str, ModuleType]:
 REGISTRY_SCHEMES = ("smpp", "kannel", "gammu+sqlite", "memory")
 
 
-def transport_for(kind: str) -> ModuleType:
-    return _registry()[kind]
+def transport_for(kind: str) -> TransportModule:
+    """The transport module for ``kind``, typed by the contract every transport keeps."""
+    module: TransportModule = _registry()[kind]
+    return module
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:

@@ -83,3 +83,12 @@ class TransportModule(Protocol):
     def parse(self, url: str) -> Any: ...
 
     def open_bind(self, spec: Any, *, on_receipt: OnReceipt, on_mo: OnMo) -> Bind: ...
+
+
+def _conforming() -> None:
+    """Never called: mypy checks here that every transport's bind keeps the contract."""
+    from . import gammu, kannel, memory, smpp
+
+    binds: list[type[Bind]] = [smpp.SmppBind, kannel.KannelBind, gammu.GammuBind, memory.MemoryBind]
+    late: list[type[LateAnswering]] = [smpp.SmppBind, memory.MemoryBind]
+    del binds, late

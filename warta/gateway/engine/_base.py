@@ -1,0 +1,69 @@
+"""What every part of the engine may rely on ``self`` to have (set in ``Engine.__init__``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from warta.blasts.models import Blast
+from warta.blasts.transitions import Outbox
+
+from ..models import GatewayCount
+from ..receipts import InReceipt, ReceiptService
+from ._types import BindSlot, InMo, Item, LateAnswer, Outcome, Router
+
+
+class EngineBase:
+    """Attributes shared by the engine's parts (leases, queue, loop); typed once, here."""
+
+    engine_id: str
+    hostname: str
+    connection_names: list[str]
+    lease_seconds: float
+    heartbeat_seconds: float
+    idle_poll: float
+    drain_timeout: float
+    sweep_seconds: float
+    suppression: Callable[[Iterable[str]], set[str]]
+    now: Callable[[], datetime]
+    is_postgres: bool
+    router: Router
+    binds: dict[tuple[int, int], BindSlot]
+    buffer: list[Item]
+    outbox: Outbox
+    receipts: ReceiptService
+    stats: dict[str, int]
+    _outcomes: list[Outcome]
+    _receipts: list[InReceipt]
+    _mos: list[InMo]
+    _late: list[LateAnswer]
+    _late_refs: dict[tuple[int, int], tuple[int, int, int]]
+    _conn_versions: dict[int, str]
+    _deltas: dict[tuple[int, str], Any]
+    _gdeltas: dict[tuple[int | None, str, str], float]
+    _blasts: dict[int, Blast]
+    _active: list[Blast]
+    _active_until: float
+    _next_blast_clock: float
+    _next_receipt_sweep: float
+    _started: set[int]
+    _tariffs: dict[str, Any]
+    _tariffs_until: float
+    _parts_cache: dict[str, int]
+    _shares: dict[int, int]
+
+    @property
+    def _pending_hint(self) -> bool:
+        return self.receipts.pending_hint
+
+    @_pending_hint.setter
+    def _pending_hint(self, value: bool) -> None:
+        self.receipts.pending_hint = value
+
+    def _write_deltas(self) -> None:
+        """Counters of the transitions made so far, into this transaction."""
+        self.outbox.write_counts()
+        if self._gdeltas:
+            GatewayCount.add(dict(self._gdeltas))
+            self._gdeltas.clear()

@@ -1,0 +1,501 @@
+"""The loop: binds, dispatch within window and pace, and one transaction per turn (``flush``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from warta.blasts.models import Blast, OutboxCount
+from warta.blasts.outbox import suppressed_numbers
+from warta.blasts.transitions import Outbox
+
+from ..models import Connection, GatewayCount
+from ..receipts import InReceipt, ReceiptService
+from ..smppclient import TokenBucket
+from ..transports import ConnectionURLError, TransportError, parse_url, transport_for
+from ._types import (
+    SWEEP_SECONDS,
+    THROTTLE_STATUSES,
+    BindSlot,
+    FlushResult,
+    InMo,
+    Item,
+    LateAnswer,
+    LeaseLost,
+    Outcome,
+    Router,
+    T,
+    _ErrorResult,
+)
+from .leases import LeaseSteps, _release_bind
+from .queue import QueueSteps
+
+log = logging.getLogger("warta.gateway.engine")
+
+
+class Engine(LeaseSteps, QueueSteps):
+    """One delivery engine. ``await engine.run()`` until ``engine.stop()`` (or SIGTERM)."""
+
+    def __init__(
+        self,
+        *,
+        connections: Sequence[str] | None = None,
+        engine_id: str | None = None,
+        lease_seconds: float = 15.0,
+        heartbeat_seconds: float = 2.0,
+        idle_poll: float = 0.1,
+        drain_timeout: float = 10.0,
+        sweep_seconds: float = SWEEP_SECONDS,
+        suppression: Callable[[Iterable[str]], set[str]] = suppressed_numbers,
+        clock: Callable[[], datetime] = timezone.now,
+    ) -> None:
+        host = socket.gethostname()
+        self.engine_id = engine_id or f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.hostname = host
+        self.connection_names = list(connections or [])
+        self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.idle_poll = idle_poll
+        self.drain_timeout = drain_timeout
+        self.sweep_seconds = sweep_seconds
+        self.suppression = suppression
+        self.now = clock
+        self.is_postgres = connection.vendor == "postgresql"
+        self.router = Router([])
+        self.binds: dict[tuple[int, int], BindSlot] = {}
+        self.buffer: list[Item] = []
+        self._outcomes: list[Outcome] = []
+        self._receipts: list[InReceipt] = []
+        self._mos: list[InMo] = []
+        self._late: list[LateAnswer] = []
+        # (connection, ref) of a timed-out submit → (message id, part, parts): a late answer
+        # finds its message by it. Bounded: an answer later than this many timeouts is a receipt's job.
+        self._late_refs: dict[tuple[int, int], tuple[int, int, int]] = {}
+        self._conn_versions: dict[int, str] = {}  # connection id → the URL its binds were opened with
+        self._next_receipt_sweep = 0.0
+        self.outbox = Outbox()  # every state change goes through it (warta.blasts.transitions)
+        self._deltas = self.outbox.counts
+        self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
+        self._blasts: dict[int, Blast] = {}
+        self._active: list[Blast] = []  # active blasts with queued messages, from the counters
+        self._active_until = 0.0  # monotonic time the list above is good until
+        self._next_blast_clock = 0.0  # next outbox.sweep (blasts finishing, quiet hours)
+        self._started: set[int] = set()  # blasts whose started_at this engine knows is set
+        self._tariffs: dict[str, Any] = {}
+        self._tariffs_until = 0.0
+        self._parts_cache: dict[str, int] = {}
+        self._shares: dict[int, int] = {}  # connection id → binds this engine may hold
+        self._stopping = False
+        self._wake: asyncio.Event | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._next_housekeeping = 0.0
+        self._next_claim = 0.0
+        self._next_pending_match = 0.0
+        self._next_squash = 0.0
+        # True at start: receipts stored by an earlier run, or by another process (Kannel's dlr-url
+        # callbacks), are waiting for their parts; housekeeping sets it again periodically.
+        self.stats: dict[str, int] = defaultdict(int)
+        self.receipts = ReceiptService(self.outbox, self._gdeltas, stats=self.stats, clock=self.now,
+                                       engine_id=self.engine_id, parts_needed=self._parts_needed)
+
+    def __repr__(self) -> str:
+        return f"<Engine {self.engine_id} binds={len(self.binds)} buffered={len(self.buffer)}>"
+
+    def flush(self, outcomes: Sequence[Outcome], receipts: Sequence[InReceipt], mos: Sequence[InMo],
+              plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
+              direct: tuple[int, int] | None = None, late: Sequence[LateAnswer] = ()) -> FlushResult:
+        """One loop turn's writes in one transaction: results first (so a receipt in the same turn
+        finds its part), then the ``sending`` marks, then the next claim."""
+        result = FlushResult()
+        try:
+            with transaction.atomic():
+                self.apply_responses(outcomes)
+                self.apply_late(late)
+                self.apply_receipts(receipts)
+                self.store_mos(mos)
+                if plan:
+                    result.marked, result.dropped = self.mark_sending(plan)
+                if claim:
+                    result.claimed = self.claim_batch(claim, senders)
+                if direct:
+                    result.direct = self.claim_batch(direct[1], senders, mark_conn=direct[0])
+                self._write_deltas()
+        except BaseException:
+            # Rolled back: the counted deltas did not happen either.
+            self._deltas.clear()
+            self._gdeltas.clear()
+            raise
+        return result
+
+    def housekeeping(self) -> tuple[set[tuple[int, int]], list[tuple[Connection, int]], set[int]]:
+        """Heartbeat, reap dead engines, expire overdue messages, notice changed connections,
+        take bind slots, reload routes; every ``SWEEP_SECONDS`` also the receipt sweeps.
+        Returns (bind slots lost, bind slots taken, connections whose binds must be reopened)."""
+        lost = self.heartbeat()
+        self.reap_expired_leases()
+        self.reap_own_dead()
+        with transaction.atomic():
+            self.expire_overdue()
+            self._write_deltas()
+        mono = time.monotonic()
+        if mono >= self._next_receipt_sweep:
+            self._next_receipt_sweep = mono + self.sweep_seconds
+            with transaction.atomic():
+                self.match_orphan_receipts()
+                self.expire_unreported()
+                self._write_deltas()
+        changed = self.changed_connections()
+        got = self.acquire_binds(skip=changed)
+        self.load_routes()
+        return lost, got, changed
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._executor is not None
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _with_connection, fn, *args)
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def _on_late_for(self, conn_id: int) -> Callable[[int, Any], None]:
+        def on_late(ref: int, result: Any) -> None:
+            self._late.append(LateAnswer(conn_id, ref, result))
+            if self._wake is not None:
+                self._wake.set()
+        return on_late
+
+    def _on_receipt_for(self, conn_id: int) -> Callable[..., asyncio.Future[None]]:
+        def on_receipt(smsc_id: str, stat: str, error: str, source: str = "", sender: str = "") -> asyncio.Future[None]:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut, source, sender))
+            if self._wake is not None:
+                self._wake.set()
+            return fut
+        return on_receipt
+
+    def _on_mo_for(self, conn_id: int) -> Callable[[Any], asyncio.Future[None]]:
+        def on_mo(item: Any) -> asyncio.Future[None]:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._mos.append(InMo(conn_id, item, self.now(), fut))
+            if self._wake is not None:
+                self._wake.set()
+            return fut
+        return on_mo
+
+    async def _open_binds(self, got: list[tuple[Connection, int]]) -> None:
+        for conn, slot in got:
+            try:
+                spec = parse_url(conn.url)
+                module = transport_for(spec.kind)
+                bind = module.open_bind(spec, on_receipt=self._on_receipt_for(conn.pk), on_mo=self._on_mo_for(conn.pk))
+                await bind.start()
+            except (TransportError, ConnectionURLError, OSError) as exc:
+                log.error("connection %s bind %d cannot start: %s", conn.name, slot, exc)
+                await self.db(_release_bind, conn.pk, slot, self.engine_id, str(exc))
+                continue
+            bucket = TokenBucket(spec.tps, now=time.monotonic()) if spec.tps > 0 else None
+            self.binds[(conn.pk, slot)] = BindSlot(conn.pk, conn.name, slot, spec.window, bind, bucket=bucket,
+                                                   ceiling=spec.tps)
+            self._conn_versions[conn.pk] = conn.url
+            if hasattr(bind, "on_late_response"):
+                bind.on_late_response = self._on_late_for(conn.pk)
+            log.info("connection %s bind %d started (%s)", conn.name, slot, conn.safe_url)
+
+    async def _rebalance(self) -> None:
+        """When more engines run than when we took our binds, hand the extra ones back: stop
+        dispatching to them, and once their window is empty, unbind and free the lease."""
+        for conn_id, share in self._shares.items():
+            mine = sorted(k for k in self.binds if k[0] == conn_id)
+            for key in mine[share:]:
+                self.binds[key].draining = True
+        for key, bs in list(self.binds.items()):
+            if (bs.draining or bs.retiring) and bs.inflight == 0:
+                self.binds.pop(key)
+                await bs.bind.close()
+                await self.db(_release_bind, key[0], key[1], self.engine_id, "")
+                log.info("connection %s bind %d handed back (%s)", bs.conn_name, bs.slot,
+                         "connection changed" if bs.retiring else "fair share")
+        if any(bs.retiring for bs in self.binds.values()) or not self.binds:
+            self._next_housekeeping = min(self._next_housekeeping, time.monotonic() + 0.5)
+
+    async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:
+        for key in list(keys):
+            bs = self.binds.pop(key, None)
+            if bs is not None:
+                bs.lost = True
+                log.warning("connection %s bind %d: lease lost, closing", bs.conn_name, bs.slot)
+                await bs.bind.close()
+
+    def _plan(self) -> tuple[dict[int, list[Item]], list[tuple[Item, BindSlot]], list[Item]]:
+        """Assign buffered items to binds with free window slots. Returns (plan by connection,
+        assignments, unroutable items)."""
+        by_conn: dict[int, list[BindSlot]] = defaultdict(list)
+        for bs in self.binds.values():
+            if bs.bind.bound and not bs.lost:
+                by_conn[bs.conn_id].append(bs)
+        plan: dict[int, list[Item]] = defaultdict(list)
+        assigned: list[tuple[Item, BindSlot]] = []
+        unroutable: list[Item] = []
+        keep: list[Item] = []
+        mono = time.monotonic()
+        free_total = sum(bs.free for slots in by_conn.values() for bs in slots)
+        for item in self.buffer:
+            if free_total <= 0:
+                keep.append(item)
+                continue
+            cands = [c for c in self.router.candidates(item.sender, item.to, item.operator) if c in by_conn]
+            if not cands:
+                unroutable.append(item)
+                continue
+            slots = by_conn[cands[0]]  # the best connection that is up; busy ≠ down, so wait for it
+            best = max(slots, key=lambda b: b.free)
+            if not best.take(item.parts, mono):
+                keep.append(item)
+                continue
+            free_total -= item.parts
+            plan[best.conn_id].append(item)
+            assigned.append((item, best))
+        self.buffer = keep
+        return plan, assigned, unroutable
+
+    async def _send(self, item: Item, bs: BindSlot) -> None:
+        try:
+            if item.valid_until is not None and self.now() >= item.valid_until:
+                results: Sequence[Any] = [_ErrorResult("masa berlaku habis sebelum terkirim", True, expired=True)]
+            else:
+                results = await bs.bind.submit(item.sender, item.to, item.text, valid_until=item.valid_until)
+        except TransportError as exc:
+            results = [_ErrorResult(str(exc), exc.permanent, exc.status)]
+        finally:
+            bs.inflight -= item.parts
+        mono = time.monotonic()
+        for r in results:
+            if r.ok:
+                bs.accepted(mono)
+            elif r.command_status in THROTTLE_STATUSES:
+                bs.throttled(mono)
+        self._outcomes.append(Outcome(item, bs.conn_id, results))
+        if self._wake is not None:
+            self._wake.set()
+
+    def _dispatch_direct(self, conn_id: int, items: list[Item]) -> tuple[list[Item], list[Item]]:
+        """Send messages claimed straight into ``sending`` on ``conn_id``'s binds; returns those
+        that cannot go (no route there, no free slot) for ``unmark``."""
+        # Usable binds, checked once: ``BindSlot.free`` asks the client whether it is bound on
+        # every call, which showed in profiles at one call per message. No TPS bucket here
+        # (step() claims this way only without one), so a slot is just window - inflight.
+        slots = [bs for bs in self.binds.values()
+                 if bs.conn_id == conn_id and bs.bind.bound and not bs.lost and not bs.draining
+                 and not bs.retiring]
+        unroutable: list[Item] = []
+        no_slot: list[Item] = []
+        loop = asyncio.get_running_loop()
+        for item in items:
+            if conn_id not in self.router.candidates(item.sender, item.to, item.operator):
+                unroutable.append(item)
+                continue
+            best = max(slots, key=lambda b: b.window - b.inflight) if slots else None
+            if best is None or best.window - best.inflight < item.parts:
+                no_slot.append(item)
+                continue
+            best.inflight += item.parts
+            task = loop.create_task(self._send(item, best))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return unroutable, no_slot
+
+    async def step(self) -> bool:
+        """One loop turn. Returns True when it did something (so the loop does not sleep)."""
+        mono = time.monotonic()
+        if mono >= self._next_housekeeping:
+            self._next_housekeeping = mono + self.heartbeat_seconds
+            lost, got, changed = await self.db(self.housekeeping)
+            await self._close_binds(lost)
+            for bs in self.binds.values():
+                if bs.conn_id in changed and not bs.retiring:
+                    bs.retiring = True
+                    log.info("connection %s changed, disabled or deleted: bind %d closes after its window",
+                             bs.conn_name, bs.slot)
+            await self._open_binds(got)
+            await self._rebalance()
+            # Other processes store pending receipts too; look again every housekeeping turn.
+            self._pending_hint = True
+            if mono >= self._next_squash:
+                self._next_squash = mono + 30
+                await self.db(_squash)
+        if self._pending_hint and mono >= self._next_pending_match:
+            self._next_pending_match = mono + 0.5
+            await self.db(_atomic_then_deltas, self, self.match_pending_receipts)
+
+        plan, assigned, unroutable = self._plan() if not self._stopping else ({}, [], [])
+        free = sum(bs.free for bs in self.binds.values())
+        claim = 0
+        direct: tuple[int, int] | None = None
+        senders: set[str] | None = None
+        if not self._stopping and free > 0 and mono >= self._next_claim:
+            up = [bs for bs in self.binds.values() if bs.bind.bound and not bs.lost]
+            conns = {bs.conn_id for bs in up}
+            senders = self.router.senders(conns)
+            if not self.buffer and len(conns) == 1 and all(bs.bucket is None for bs in up):
+                # Nothing buffered, one connection up, no TPS pacing: claim straight into
+                # ``sending``, as many as the window slots free right now (claim_batch's
+                # mark_conn) — one row update per message less than claim, then mark.
+                direct = (next(iter(conns)), free)
+            else:
+                want = max(2 * sum(bs.window for bs in up), 100)
+                claim = max(0, want - len(self.buffer) - sum(len(v) for v in plan.values()))
+        outcomes, self._outcomes = self._outcomes, []
+        receipts, self._receipts = self._receipts, []
+        mos, self._mos = self._mos, []
+        late, self._late = self._late, []
+        if not (plan or claim or direct or outcomes or receipts or mos or unroutable or late):
+            return False
+        if unroutable:
+            await self.db(self.release, unroutable, 2.0)
+        try:
+            t_flush = time.perf_counter()
+            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct, late)
+            self.stats["flushes"] += 1
+            self.stats["flush_ms"] += int((time.perf_counter() - t_flush) * 1000)
+        except Exception:
+            # The transaction rolled back: nothing was marked, so nothing may be sent; receipts and
+            # MOs are answered "temporary error" by the client and come again. Give the claimed
+            # slots back and keep going after a pause (the database may be restarting).
+            for item, bs in assigned:
+                bs.inflight -= item.parts
+                self.buffer.append(item)
+            self._outcomes[:0] = outcomes
+            self._late[:0] = late
+            for rc in receipts:
+                if rc.ack is not None and not rc.ack.done():
+                    rc.ack.set_exception(TransportError("database write failed", permanent=False))
+            for mo in mos:
+                if mo.ack is not None and not mo.ack.done():
+                    mo.ack.set_exception(TransportError("database write failed", permanent=False))
+            log.exception("engine flush failed; retrying in 1 s")
+            await self.db(_close_db)
+            await asyncio.sleep(1.0)
+            return True
+        for rc in receipts:
+            if rc.ack is not None and not rc.ack.done():
+                rc.ack.set_result(None)
+        for mo in mos:
+            if mo.ack is not None and not mo.ack.done():
+                mo.ack.set_result(None)
+        loop = asyncio.get_running_loop()
+        for item, bs in assigned:
+            if item.id in res.marked:
+                task = loop.create_task(self._send(item, bs))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                bs.inflight -= item.parts
+        if direct is not None:
+            if res.direct:
+                self.stats["claimed"] += len(res.direct)
+                unroutable, no_slot = self._dispatch_direct(direct[0], res.direct)
+                # Marked but not sent (rare: a route by operator or prefix, a multipart text
+                # needing more slots than left): back to the queue at once.
+                if unroutable:
+                    await self.db(self.unmark, unroutable, 2.0)
+                if no_slot:
+                    await self.db(self.unmark, no_slot, 0.0)
+            else:
+                self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
+        if claim:
+            if res.claimed:
+                self.buffer.extend(res.claimed)
+                if self._blasts[res.claimed[0].blast_id].priority:
+                    # An emergency blast overtakes what is already buffered, not only the queue.
+                    self.buffer.sort(key=lambda i: -self._blasts[i.blast_id].priority)
+                self.stats["claimed"] += len(res.claimed)
+            else:
+                self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
+        return True
+
+    async def run(self, *, install_signals: bool = True) -> None:
+        self._wake = asyncio.Event()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="warta-db")
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+        await self.db(self.register)
+        log.info("engine %s started (%s)", self.engine_id, connection.vendor)
+        try:
+            while not self._stopping:
+                if not await self.step():
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+                    except TimeoutError:
+                        pass
+        except LeaseLost:
+            log.error("engine %s lost its lease (stalled too long); stopping so nothing is sent twice",
+                      self.engine_id)
+            self._stopping = True
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.drain_timeout
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        # Final flush of what the drain produced (responses, receipts), then give everything back.
+        try:
+            outcomes, self._outcomes = self._outcomes, []
+            receipts, self._receipts = self._receipts, []
+            mos, self._mos = self._mos, []
+            late, self._late = self._late, []
+            await self.db(self.flush, outcomes, receipts, mos, {}, 0, None, None, late)
+            for rc in receipts:
+                if rc.ack is not None and not rc.ack.done():
+                    rc.ack.set_result(None)
+            for mo in mos:
+                if mo.ack is not None and not mo.ack.done():
+                    mo.ack.set_result(None)
+            self.buffer.clear()
+            await self.db(self.release_all)
+        finally:
+            for bs in list(self.binds.values()):
+                await bs.bind.close()
+            self.binds.clear()
+            if self._executor is not None:
+                self._executor.submit(_close_db).result()
+                self._executor.shutdown(wait=True)
+            log.info("engine %s stopped: %s", self.engine_id, dict(self.stats))
+
+
+def _squash() -> None:
+    OutboxCount.squash()
+    GatewayCount.squash()
+
+
+def _atomic_then_deltas(engine: Engine, fn: Callable[[], T]) -> T:
+    with transaction.atomic():
+        out = fn()
+        engine._write_deltas()
+    return out
+
+
+def _close_db() -> None:
+    connection.close()
+
+
+def _with_connection(fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('blasts', '0007_lifecycle_finish_quiet_cost'),
+        ('blasts', '0008_lifecycle_finish_quiet_cost'),
         ('blasts', '0011_approval_draft_import'),
     ]
 

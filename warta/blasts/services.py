@@ -24,7 +24,7 @@ import hashlib
 import logging
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -968,10 +968,21 @@ def release_blocker(draft: Draft, now: datetime) -> str | None:
         blk = blackout_at(draft.sender, now)
         if blk is not None:
             return _("Masa tenang \"%(n)s\": hanya blast darurat.") % {"n": blk.name}
-        from warta.reports.services import budget_blocker  # the unit's monthly SMS budget (reports)
-
-        return budget_blocker(draft, now)
+        for check in RELEASE_CHECKS:  # e.g. the unit's monthly SMS budget (registered by reports)
+            why = check(draft, now)
+            if why:
+                return why
     return None
+
+
+#: Checks that apps above blasts add to a normal blast's release (``register_release_check``):
+#: each takes (draft, now) and returns why the draft is held, or None. Emergencies skip them.
+RELEASE_CHECKS: list[Callable[[Draft, datetime], str | None]] = []
+
+
+def register_release_check(check: Callable[[Draft, datetime], str | None]) -> None:
+    if check not in RELEASE_CHECKS:
+        RELEASE_CHECKS.append(check)
 
 
 def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str],

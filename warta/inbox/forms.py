@@ -20,9 +20,9 @@ from .models import (
 
 
 def _topic_choices() -> list[tuple[str, Any]]:
-    from warta.insights.models import topic_choices
+    from . import hooks
 
-    return [("", "—"), *topic_choices()]
+    return [("", "—"), *hooks.topic_choices()]
 
 
 class FilterForm(forms.Form):

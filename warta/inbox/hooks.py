@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -139,6 +140,28 @@ def register_analyser(analyser: Analyser | None) -> None:
 
 def analyser() -> Analyser | None:
     return _analyser
+
+
+# ----------------------------------------------------------------------------- topics
+# Ticket.topic points at insights' Topic table; the inbox's forms and services reach it through
+# these two functions, registered by insights, so the inbox imports nothing above it.
+_topic_choices: Callable[[], list[tuple[str, Any]]] = list
+_topic_by_code: Callable[[str], Any] = lambda code: None  # noqa: E731
+
+
+def register_topics(choices: Callable[[], list[tuple[str, Any]]], by_code: Callable[[str], Any]) -> None:
+    global _topic_choices, _topic_by_code
+    _topic_choices, _topic_by_code = choices, by_code
+
+
+def topic_choices() -> list[tuple[str, Any]]:
+    """(code, name) of the topics in use."""
+    return _topic_choices()
+
+
+def topic_by_code(code: str) -> Any:
+    """The topic with ``code``, or None."""
+    return _topic_by_code(code)
 def receive_from_gateway(batch: list[Any]) -> None:
     """``warta.gateway.hooks.mobile_originated``: citizens' messages from the gateway
     (``InboundSms``) into the inbox, in the caller's transaction."""

@@ -205,11 +205,11 @@ def assign(ticket: Ticket, *, actor: User, unit: Unit | None = None, assignee: U
 
 
 def _topic(code: str) -> Any:
-    from warta.insights.models import Topic
+    from . import hooks
 
     if not code:
         return None
-    topic = Topic.objects.filter(code=code).first()
+    topic = hooks.topic_by_code(code)
     if topic is None:
         raise TicketError(_("Topik tidak dikenal; pilih dari daftar."))
     return topic

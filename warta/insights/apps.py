@@ -16,4 +16,7 @@ class InsightsConfig(AppConfig):
 
         # Every incoming message is classified at ingest; polls are a routing step there.
         hooks.register_analyser(Analyser())
+        from .models import Topic, topic_choices
+
+        hooks.register_topics(topic_choices, lambda code: Topic.objects.filter(code=code).first())
         post_save.connect(on_ticket_saved, sender=Ticket, dispatch_uid="insights.ticket_outcome")

@@ -347,6 +347,8 @@ class Classifier:
             r.sentiment = "negatif"
 
     def _with_model(self, results: list[Result], hits: list[Hits], todo: list[int], docs: list[str]) -> None:
+        import numpy as np
+
         m = self.model
         assert m is not None
         x = m.vectoriser.transform(docs)
@@ -354,27 +356,47 @@ class Classifier:
         p_sent = m.sentiment.predict_proba(x)
         p_urgent = m.urgent.predict_proba(x)[:, list(m.urgent.classes_).index(1)]
         topic_classes = list(m.topic.classes_)
-        sent_classes = list(m.sentiment.classes_)
+        sent_classes = list(m.sentiment.classes_)  # sorted, as sklearn keeps classes
+        # Topic scores in bulk: model probabilities folded onto the topics they count as today
+        # (merges, retirements) by one matrix product, then the lexicon's votes added.
+        target = {c: self._target(c) for c in topic_classes}
+        for i in todo:
+            for c in hits[i].topics:
+                if c not in target:
+                    target[c] = self._target(c)
+        names = sorted(set(target.values()))  # sorted: ties go to the first name, as before
+        col = {t: k for k, t in enumerate(names)}
+        fold = np.zeros((len(topic_classes), len(names)))
+        for j, c in enumerate(topic_classes):
+            fold[j, col[target[c]]] = 1.0
+        scores = p_topic @ fold
+        sent = p_sent.copy()
+        pos = sent_classes.index("positif") if "positif" in sent_classes else None
+        neg = sent_classes.index("negatif") if "negatif" in sent_classes else None
+        for row, i in enumerate(todo):
+            h = hits[i]
+            for c, v in h.topics.items():
+                scores[row, col[target[c]]] += LEXICON_WEIGHT * v
+            if pos is not None:
+                sent[row, pos] += 0.1 * h.positive
+            if neg is not None:
+                sent[row, neg] += 0.1 * h.negative
+        best_cols = scores.argmax(axis=1)
+        totals = scores.sum(axis=1)
+        best_sent = sent.argmax(axis=1)
         words_x = None
         for row, i in enumerate(todo):
             r, h = results[i], hits[i]
-            scores: dict[str, float] = defaultdict(float)
-            for j, code in enumerate(topic_classes):
-                scores[self._target(code)] += float(p_topic[row, j])
-            for code, s in h.topics.items():
-                scores[self._target(code)] += LEXICON_WEIGHT * s
-            best = max(sorted(scores), key=lambda c: scores[c])
-            total = sum(scores.values()) or 1.0
-            r.topic, r.confidence = best, round(scores[best] / total, 3)
-            r.why = [w for code in h.topic_words if self._target(code) == best for w in h.topic_words[code]]
+            best = names[int(best_cols[row])]
+            total = float(totals[row]) or 1.0
+            r.topic, r.confidence = best, round(float(scores[row, best_cols[row]]) / total, 3)
+            r.why = [w for code in h.topic_words if target.get(code, self._target(code)) == best
+                     for w in h.topic_words[code]]
             if not r.why and best != FALLBACK and best in topic_classes:
                 if words_x is None:
                     words_x = m.vectoriser.transformer_list[0][1].transform(docs)
                 r.why = self._model_words(words_x, row, topic_classes.index(best))
-            sent = {c: float(p_sent[row, j]) for j, c in enumerate(sent_classes)}
-            sent["positif"] = sent.get("positif", 0.0) + 0.1 * h.positive
-            sent["negatif"] = sent.get("negatif", 0.0) + 0.1 * h.negative
-            r.sentiment = max(sorted(sent), key=lambda c: sent[c])
+            r.sentiment = sent_classes[int(best_sent[row])]
             r.urgent = bool(h.urgent >= 1.0 or p_urgent[row] >= URGENT_THRESHOLD)
             if r.urgent:
                 r.why = r.why + [w for w in h.urgent_words if w not in r.why]

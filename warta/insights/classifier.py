@@ -156,10 +156,16 @@ class Lexicon:
         topic_words: dict[str, list[str]] = defaultdict(list)
         urgent, positive, negative = 0.0, 0.0, 0.0
         urgent_words: list[str] = []
-        i, n = 0, len(toks)
-        while i < n:
-            step = 1
+        # Two layers scanned independently, longest match first in each: a sentiment phrase
+        # ("belum diangkut") must not hide the topic word inside it ("diangkut"), and the words
+        # of one match are not counted again by a shorter match in the same layer.
+        n = len(toks)
+        topic_until = other_until = 0
+        for i in range(n):
+            topic_done, other_done = i < topic_until, i < other_until
             for size in range(min(self.max_len, n - i), 0, -1):
+                if topic_done and other_done:
+                    break
                 key = tuple(toks[i:i + size])
                 if size == 1:
                     stem = self._stem(key[0])
@@ -169,28 +175,30 @@ class Lexicon:
                 entries = self.terms.get(key)
                 if not entries:
                     continue
-                negated = i > 0 and toks[i - 1] in NEGATORS
                 phrase = " ".join(key)
-                for kind, topic, weight in entries:
-                    if kind == "topic":
-                        if allowed is None or topic in allowed:
+                kinds = {kind for kind, _t, _w in entries}
+                if not topic_done and "topic" in kinds:
+                    topic_done, topic_until = True, i + size
+                    for kind, topic, weight in entries:
+                        if kind == "topic" and (allowed is None or topic in allowed):
                             topics[topic] += weight
                             if phrase not in topic_words[topic]:
                                 topic_words[topic].append(phrase)
-                    elif kind == "urgent":
-                        urgent += weight
-                        if phrase not in urgent_words:
-                            urgent_words.append(phrase)
-                    elif kind == "positive":
-                        if negated:
+                if not other_done and kinds - {"topic"}:
+                    other_done, other_until = True, i + size
+                    negated = i > 0 and toks[i - 1] in NEGATORS
+                    for kind, _topic, weight in entries:
+                        if kind == "urgent":
+                            urgent += weight
+                            if phrase not in urgent_words:
+                                urgent_words.append(phrase)
+                        elif kind == "positive":
+                            if negated:
+                                negative += weight
+                            else:
+                                positive += weight
+                        elif kind == "negative":
                             negative += weight
-                        else:
-                            positive += weight
-                    elif kind == "negative":
-                        negative += weight
-                step = size
-                break
-            i += step
         return Hits(dict(topics), dict(topic_words), urgent, urgent_words, positive, negative)
 
 

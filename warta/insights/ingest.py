@@ -27,10 +27,10 @@ from .models import Classification, TicketOutcome, Topic
 _topics: tuple[float, dict[str, int]] | None = None
 
 
-def topic_ids() -> dict[str, int]:
+def topic_ids(*, fresh: bool = False) -> dict[str, int]:
     global _topics
     now = time.monotonic()
-    if _topics is None or now - _topics[0] > engine.RECHECK:
+    if fresh or _topics is None or now - _topics[0] > engine.RECHECK:
         _topics = (now, dict(Topic.objects.values_list("code", "pk")))
     return _topics[1]
 
@@ -48,7 +48,8 @@ class Analyser:
         clf = engine.get()
         results = clf.classify_many([text for _a, text, _at, _b in items], binary=[b for *_x, b in items])
         ids = topic_ids()
-        contact_regions: dict[str, int] = {}
+        if any(r.topic not in ids for r in results):
+            ids = topic_ids(fresh=True)  # a topic added since the ids were read        contact_regions: dict[str, int] = {}
         need = {a for (a, *_r), res in zip(items, results, strict=True) if res.region_id is None}
         if need:
             from django.db import connection

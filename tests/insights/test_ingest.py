@@ -157,3 +157,11 @@ def test_blast_impact_counts_recipients_replies_optouts_and_new_tickets_after_ag
     login(client, actors["operator"])
     page = client.get(f"/blast/konsol/{blast.pk}/").content.decode()
     assert 'data-testid="blast-impact"' in page and 'data-testid="impact-replies">1<' in page
+
+
+def test_an_open_ticket_takes_the_topic_and_place_of_a_later_complaint():
+    receive_mo(mo("selamat pagi", source="+6281311110041"))
+    assert Ticket.objects.get().topic.code == "lainnya"
+    receive_mo(mo("sampah menumpuk belum diangkut di kel. gambir", source="+6281311110041"))
+    t = Ticket.objects.select_related("topic", "region").get()
+    assert t.topic.code == "sampah" and t.region.name == "Gambir" and t.message_count == 2

@@ -76,7 +76,8 @@ class Analyser:
             out.append(Analysis(
                 topic_id=ids.get(r.topic) or ids.get("lainnya"), topic_code=r.topic, region_id=region_id,
                 region_name=region.name if region is not None else "", urgent=r.urgent,
-                poll=answers[i] if answers is not None else None, extra=(r, source)))
+                poll=answers[i] if answers is not None else None, lainnya_id=ids.get("lainnya"),
+                extra=(r, source)))
         return out
 
     def record(self, rows: list[tuple[int, int | None, int | None, Analysis, datetime, bool]], now: datetime) -> None:

@@ -130,3 +130,12 @@ def test_poll_results_export_and_outsiders(client, actors):
     login(client, actors["analyst"])  # analysts see results but do not create polls
     assert client.get("/analisis/jajak/baru/").status_code == 403
     assert client.get(f"/analisis/jajak/{poll.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/analisis/topik/", "/analisis/leksikon/", "/analisis/model/", "/analisis/jajak/",
+                                 "/analisis/dampak-blast/"])
+def test_a_liaison_cannot_open_the_sms_centers_pages(client, actors, url):
+    login(client, actors["liaison"])
+    assert client.get(url).status_code == 403
+    login(client, actors["analyst"])
+    assert client.get(url).status_code == 200

@@ -121,3 +121,14 @@ def move(classification: Any, new_topic: Any) -> None:
     terms = Counter({(c.day, c.topic_id, str(w)[:80]): -1 for w in c.why})
     terms.update({(c.day, new_topic.pk, str(w)[:80]): 1 for w in c.why})
     add_terms(terms)
+
+
+def move_unit(classification: Any, unit_id: int) -> None:
+    """Move one message's count to another unit (its ticket was forwarded by a person)."""
+    from . import engine
+    from .ingest import _kecamatan_map
+
+    c = classification
+    region = _kecamatan_map(engine.get()).get(c.region_id or 0, c.region_id or 0)
+    add_daily(Counter({(c.day, c.topic_id, region, c.unit_id or 0, c.sentiment, c.urgent): -1}))
+    add_daily(Counter({(c.day, c.topic_id, region, unit_id, c.sentiment, c.urgent): 1}))

@@ -147,9 +147,15 @@ def _kecamatan_map(clf: Any) -> dict[int, int]:
 
 
 def on_ticket_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
-    """Count a ticket's forwarding and closing once in ``UnitDayCount`` (people's actions save
-    tickets through the ORM; ingest's own routing is counted in ``record``)."""
+    """Count a ticket's forwarding and closing once in ``UnitDayCount``, and move its messages'
+    counts to the unit it was forwarded to (people's actions save tickets through the ORM;
+    ingest's own routing is counted in ``record``)."""
     t = instance
+    if t.unit_id is not None:
+        # Forwarded by a person: the ticket's messages now count for that unit's slice.
+        for c in Classification.objects.filter(ticket_id=t.pk).exclude(unit_id=t.unit_id):
+            counters.move_unit(c, t.unit_id)
+            Classification.objects.filter(pk=c.pk).update(unit_id=t.unit_id)
     if t.forwarded_at is None and t.closed_at is None:
         return
     outcome, _ = TicketOutcome.objects.get_or_create(ticket_id=t.pk)

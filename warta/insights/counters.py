@@ -110,11 +110,8 @@ def add_poll(counts: Counter[tuple[int, str, int]]) -> None:
 
 def move(classification: Any, new_topic: Any) -> None:
     """Move one message's count from its topic to ``new_topic`` (a correction)."""
-    from . import engine
-    from .ingest import _kecamatan_map
-
     c = classification
-    region = _kecamatan_map(engine.get()).get(c.region_id or 0, c.region_id or 0)  # as ingest keyed it
+    region = kecamatan_of(c.region_id)  # as ingest keyed it
     key = (region, c.unit_id or 0, c.sentiment, c.urgent)
     add_daily(Counter({(c.day, c.topic_id, *key): -1}))
     add_daily(Counter({(c.day, new_topic.pk, *key): 1}))
@@ -125,10 +122,22 @@ def move(classification: Any, new_topic: Any) -> None:
 
 def move_unit(classification: Any, unit_id: int) -> None:
     """Move one message's count to another unit (its ticket was forwarded by a person)."""
-    from . import engine
-    from .ingest import _kecamatan_map
-
     c = classification
-    region = _kecamatan_map(engine.get()).get(c.region_id or 0, c.region_id or 0)
+    region = kecamatan_of(c.region_id)
     add_daily(Counter({(c.day, c.topic_id, region, c.unit_id or 0, c.sentiment, c.urgent): -1}))
     add_daily(Counter({(c.day, c.topic_id, region, unit_id, c.sentiment, c.urgent): 1}))
+
+
+def kecamatan_of(region_id: int | None) -> int:
+    """The id counters key a region by: a kelurahan's kecamatan, else the region itself (0: none).
+    Read from the cached region table, so a web process never builds the classifier for it."""
+    if not region_id:
+        return 0
+    from .services import reference
+
+    ref = reference()
+    row = ref["regions"].get(region_id)
+    if row is None:
+        return region_id
+    code, _name, level = row
+    return ref["by_code"].get(code[:8], region_id) if level == "kelurahan" else region_id

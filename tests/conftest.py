@@ -103,6 +103,10 @@ def _reference_data_survives_flush(request: Any, django_db_blocker: Any) -> Any:
         with django_db_blocker.unblock():
             if not Region.objects.exists() or not Keyword.objects.exists() or not Topic.objects.exists():
                 _reseed_reference_data()
+                # New rows, new ids: the insights app's per-process caches must not keep the old ones.
+                from warta.insights.engine import reset_all
+
+                reset_all()
     yield
 
 

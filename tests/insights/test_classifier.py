@@ -82,3 +82,10 @@ def test_cli_evaluate_meets_the_goals_on_the_held_out_set(capsys):
     assert report["urgent"]["recall"] >= 0.95
     assert report["place"]["kecamatan_accuracy"] >= 0.90
     assert "banjir" in report["confusion"] and "precision" in report["topics"]["banjir"]
+
+
+def test_a_sentiment_phrase_does_not_hide_the_topic_word_inside_it(lexicon_only):
+    # "belum diangkut" is a negative phrase; "diangkut" inside it still votes for sampah.
+    r = lexicon_only.classify("Sampah di pinggir Kali Ciliwung dekat Bukit Duri belum diangkut seminggu, bau sekali.")
+    assert r.topic == "sampah" and "diangkut" in r.why and r.sentiment == "negatif"
+    assert r.place is not None and r.place["name"] == "Bukit Duri"

@@ -177,3 +177,31 @@ def test_reference_rows_loaded_again_under_new_ids_are_not_remembered_by_their_o
         assert Classification.objects.get().topic_id == new
     finally:
         ingest.forget_caches()  # the renumbered id is rolled back with this test: later tests must not see it
+
+
+def test_an_open_ticket_takes_the_topic_and_place_of_a_later_complaint():
+    receive_mo(mo("selamat pagi", source="+6281311110041"))
+    assert Ticket.objects.get().topic.code == "lainnya"
+    receive_mo(mo("sampah menumpuk belum diangkut di kel. gambir", source="+6281311110041"))
+    t = Ticket.objects.select_related("topic", "region").get()
+    assert t.topic.code == "sampah" and t.region.name == "Gambir" and t.message_count == 2
+
+
+def test_a_ticket_forwarded_by_a_person_counts_for_that_units_slice_with_its_outcome(units, actors):
+    from warta.inbox import services as inbox
+
+    receive_mo(mo("banyak warga kena demam berdarah di kel. gambir", source="+6281311110051"))
+    t = Ticket.objects.get()
+    assert t.unit is None
+    today = services.today_wib()
+    assert services.figures(today, today, unit=units["dinkes"])["total"] == 0
+    inbox.assign(t, actor=actors["operator"], unit=units["dinkes"])
+    fig = services.figures(today, today, unit=units["dinkes"])
+    assert fig["total"] == 1 and fig["by_topic"][0]["code"] == "kesehatan"
+    assert services.figures(today, today)["total"] == 1  # moved, not added
+    [row] = [u for u in fig["units"] if u["unit_id"] == units["dinkes"].pk]
+    assert row["forwarded"] == 1
+    inbox.reply(Ticket.objects.get(), "Tim fogging dijadwalkan besok.", actor=actors["other_liaison"], close=True)
+    [row] = [u for u in services.figures(today, today, unit=units["dinkes"])["units"]
+             if u["unit_id"] == units["dinkes"].pk]
+    assert row["closed"] == 1 and row["within_sla"] == 1 and row["sla_rate"] == 1.0

@@ -118,6 +118,7 @@ class Analysis:
     region_name: str = ""
     urgent: bool = False
     poll: tuple[int, str] | None = None  # (poll id, option key): counted, not ticketed
+    lainnya_id: int | None = None  # the fallback topic's id: an open ticket with it takes a better one
     extra: Any = None  # the analyser's own data, handed back to ``record``
 
 

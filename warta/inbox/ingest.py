@@ -761,8 +761,13 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
             new_tickets.append(ticket)
         elif ticket.pk is not None:
             touched_tickets[ticket.pk] = ticket
-            if a is not None and a.urgent:
-                ticket.urgent = True  # a later message about immediate danger raises the ticket
+            if a is not None:
+                if a.urgent:
+                    ticket.urgent = True  # a later message about immediate danger raises the ticket
+                if a.topic_code not in ("", "lainnya") and ticket.topic_id in (None, a.lainnya_id):
+                    ticket.topic_id = a.topic_id  # "halo" first, the complaint next: the complaint's topic
+                if ticket.region_id is None and a.region_id is not None:
+                    ticket.region_id = a.region_id
         ticket.last_message_at = max(ticket.last_message_at, w.received_at)
         ticket.updated_at = now
         ticket.message_count += 1
@@ -795,10 +800,9 @@ def _apply_rules(wholes: list[_Whole], now: datetime) -> None:
             announce(ticket_routed, ticket_id=pk, unit_id=t.unit_id, by="rule")
     if touched_tickets:
         fastsql.update_rows(Ticket, ("last_message_at", "updated_at", "message_count", "search_text", "acked_on",
-                                     "urgent"),
+                                     "urgent", "topic", "region"),
                             [(t.last_message_at, t.updated_at, t.message_count, t.search_text, t.acked_on, t.urgent,
-                              t.pk)
-                             for t in touched_tickets.values()])
+                              t.topic_id, t.region_id, t.pk) for t in touched_tickets.values()])
     fastsql.insert_rows(TicketEvent, ("ticket", "at", "actor", "kind", "text", "data"),
                         [(t.pk, at, None, kind, "", data) for t, at, kind, data in events])
     message_ids = fastsql.insert_rows(Message, _MESSAGE_FIELDS, [

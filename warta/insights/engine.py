@@ -91,6 +91,17 @@ def reset() -> None:
         _current = None
 
 
+def reset_all() -> None:
+    """Forget every per-process cache of reference data (classifier, topic ids, regions): for
+    tests whose database was emptied and reseeded with new ids."""
+    from . import ingest, services
+
+    reset()
+    services.clear_reference()
+    ingest._topics = None
+    ingest._kec_cache.clear()
+
+
 def bundled_model() -> Model:
     """A model trained in memory on the bundled training set (once per process)."""
     global _memory_model

@@ -27,10 +27,10 @@ from .models import Classification, TicketOutcome, Topic
 _topics: tuple[float, dict[str, int]] | None = None
 
 
-def topic_ids() -> dict[str, int]:
+def topic_ids(*, fresh: bool = False) -> dict[str, int]:
     global _topics
     now = time.monotonic()
-    if _topics is None or now - _topics[0] > engine.RECHECK:
+    if fresh or _topics is None or now - _topics[0] > engine.RECHECK:
         _topics = (now, dict(Topic.objects.values_list("code", "pk")))
     return _topics[1]
 
@@ -63,13 +63,21 @@ class Analyser:
         clf = engine.get()
         results = clf.classify_many([text for _a, text, _at, _b in items], binary=[b for *_x, b in items])
         ids = topic_ids()
-        contact_regions: dict[str, int] = {}
+        if any(r.topic not in ids for r in results):
+            ids = topic_ids(fresh=True)  # a topic added since the ids were read        contact_regions: dict[str, int] = {}
         need = {a for (a, *_r), res in zip(items, results, strict=True) if res.region_id is None}
         if need:
-            from warta.contacts.models import Contact
+            from django.db import connection
 
-            contact_regions = dict(Contact.objects.filter(e164__in=need, region__isnull=False)
-                                   .values_list("e164", "region_id"))
+            from warta.contacts.models import Contact
+            from warta.lib import fastsql
+
+            # One array parameter, not 2,000 inlined literals (see warta/lib/fastsql.py).
+            where, params = fastsql.in_list("e164", sorted(need))
+            with connection.cursor() as cur:
+                cur.execute(f"SELECT e164, region_id FROM {connection.ops.quote_name(Contact._meta.db_table)} "  # noqa: S608
+                            f"WHERE region_id IS NOT NULL AND {where}", params)
+                contact_regions = dict(cur.fetchall())
         open_polls = polls.open_polls(now)
         answers = polls.match_replies([(a, t, at) for a, t, at, _b in items], open_polls) if open_polls else None
         out: list[Analysis | None] = []
@@ -83,7 +91,8 @@ class Analyser:
             out.append(Analysis(
                 topic_id=ids.get(r.topic) or ids.get("lainnya"), topic_code=r.topic, region_id=region_id,
                 region_name=region.name if region is not None else "", urgent=r.urgent,
-                poll=answers[i] if answers is not None else None, extra=(r, source)))
+                poll=answers[i] if answers is not None else None, lainnya_id=ids.get("lainnya"),
+                extra=(r, source)))
         return out
 
     def record(self, rows: list[tuple[int, int | None, int | None, Analysis, datetime, bool]], now: datetime) -> None:
@@ -153,9 +162,15 @@ def _kecamatan_map(clf: Any) -> dict[int, int]:
 
 
 def on_ticket_saved(sender: Any, instance: Any, created: bool = False, **kwargs: Any) -> None:
-    """Count a ticket's forwarding and closing once in ``UnitDayCount`` (people's actions save
-    tickets through the ORM; ingest's own routing is counted in ``record``)."""
+    """Count a ticket's forwarding and closing once in ``UnitDayCount``, and move its messages'
+    counts to the unit it was forwarded to (people's actions save tickets through the ORM;
+    ingest's own routing is counted in ``record``)."""
     t = instance
+    if t.unit_id is not None:
+        # Forwarded by a person: the ticket's messages now count for that unit's slice.
+        for c in Classification.objects.filter(ticket_id=t.pk).exclude(unit_id=t.unit_id):
+            counters.move_unit(c, t.unit_id)
+            Classification.objects.filter(pk=c.pk).update(unit_id=t.unit_id)
     if t.forwarded_at is None and t.closed_at is None:
         return
     outcome, _ = TicketOutcome.objects.get_or_create(ticket_id=t.pk)

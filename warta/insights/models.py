@@ -210,6 +210,10 @@ class DailyCount(models.Model):
             models.UniqueConstraint(fields=["day", "topic_id", "region_id", "unit_id", "sentiment", "urgent"],
                                     name="dailycount_key"),
         ]
+        indexes = [
+            # used by the dashboard's region filter: only the region's rows of the range are read
+            models.Index(fields=["region_id", "day"], name="dailycount_region"),
+        ]
 
 
 class DailyTopicCount(models.Model):

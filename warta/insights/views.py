@@ -32,6 +32,12 @@ def _require(user: Any, capability: str) -> None:
         raise PermissionDenied(_("Peran Anda tidak memiliki hak untuk tindakan ini."))
 
 
+def _central(request: HttpRequest) -> None:
+    """Topics, lexicon, models, polls and blast impact are the SMS Center's, not a unit's slice."""
+    if not request.user.sees_all_units:  # type: ignore[union-attr]
+        raise PermissionDenied(_("Halaman ini hanya untuk Pusat SMS."))
+
+
 class FilterForm(forms.Form):
     start = forms.DateField(label=_l("Dari"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_l("Sampai"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -203,8 +209,7 @@ def _table_response(header: list[str], rows: list[list[Any]], filename: str, fmt
 
 @area_required("insights")
 def impact_list(request: HttpRequest) -> HttpResponse:
-    if not request.user.sees_all_units:  # type: ignore[union-attr]
-        raise PermissionDenied(_("Dampak blast hanya untuk Pusat SMS."))
+    _central(request)
     f = _filters(request)
     return render(request, "insights/impact.html", {"form": f["form"], "impacts": _recent_impacts(f, 30)})
 
@@ -237,6 +242,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 @area_required("insights")
 def topics(request: HttpRequest) -> HttpResponse:
+    _central(request)
     can = has_capability(request.user, "insights.configure")
     if request.method == "POST":
         _require(request.user, "insights.configure")
@@ -270,6 +276,7 @@ def topics(request: HttpRequest) -> HttpResponse:
 
 @area_required("insights")
 def lexicon(request: HttpRequest) -> HttpResponse:
+    _central(request)
     can = has_capability(request.user, "insights.configure")
     if request.method == "POST":
         _require(request.user, "insights.configure")
@@ -315,6 +322,7 @@ def lexicon(request: HttpRequest) -> HttpResponse:
 
 @area_required("insights")
 def models_page(request: HttpRequest) -> HttpResponse:
+    _central(request)
     if request.method == "POST":
         _require(request.user, "insights.configure")
         from .tasks import retrain_model
@@ -357,6 +365,7 @@ class PollForm(forms.Form):
 
 @area_required("insights")
 def polls(request: HttpRequest) -> HttpResponse:
+    _central(request)
     return render(request, "insights/polls.html", {
         "polls": Poll.objects.select_related("draft", "draft__blast")[:100],
         "can_create": has_capability(request.user, "insights.polls") and has_capability(request.user, "blasts.compose")})
@@ -364,6 +373,7 @@ def polls(request: HttpRequest) -> HttpResponse:
 
 @area_required("insights")
 def poll_new(request: HttpRequest) -> HttpResponse:
+    _central(request)
     _require(request.user, "insights.polls")
     _require(request.user, "blasts.compose")
     from . import polls as poll_services
@@ -388,6 +398,7 @@ def poll_new(request: HttpRequest) -> HttpResponse:
 
 @area_required("insights")
 def poll_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _central(request)
     poll = get_object_or_404(Poll.objects.select_related("draft"), pk=pk)
     from . import polls as poll_services
 
@@ -400,6 +411,7 @@ def poll_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @area_required("insights")
 def poll_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    _central(request)
     if fmt not in ("csv", "xlsx"):
         raise Http404
     poll = get_object_or_404(Poll, pk=pk)

@@ -18,10 +18,25 @@ def carry_over(apps, schema_editor):  # type: ignore[no-untyped-def]
     Topic = apps.get_model("insights", "Topic")
     Region = apps.get_model("contacts", "Region")
     topics = {t.code: t.pk for t in Topic.objects.all()}
-    names: dict[str, list[int]] = {}
-    for pk, name, code in Region.objects.values_list("pk", "name", "code"):
-        names.setdefault(normalise_name(name), []).append(pk)
-        names.setdefault(code, []).append(pk)
+    # The most specific unique name wins (as the contacts import's RegionMatcher): "Gambir" is a
+    # kecamatan and a kelurahan; the kelurahan is the more useful answer. Codes match exactly.
+    levels = ["kelurahan", "kecamatan", "kota_kabupaten", "provinsi"]
+    by_level: dict[str, dict[str, list[int]]] = {lv: {} for lv in levels}
+    codes: dict[str, int] = {}
+    for pk, name, code, level in Region.objects.values_list("pk", "name", "code", "level"):
+        by_level.setdefault(level, {}).setdefault(normalise_name(name), []).append(pk)
+        codes[code] = pk
+
+    def find(text: str) -> int | None:
+        if text.strip() in codes:
+            return codes[text.strip()]
+        key = normalise_name(text)
+        for level in levels:
+            hits = by_level.get(level, {}).get(key)
+            if hits and len(hits) == 1:
+                return hits[0]
+        return None
+
     from django.utils import timezone
 
     for t in Ticket.objects.all().iterator():
@@ -30,9 +45,9 @@ def carry_over(apps, schema_editor):  # type: ignore[no-untyped-def]
             t.topic_ref_id = topics.get(LEGACY.get(t.topic_old, t.topic_old)) or topics.get("lainnya")
             changed.append("topic_ref")
         if t.region_old:
-            hits = names.get(normalise_name(t.region_old)) or names.get(t.region_old.strip())
-            if hits and len(hits) == 1:
-                t.region_ref_id = hits[0]
+            found = find(t.region_old)
+            if found is not None:
+                t.region_ref_id = found
                 changed.append("region_ref")
             else:
                 TicketEvent.objects.create(ticket=t, at=timezone.now(), kind="edited",

@@ -48,18 +48,25 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def is_unit_scoped(user: User, unit: Unit) -> bool:
+    """A client acts only as a liaison of its own unit: never with a central role's reach over
+    every unit, and never as a person whose login needs a second factor the API cannot ask for."""
+    return user.role == Role.LIAISON and user.unit_id == unit.pk
+
+
 def create_client(name: str, unit: Unit, actor: User | None, user: User | None = None) -> ApiClient:
-    """A client of ``unit``; without ``user`` a service account (liaison of the unit) is made."""
+    """A client of ``unit``; without ``user`` a service account (liaison of the unit) is made.
+    A named ``user`` must be a liaison of ``unit`` (``is_unit_scoped``)."""
     _require(actor)
+    if user is not None and not is_unit_scoped(user, unit):
+        raise ApiError(400, "user_not_unit_scoped", gettext_lazy(
+            "Token API selalu terbatas pada satu unit: pengguna %(user)s harus Penghubung Unit %(unit)s. "
+            "Tanpa --user, akun layanan unit dibuat otomatis."), {"user": user.username, "unit": unit.code})
     name = slugify(name)
     if not name:
         raise ApiError(400, "invalid_name", gettext_lazy("Nama klien wajib diisi (huruf, angka, tanda hubung)."))
     if ApiClient.objects.filter(name=name).exists():
         raise ApiError(400, "duplicate_name", gettext_lazy("Klien API bernama %(name)s sudah ada."), {"name": name})
-    if user is not None and (user.unit_id != unit.pk or user.role != Role.LIAISON):
-        # The client acts for exactly its unit: a central role would see every unit's data.
-        raise ApiError(400, "user_not_liaison", gettext_lazy("Pengguna klien harus penghubung unit %(code)s."),
-                       {"code": unit.code})
     with transaction.atomic():
         if user is None:
             # A service account that cannot log in to the web: it exists so that the API acts with
@@ -93,9 +100,6 @@ def issue_token(client: ApiClient, actor: User | None, expires_at: datetime | No
 
     ``scopes`` None gives ``materi:write`` only (what tokens could do before scopes existed)."""
     _require(actor)
-    # A token always acts for exactly one unit: its client's (no unit-less tokens).
-    if client.unit_id is None or client.user.unit_id != client.unit_id:
-        raise ApiError(400, "no_unit", gettext_lazy("Klien API harus terikat pada satu unit."))
     scope_list = clean_scopes(scopes) if scopes is not None else ["materi:write"]
     while True:
         prefix = secrets.token_hex(4)
@@ -179,9 +183,11 @@ def authenticate(value: str, now: datetime | None = None, ip: str | None = None)
     client = token.client
     if not client.is_active or not client.user.is_active:
         raise ApiError(401, "client_inactive", gettext_lazy("Klien API ini dinonaktifkan. Hubungi administrator Warta."))
-    if client.unit_id is None or client.user.unit_id != client.unit_id:
-        # Never act without a unit: every endpoint narrows to it.
-        raise ApiError(401, "client_without_unit", gettext_lazy("Klien API ini tidak terikat pada unit. Hubungi administrator Warta."))
+    if not is_unit_scoped(client.user, client.unit):
+        # A client made before tokens were always unit-scoped, or whose user changed role or unit
+        # since: every endpoint narrows to the client's unit, so it must act as that unit's liaison.
+        raise ApiError(401, "client_not_unit_scoped", gettext_lazy(
+            "Klien API ini tidak terbatas pada unitnya dan ditolak. Minta administrator Warta membuat klien baru."))
     wait = ratelimit.take(token)
     if wait:
         raise ApiError(429, "rate_limited", gettext_lazy("Terlalu banyak permintaan dari token ini. Coba lagi setelah %(s)s detik."),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Path, Query
 
 from ..api import ErrorOut
+
+# Database ids are 64-bit: a larger number in a path or a cursor is "not valid" (422), never a 500.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+After = Annotated[int, Query(ge=0, le=MAX_ID, description="next_after dari halaman sebelumnya")]
 
 # Every refusal an endpoint can answer, in the one documented shape (``ErrorOut``).
 ERRORS: dict[Any, Any] = {frozenset({400, 401, 403, 404, 409, 413, 422, 429}): ErrorOut}

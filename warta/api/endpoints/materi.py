@@ -26,9 +26,15 @@ from warta.blasts.forms import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MateriForm
 from warta.blasts.models import Materi
 
 from ..api import In, caller, invalid
-from . import ERRORS, IDEMPOTENCY
+from . import ERRORS, IDEMPOTENCY, IdPath
 
 router = Router(tags=["materi"])
+
+
+class BoundedPageNumberPagination(PageNumberPagination):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int | None = Field(None, ge=1, le=100)
 SCOPE = "materi:write"
 
 
@@ -146,7 +152,7 @@ def create_materi(request: HttpRequest, payload: MateriIn) -> Status:
 
 
 @router.get("/materi", response={200: list[MateriOut], **ERRORS}, summary="Daftar materi unit")
-@paginate(PageNumberPagination, page_size=20)
+@paginate(BoundedPageNumberPagination, page_size=20)
 def list_materi(request: HttpRequest, status: str = "") -> Any:
     """Materi unit klien (dan sub-unitnya), terbaru dahulu, 20 per halaman (`?page=2`)."""
     c = caller(request, SCOPE)
@@ -157,7 +163,7 @@ def list_materi(request: HttpRequest, status: str = "") -> Any:
 
 
 @router.get("/materi/{materi_id}", response={200: MateriDetailOut, **ERRORS}, summary="Status satu materi")
-def get_materi(request: HttpRequest, materi_id: int) -> Materi:
+def get_materi(request: HttpRequest, materi_id: IdPath) -> Materi:
     """Status (Diterima/Diproses/Terjadwal/Terkirim/Ditolak + alasan) dan angka pengiriman."""
     c = caller(request, SCOPE)
     # Another unit's materi is "not found", never "forbidden": a 403 would confirm it exists.

@@ -171,15 +171,25 @@ def emit(unit_id: int | None, event: str, data: dict[str, Any], *, only: Webhook
 
 def _kick() -> None:
     """Ask the background worker to deliver now (after commit: the rows must be visible to it)."""
-    def enqueue() -> None:
-        try:
-            from .tasks import deliver_webhooks
+    transaction.on_commit(wake_worker)
 
-            deliver_webhooks.enqueue()
-        except Exception:  # noqa: BLE001 - the scheduler's periodic run delivers anyway
-            log.exception("could not enqueue webhook delivery")
 
-    transaction.on_commit(enqueue)
+def wake_worker() -> bool:
+    """Enqueue one delivery job unless one is already waiting: an intake batch that routes a
+    thousand tickets needs one run of the job, not a thousand. True when a job was enqueued."""
+    try:
+        from django_tasks_db.models import DBTaskResult
+
+        from .tasks import deliver_webhooks
+
+        path = deliver_webhooks.module_path
+        if DBTaskResult.objects.filter(task_path=path, status="READY").exists():
+            return False
+        deliver_webhooks.enqueue()
+        return True
+    except Exception:  # noqa: BLE001 - the scheduler's periodic check delivers anyway
+        log.exception("could not enqueue webhook delivery")
+        return False
 
 
 def send_test(hook: Webhook, actor: User | None) -> Delivery:

@@ -43,11 +43,9 @@ def _webhooks_due() -> Any:
     # Only a check here: the HTTP requests run in `warta worker`, so that a slow receiver never
     # delays the inbox's one-second tick.
     from warta.api import webhooks
-    from warta.api.tasks import deliver_webhooks
 
     if webhooks.due_exists():
-        deliver_webhooks.enqueue()
-        return "enqueued"
+        return "enqueued" if webhooks.wake_worker() else "already queued"
     return "idle"
 
 

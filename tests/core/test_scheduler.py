@@ -41,5 +41,5 @@ def test_scheduler_once_runs_every_apps_periodic_work(db: Any, capsys: Any) -> N
 
     call_command("scheduler", "--once", "--json")
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"inbox", "blasts.release_due", "contacts.privacy", "api.webhooks"}
+    assert set(result) == {"inbox", "blasts.release_due", "contacts.privacy", "api.webhooks", "api.housekeeping"}
     assert not any(str(v).startswith("error") for v in result.values())

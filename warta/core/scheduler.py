@@ -49,6 +49,12 @@ def _webhooks_due() -> Any:
     return "idle"
 
 
+def _api_housekeeping() -> Any:
+    from warta.api import webhooks
+
+    return webhooks.purge()
+
+
 @dataclass
 class Job:
     name: str
@@ -67,6 +73,8 @@ def default_jobs() -> list[Job]:
         Job("contacts.privacy", 24 * 3600.0, _daily_privacy_jobs),
         # Webhook retries (exponential back-off) that have come due.
         Job("api.webhooks", 5.0, _webhooks_due),
+        # Old webhook deliveries (90 days) and expired Idempotency-Keys.
+        Job("api.housekeeping", 24 * 3600.0, _api_housekeeping),
     ]
 
 

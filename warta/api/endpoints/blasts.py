@@ -48,6 +48,7 @@ from warta.sms.numbers import mask
 
 from ..api import In, caller, invalid
 from ..errors import ApiError
+from ..models import BlastIdRange
 from ..services import Caller
 from . import ERRORS, IDEMPOTENCY, MAX_ID, After, IdPath
 
@@ -305,16 +306,20 @@ def get_blast(request: HttpRequest, blast_id: IdPath) -> Blast:
 
 def id_range(blast: Blast) -> tuple[int, int] | None:
     """First and last outbox id of a blast. A blast's rows are all written in the one transaction
-    that creates it (``outbox.create_blast``) and never added to afterwards, so the range is cached
-    for good once known."""
+    that creates it (``outbox.create_blast``) and never added to afterwards, so the range is kept
+    for good once known: in this process's cache, and in ``BlastIdRange`` for the other workers."""
     # created_at in the key: a blast id reused by a restored or test database is another blast.
     key = f"api:blast-ids:{blast.pk}:{blast.created_at.timestamp()}"
     found = cache.get(key)
     if found is None:
-        agg = OutboundMessage.objects.filter(blast_id=blast.pk).aggregate(lo=Min("id"), hi=Max("id"))
-        if agg["lo"] is None:
-            return None
-        found = (agg["lo"], agg["hi"])
+        row = BlastIdRange.objects.filter(blast_id=blast.pk).values_list("lo", "hi").first()
+        if row is None:
+            agg = OutboundMessage.objects.filter(blast_id=blast.pk).aggregate(lo=Min("id"), hi=Max("id"))
+            if agg["lo"] is None:
+                return None
+            row = (agg["lo"], agg["hi"])
+            BlastIdRange.objects.get_or_create(blast_id=blast.pk, defaults={"lo": row[0], "hi": row[1]})
+        found = tuple(row)
         cache.set(key, found, None)
     return tuple(found)  # type: ignore[return-value]
 

@@ -166,3 +166,19 @@ def test_hostile_ids_are_422_never_500(client: Any, units: dict[str, Any]) -> No
                                                   "audience": {"groups": [huge]}}),
                     content_type="application/json", **bearer(value))
     assert r.status_code == 422 and r.json()["field"] == "audience.groups.0"
+
+
+def test_a_flooding_key_is_refused_without_touching_the_database(client: Any, units: dict[str, Any],
+                                                                 django_assert_num_queries: Any) -> None:
+    import time_machine
+
+    _t, value = issue(units["bpbd"], rate=1.0, burst=1)
+    with time_machine.travel(1_900_000_000, tick=False):
+        assert client.get("/api/v1/materi", **bearer(value)).status_code == 200
+        assert client.get("/api/v1/materi", **bearer(value)).status_code == 429
+        with django_assert_num_queries(0):
+            for _ in range(50):
+                r = client.get("/api/v1/materi", **bearer(value))
+                assert r.status_code == 429 and r["Retry-After"] == "1"
+    with time_machine.travel(1_900_000_001.1, tick=False):  # the bucket has one request again
+        assert client.get("/api/v1/materi", **bearer(value)).status_code == 200

@@ -42,13 +42,19 @@ def test_cli_scope_all_gives_every_scope_and_prints_only_the_token(units: dict[s
 
 
 def test_a_client_cannot_act_as_a_user_of_another_unit_or_a_central_role(units: dict[str, Any],
-                                                                        actors: dict[str, Any]) -> None:
+                                                                        actors: dict[str, Any], client: Any) -> None:
     from warta.api import services
+    from warta.api.models import ApiClient
 
     for user in (actors["other_liaison"], actors["operator"]):
         with pytest.raises(services.ApiError) as e:
             services.create_client("x", units["bpbd"], None, user=user)
         assert e.value.code == "user_not_unit_scoped"
+    # a client row made before the rule (or whose user moved since) does not authenticate
+    legacy = ApiClient.objects.create(name="lama", unit=units["bpbd"], user=actors["operator"])
+    _t, value = services.issue_token(legacy, None, scopes=["all"])
+    r = client.get("/api/v1/topics", **bearer(value))
+    assert r.status_code == 401 and r.json()["code"] == "client_not_unit_scoped"
 
 
 def test_last_use_time_and_address_are_recorded(client: Any, units: dict[str, Any]) -> None:
@@ -147,3 +153,32 @@ def test_wrong_method_and_unknown_path_answer_in_the_error_shape(client: Any, un
     r = client.get("/api/v1/tidak-ada", **bearer(value))
     assert r.status_code == 404 and r.json()["code"] == "not_found" and r.json()["message_en"]
     assert client.get("/api/v1/pengaturan/").status_code == 302  # the pages still route
+
+
+def test_hostile_ids_are_422_never_500(client: Any, units: dict[str, Any]) -> None:
+    _t, value = issue(units["bpbd"], scopes=["all"])
+    huge = 2**70
+    for path in (f"/api/v1/materi/{huge}", f"/api/v1/blasts/{huge}", f"/api/v1/tickets/{huge}",
+                 f"/api/v1/blasts/1/recipients?after={huge}", f"/api/v1/drafts?after={huge}", "/api/v1/materi?page=0"):
+        r = client.get(path, **bearer(value))
+        assert r.status_code == 422 and r.json()["code"] == "validation_error", path
+    r = client.post("/api/v1/drafts", json.dumps({"title": "t", "text": "x", "sender": "GubDKI",
+                                                  "audience": {"groups": [huge]}}),
+                    content_type="application/json", **bearer(value))
+    assert r.status_code == 422 and r.json()["field"] == "audience.groups.0"
+
+
+def test_a_flooding_key_is_refused_without_touching_the_database(client: Any, units: dict[str, Any],
+                                                                 django_assert_num_queries: Any) -> None:
+    import time_machine
+
+    _t, value = issue(units["bpbd"], rate=1.0, burst=1)
+    with time_machine.travel(1_900_000_000, tick=False):
+        assert client.get("/api/v1/materi", **bearer(value)).status_code == 200
+        assert client.get("/api/v1/materi", **bearer(value)).status_code == 429
+        with django_assert_num_queries(0):
+            for _ in range(50):
+                r = client.get("/api/v1/materi", **bearer(value))
+                assert r.status_code == 429 and r["Retry-After"] == "1"
+    with time_machine.travel(1_900_000_001.1, tick=False):  # the bucket has one request again
+        assert client.get("/api/v1/materi", **bearer(value)).status_code == 200

@@ -198,7 +198,40 @@ def test_the_scheduler_wakes_the_worker_only_when_a_delivery_is_due(units: dict[
     assert _webhooks_due() == "idle"
     hook, _s = make_hook(units["bpbd"], "http://127.0.0.1:9/x")
     webhooks.send_test(hook, None)
-    before = DBTaskResult.objects.count()
+    DBTaskResult.objects.all().delete()  # the test event's own wake-up, to see the scheduler's
     assert _webhooks_due() == "enqueued"
-    assert DBTaskResult.objects.count() == before + 1
-    assert "deliver_webhooks" in DBTaskResult.objects.order_by("-enqueued_at").first().task_path
+    assert DBTaskResult.objects.count() == 1
+    assert "deliver_webhooks" in DBTaskResult.objects.get().task_path
+    # a job already waiting is not doubled, however many events come in meanwhile
+    for _ in range(5):
+        webhooks.wake_worker()
+    assert _webhooks_due() == "already queued" and DBTaskResult.objects.count() == 1
+
+
+def test_private_receivers_can_be_refused(receiver: Receiver, units: dict[str, Any], settings: Any) -> None:
+    from warta.api import webhooks
+
+    settings.WARTA = {**settings.WARTA, "WEBHOOK_ALLOW_PRIVATE": False}
+    hook, _s = make_hook(units["bpbd"], receiver.url)
+    webhooks.send_test(hook, None)
+    webhooks.deliver_due()
+    d = hook.deliveries.get()
+    assert not receiver.requests and d.state == "pending" and "privat" in d.last_error
+
+
+def test_housekeeping_removes_old_deliveries_and_expired_idempotency_keys(units: dict[str, Any]) -> None:
+    from tests.api.test_api import issue
+    from warta.api import webhooks
+    from warta.api.models import Delivery, IdempotencyKey
+
+    hook, _s = make_hook(units["bpbd"], "http://127.0.0.1:9/x")
+    old = webhooks.send_test(hook, None)
+    Delivery.objects.filter(pk=old.pk).update(state="delivered", created_at=timezone.now() - timedelta(days=91))
+    pending = webhooks.send_test(hook, None)
+    token, _v = issue(units["bpbd"])
+    IdempotencyKey.objects.create(token=token, key="a", request_hash="x", status=201,
+                                  created_at=timezone.now() - timedelta(hours=25))
+    IdempotencyKey.objects.create(token=token, key="b", request_hash="x", status=201)
+    assert webhooks.purge() == {"deliveries": 1, "idempotency_keys": 1}
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [pending.pk]
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["b"]

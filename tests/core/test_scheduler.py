@@ -43,5 +43,5 @@ def test_scheduler_once_runs_every_apps_periodic_work(db: Any, capsys: Any) -> N
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"inbox", "blasts.release_due", "blasts.sweep", "contacts.privacy", "reports",
                            "reports.revisions", "insights.polls", "insights.impact", "insights.retrain",
-                           "api.webhooks"}
+                           "api.webhooks", "api.housekeeping"}
     assert not any(str(v).startswith("error") for v in result.values())

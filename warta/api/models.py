@@ -212,3 +212,15 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+class BlastIdRange(models.Model):
+    """First and last outbox id of a blast, for per-recipient paging (``endpoints.blasts``).
+
+    A blast's messages are all written in the transaction that creates it and never added to, so
+    the range never changes; kept here so that every web worker finds it after the first request
+    instead of each paying the MIN/MAX over a million rows once."""
+
+    blast = models.OneToOneField("blasts.Blast", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,12 +101,6 @@ def issue_token(client: ApiClient, actor: User | None, expires_at: datetime | No
 
     ``scopes`` None gives ``materi:write`` only (what tokens could do before scopes existed)."""
     _require(actor)
-    # A token always acts for exactly one unit: its client's, as a liaison of that unit (the same
-    # rule ``authenticate`` applies to tokens issued before it existed).
-    if client.unit_id is None or not is_unit_scoped(client.user, client.unit):
-        raise ApiError(400, "client_not_unit_scoped", gettext_lazy(
-            "Klien API ini tidak terbatas pada unitnya; token tidak dapat dibuat. "
-            "Minta administrator Warta membuat klien baru."))
     scope_list = clean_scopes(scopes) if scopes is not None else ["materi:write"]
     while True:
         prefix = secrets.token_hex(4)
@@ -170,9 +165,30 @@ class Caller:
                               "credential_name": self.token.name, **changes})
 
 
+# Keys this process has just answered 429, by token hash -> the time until which the bucket
+# cannot hold a request (the database said so; other workers can only empty it further). A key
+# flooding a worker is then refused without a database query, so it cannot slow the database for
+# everyone else. Per process and bounded; holds hashes only, never token values.
+_cooling: dict[str, float] = {}
+_COOLING_MAX = 10_000
+
+
+def _too_many(wait: float) -> ApiError:
+    return ApiError(429, "rate_limited", gettext_lazy("Terlalu banyak permintaan dari token ini. Coba lagi setelah %(s)s detik."),
+                    {"s": ratelimit.retry_after_header(wait)},
+                    headers={"Retry-After": ratelimit.retry_after_header(wait)})
+
+
 def authenticate(value: str, now: datetime | None = None, ip: str | None = None) -> Caller:
     """The caller a bearer token stands for, or ``ApiError`` (401, or 429 when over its rate)."""
     now = now or timezone.now()
+    digest = hash_token(value or "")
+    until = _cooling.get(digest)
+    if until is not None:
+        left = until - time.time()
+        if left > 0:
+            raise _too_many(left)
+        _cooling.pop(digest, None)
     m = TOKEN_RE.match(value or "")
     token = None
     if m:
@@ -190,14 +206,16 @@ def authenticate(value: str, now: datetime | None = None, ip: str | None = None)
     if not client.is_active or not client.user.is_active:
         raise ApiError(401, "client_inactive", gettext_lazy("Klien API ini dinonaktifkan. Hubungi administrator Warta."))
     if not is_unit_scoped(client.user, client.unit):
-        # A client made before tokens were always unit-scoped, or whose user changed role since.
+        # A client made before tokens were always unit-scoped, or whose user changed role or unit
+        # since: every endpoint narrows to the client's unit, so it must act as that unit's liaison.
         raise ApiError(401, "client_not_unit_scoped", gettext_lazy(
             "Klien API ini tidak terbatas pada unitnya dan ditolak. Minta administrator Warta membuat klien baru."))
     wait = ratelimit.take(token)
     if wait:
-        raise ApiError(429, "rate_limited", gettext_lazy("Terlalu banyak permintaan dari token ini. Coba lagi setelah %(s)s detik."),
-                       {"s": ratelimit.retry_after_header(wait)},
-                       headers={"Retry-After": ratelimit.retry_after_header(wait)})
+        if len(_cooling) >= _COOLING_MAX:
+            _cooling.clear()
+        _cooling[digest] = time.time() + wait
+        raise _too_many(wait)
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY or (ip and ip != token.last_used_ip):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)

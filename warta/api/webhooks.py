@@ -22,17 +22,22 @@ hours after the event, then the delivery is ``failed``. Every request is logged 
 code in ``DeliveryAttempt``, which the administrators' page shows.
 
 A webhook of a unit hears the events of the unit and of its sub-units, as its API token sees them.
+Receivers on the government's internal network (private addresses) are allowed by default, since
+that is where units' systems live; ``WARTA_WEBHOOK_ALLOW_PRIVATE=0`` refuses them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
@@ -171,15 +176,25 @@ def emit(unit_id: int | None, event: str, data: dict[str, Any], *, only: Webhook
 
 def _kick() -> None:
     """Ask the background worker to deliver now (after commit: the rows must be visible to it)."""
-    def enqueue() -> None:
-        try:
-            from .tasks import deliver_webhooks
+    transaction.on_commit(wake_worker)
 
-            deliver_webhooks.enqueue()
-        except Exception:  # noqa: BLE001 - the scheduler's periodic run delivers anyway
-            log.exception("could not enqueue webhook delivery")
 
-    transaction.on_commit(enqueue)
+def wake_worker() -> bool:
+    """Enqueue one delivery job unless one is already waiting: an intake batch that routes a
+    thousand tickets needs one run of the job, not a thousand. True when a job was enqueued."""
+    try:
+        from django_tasks_db.models import DBTaskResult
+
+        from .tasks import deliver_webhooks
+
+        path = deliver_webhooks.module_path
+        if DBTaskResult.objects.filter(task_path=path, status="READY").exists():
+            return False
+        deliver_webhooks.enqueue()
+        return True
+    except Exception:  # noqa: BLE001 - the scheduler's periodic check delivers anyway
+        log.exception("could not enqueue webhook delivery")
+        return False
 
 
 def send_test(hook: Webhook, actor: User | None) -> Delivery:
@@ -206,8 +221,25 @@ def backoff(attempts: int) -> float:
     return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
 
 
+def _private_target(url: str) -> bool:
+    """True when ``url``'s host resolves to a loopback, private or link-local address."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False  # unresolvable: the request itself will fail and say so
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0])
+        if addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_reserved:
+            return True
+    return False
+
+
 def post(hook: Webhook, delivery: Delivery, now: datetime | None = None) -> tuple[int | None, str]:
     """One HTTP POST; (status, error)."""
+    if not conf.get("WEBHOOK_ALLOW_PRIVATE") and _private_target(hook.url):
+        # Installs that expose Warta to outside receivers can keep webhooks off the internal network.
+        return None, "alamat privat ditolak (WARTA_WEBHOOK_ALLOW_PRIVATE=0)"
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     timestamp = int((now or timezone.now()).timestamp())
     request = urllib.request.Request(hook.url, data=body, method="POST", headers={
@@ -272,6 +304,19 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> dict[str, int]
             d = attempt(d, now)
             done[{"delivered": "delivered", "failed": "failed"}.get(d.state, "retry")] += 1
     return done
+
+
+def purge(now: datetime | None = None, keep_days: int = 90) -> dict[str, int]:
+    """Housekeeping: deliveries (and their attempts) older than ``keep_days`` and idempotency keys
+    past their window. Run daily by the scheduler."""
+    from .models import IdempotencyKey
+
+    now = now or timezone.now()
+    _n, deleted = Delivery.objects.filter(created_at__lt=now - timedelta(days=keep_days)).exclude(
+        state=Delivery.State.PENDING).delete()
+    keys, _k = IdempotencyKey.objects.filter(
+        created_at__lt=now - timedelta(hours=int(conf.get("API_IDEMPOTENCY_HOURS")))).delete()
+    return {"deliveries": deleted.get("api.Delivery", 0), "idempotency_keys": keys}
 
 
 def due_exists(now: datetime | None = None) -> bool:

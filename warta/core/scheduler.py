@@ -80,12 +80,16 @@ def _webhooks_due() -> Any:
     # Only a check here: the HTTP requests run in `warta worker`, so that a slow receiver never
     # delays the inbox's one-second tick.
     from warta.api import webhooks
-    from warta.api.tasks import deliver_webhooks
 
     if webhooks.due_exists():
-        deliver_webhooks.enqueue()
-        return "enqueued"
+        return "enqueued" if webhooks.wake_worker() else "already queued"
     return "idle"
+
+
+def _api_housekeeping() -> Any:
+    from warta.api import webhooks
+
+    return webhooks.purge()
 
 
 @dataclass
@@ -116,6 +120,8 @@ def default_jobs() -> list[Job]:
         Job("insights.retrain", 24 * 3600.0, _insights_retrain),
         # Webhook retries (exponential back-off) that have come due.
         Job("api.webhooks", 5.0, _webhooks_due),
+        # Old webhook deliveries (90 days) and expired Idempotency-Keys.
+        Job("api.housekeeping", 24 * 3600.0, _api_housekeeping),
     ]
 
 

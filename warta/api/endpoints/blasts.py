@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.cache import cache
 from django.db.models import Max, Min, QuerySet
@@ -48,19 +48,21 @@ from warta.sms.numbers import mask
 
 from ..api import In, caller, invalid
 from ..errors import ApiError
+from ..models import BlastIdRange
 from ..services import Caller
-from . import ERRORS, IDEMPOTENCY, MAX_ID, Cursor, ObjectId
+from . import ERRORS, IDEMPOTENCY, MAX_ID, After, IdPath
 
 router = Router(tags=["blasts"])
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PAGE_MAX = 1000
 SCAN_WINDOW = 20_000
 MAX_NUMBERS = 10_000
 
 
 class AudienceIn(In):
-    regions: list[str] = Field(default_factory=list, description="Kode wilayah Kemendagri, mis. 31.71")
-    groups: list[int] = Field(default_factory=list, description="Id grup kontak")
-    segments: list[int] = Field(default_factory=list, description="Id segmen")
+    regions: list[str] = Field(default_factory=list, max_length=500, description="Kode wilayah Kemendagri, mis. 31.71")
+    groups: list[DbId] = Field(default_factory=list, max_length=100, description="Id grup kontak")
+    segments: list[DbId] = Field(default_factory=list, max_length=100, description="Id segmen")
     numbers: list[str] = Field(default_factory=list, max_length=MAX_NUMBERS,
                                description=f"Nomor ponsel tambahan (maks. {MAX_NUMBERS})")
 
@@ -70,7 +72,7 @@ class DraftIn(In):
     text: str = Field(..., min_length=1, max_length=1600, description="Teks SMS")
     sender: str = Field(..., description="Sender ID terdaftar, mis. HumasDKI (lihat GET /senders)")
     audience: AudienceIn
-    materi_id: int | None = Field(None, ge=1, le=MAX_ID, description="Materi unit ini; kosong: materi dibuat dari naskah ini")
+    materi_id: DbId | None = Field(None, description="Materi unit ini; kosong: materi dibuat dari naskah ini")
     send_at: datetime | None = Field(None, description="Kirim paling cepat (ISO 8601); kosong: segera setelah disetujui")
     window_end: datetime | None = Field(None, description="Batas akhir kirim; yang belum terkirim kedaluwarsa")
     emergency: bool = False
@@ -264,7 +266,7 @@ def create_draft(request: HttpRequest, payload: DraftIn) -> Status:
 
 
 @router.get("/drafts", response={200: DraftList, **ERRORS}, summary="Daftar naskah unit")
-def list_drafts(request: HttpRequest, state: str = "", after: Cursor = 0, limit: int = Query(50, ge=1, le=PAGE_MAX)) -> dict[str, Any]:
+def list_drafts(request: HttpRequest, state: str = "", after: After = 0, limit: int = Query(50, ge=1, le=PAGE_MAX)) -> dict[str, Any]:
     """Naskah unit, terbaru dahulu; halaman berikut dengan `?after=<next_after>`."""
     c = caller(request, "blasts:read")
     qs = unit_drafts(c).order_by("-id")
@@ -277,7 +279,7 @@ def list_drafts(request: HttpRequest, state: str = "", after: Cursor = 0, limit:
 
 
 @router.get("/drafts/{draft_id}", response={200: DraftOut, **ERRORS}, summary="Status satu naskah")
-def get_draft(request: HttpRequest, draft_id: ObjectId) -> Draft:
+def get_draft(request: HttpRequest, draft_id: IdPath) -> Draft:
     c = caller(request, "blasts:read")
     return get_object_or_404(unit_drafts(c), pk=draft_id)
 
@@ -286,7 +288,7 @@ def get_draft(request: HttpRequest, draft_id: ObjectId) -> Draft:
 
 
 @router.get("/blasts", response={200: BlastList, **ERRORS}, summary="Daftar blast unit")
-def list_blasts(request: HttpRequest, after: Cursor = 0, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
+def list_blasts(request: HttpRequest, after: After = 0, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
     c = caller(request, "blasts:read")
     qs = unit_blasts(c).order_by("-id")
     if after:
@@ -296,7 +298,7 @@ def list_blasts(request: HttpRequest, after: Cursor = 0, limit: int = Query(50, 
 
 
 @router.get("/blasts/{blast_id}", response={200: BlastOut, **ERRORS}, summary="Status dan angka satu blast")
-def get_blast(request: HttpRequest, blast_id: ObjectId) -> Blast:
+def get_blast(request: HttpRequest, blast_id: IdPath) -> Blast:
     """Status blast dan jumlah pesan per status (dari tabel penghitung, murah pada sejuta penerima)."""
     c = caller(request, "blasts:read")
     return get_object_or_404(unit_blasts(c), pk=blast_id)
@@ -304,26 +306,30 @@ def get_blast(request: HttpRequest, blast_id: ObjectId) -> Blast:
 
 def id_range(blast: Blast) -> tuple[int, int] | None:
     """First and last outbox id of a blast. A blast's rows are all written in the one transaction
-    that creates it (``outbox.create_blast``) and never added to afterwards, so the range is cached
-    for good once known."""
+    that creates it (``outbox.create_blast``) and never added to afterwards, so the range is kept
+    for good once known: in this process's cache, and in ``BlastIdRange`` for the other workers."""
     # created_at in the key: a blast id reused by a restored or test database is another blast.
     key = f"api:blast-ids:{blast.pk}:{blast.created_at.timestamp()}"
     found = cache.get(key)
     if found is None:
-        agg = OutboundMessage.objects.filter(blast_id=blast.pk).aggregate(lo=Min("id"), hi=Max("id"))
-        if agg["lo"] is None:
-            return None
-        found = (agg["lo"], agg["hi"])
+        row = BlastIdRange.objects.filter(blast_id=blast.pk).values_list("lo", "hi").first()
+        if row is None:
+            agg = OutboundMessage.objects.filter(blast_id=blast.pk).aggregate(lo=Min("id"), hi=Max("id"))
+            if agg["lo"] is None:
+                return None
+            row = (agg["lo"], agg["hi"])
+            BlastIdRange.objects.get_or_create(blast_id=blast.pk, defaults={"lo": row[0], "hi": row[1]})
+        found = tuple(row)
         cache.set(key, found, None)
     return tuple(found)  # type: ignore[return-value]
 
 
 @router.get("/blasts/{blast_id}/recipients", response={200: RecipientPage, **ERRORS},
             summary="Hasil per penerima (kursor)")
-def recipients(request: HttpRequest, blast_id: ObjectId,
+def recipients(request: HttpRequest, blast_id: IdPath,
                state: Literal["queued", "sending", "submitted", "delivered", "undelivered", "expired", "rejected",
                               "failed", "cancelled", "suppressed", "unknown"] | None = None,
-               after: Cursor = 0,
+               after: After = 0,
                limit: int = Query(100, ge=1, le=PAGE_MAX)) -> Any:
     """Satu baris per penerima, urut id. Halaman berikut: `?after=<next_after>`. Dengan `state`,
     sebuah halaman bisa lebih pendek (bahkan kosong) namun tetap memberi `next_after`."""

@@ -20,7 +20,7 @@ from warta.inbox.models import Direction, Ticket
 
 from ..api import In, caller
 from ..errors import ApiError
-from . import ERRORS, IDEMPOTENCY, Cursor, ObjectId
+from . import ERRORS, IDEMPOTENCY, After, IdPath
 
 router = Router(tags=["inbox"])
 
@@ -110,7 +110,7 @@ def _ticket(request: HttpRequest, ticket_id: int, scope: str) -> tuple[Any, Tick
 @router.get("/tickets", response={200: TicketList, **ERRORS}, summary="Tiket warga untuk unit")
 def list_tickets(request: HttpRequest,
                  status: Literal["menunggu", "koordinasi", "disposisi", "proses", "selesai", "spam"] | None = None,
-                 after: Cursor = 0, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
+                 after: After = 0, limit: int = Query(50, ge=1, le=200)) -> dict[str, Any]:
     """Tiket yang diteruskan ke unit ini (dan sub-unitnya), terbaru dahulu; `?after=<next_after>`."""
     c = caller(request, "inbox:read")
     qs = inbox.tickets_for(c.user).select_related("topic", "region").order_by("-id")
@@ -123,13 +123,13 @@ def list_tickets(request: HttpRequest,
 
 
 @router.get("/tickets/{ticket_id}", response={200: TicketDetailOut, **ERRORS}, summary="Satu tiket dan pesannya")
-def get_ticket(request: HttpRequest, ticket_id: ObjectId) -> Ticket:
+def get_ticket(request: HttpRequest, ticket_id: IdPath) -> Ticket:
     return _ticket(request, ticket_id, "inbox:read")[1]
 
 
 @router.post("/tickets/{ticket_id}/replies", response={201: TicketDetailOut, **ERRORS}, summary="Balas warga",
              openapi_extra=IDEMPOTENCY)
-def reply(request: HttpRequest, ticket_id: ObjectId, payload: ReplyIn) -> Status:
+def reply(request: HttpRequest, ticket_id: IdPath, payload: ReplyIn) -> Status:
     """Mengirim SMS balasan dari nomor SMS Center; tiket Disposisi menjadi Proses."""
     c, ticket = _ticket(request, ticket_id, "inbox:reply")
     try:
@@ -141,7 +141,7 @@ def reply(request: HttpRequest, ticket_id: ObjectId, payload: ReplyIn) -> Status
 
 
 @router.post("/tickets/{ticket_id}/status", response={200: TicketDetailOut, **ERRORS}, summary="Ubah status tiket")
-def set_status(request: HttpRequest, ticket_id: ObjectId, payload: StatusIn) -> Ticket:
+def set_status(request: HttpRequest, ticket_id: IdPath, payload: StatusIn) -> Ticket:
     c, ticket = _ticket(request, ticket_id, "inbox:reply")
     old = ticket.status
     try:

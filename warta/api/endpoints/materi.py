@@ -19,16 +19,22 @@ from django.shortcuts import get_object_or_404
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import paginate
+from ninja.pagination import PageNumberPagination, paginate
 
 from warta.blasts import services as blasts
 from warta.blasts.forms import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MateriForm
 from warta.blasts.models import Materi
 
 from ..api import In, caller, invalid
-from . import ERRORS, IDEMPOTENCY, BoundedPageNumberPagination, ObjectId
+from . import ERRORS, IDEMPOTENCY, IdPath
 
 router = Router(tags=["materi"])
+
+
+class BoundedPageNumberPagination(PageNumberPagination):
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int | None = Field(None, ge=1, le=100)
 SCOPE = "materi:write"
 
 
@@ -157,7 +163,7 @@ def list_materi(request: HttpRequest, status: str = "") -> Any:
 
 
 @router.get("/materi/{materi_id}", response={200: MateriDetailOut, **ERRORS}, summary="Status satu materi")
-def get_materi(request: HttpRequest, materi_id: ObjectId) -> Materi:
+def get_materi(request: HttpRequest, materi_id: IdPath) -> Materi:
     """Status (Diterima/Diproses/Terjadwal/Terkirim/Ditolak + alasan) dan angka pengiriman."""
     c = caller(request, SCOPE)
     # Another unit's materi is "not found", never "forbidden": a 403 would confirm it exists.

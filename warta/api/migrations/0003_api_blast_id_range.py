@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('api', '0002_api_scopes_webhooks'),
-        ('blasts', '0007_lifecycle_finish_quiet_cost'),
+        ('blasts', '0008_lifecycle_finish_quiet_cost'),
     ]
 
     operations = [

@@ -50,9 +50,11 @@ def test_a_client_cannot_act_as_a_user_of_another_unit_or_a_central_role(units: 
         with pytest.raises(services.ApiError) as e:
             services.create_client("x", units["bpbd"], None, user=user)
         assert e.value.code == "user_not_unit_scoped"
-    # a client row made before the rule (or whose user moved since) does not authenticate
-    legacy = ApiClient.objects.create(name="lama", unit=units["bpbd"], user=actors["operator"])
+    # a client whose user moved to a central role after its token was issued does not authenticate
+    legacy = ApiClient.objects.create(name="lama", unit=units["bpbd"], user=actors["liaison"])
     _t, value = services.issue_token(legacy, None, scopes=["all"])
+    actors["liaison"].role = "operator"
+    actors["liaison"].save()
     r = client.get("/api/v1/topics", **bearer(value))
     assert r.status_code == 401 and r.json()["code"] == "client_not_unit_scoped"
 

@@ -101,6 +101,12 @@ def issue_token(client: ApiClient, actor: User | None, expires_at: datetime | No
 
     ``scopes`` None gives ``materi:write`` only (what tokens could do before scopes existed)."""
     _require(actor)
+    # A token always acts for exactly one unit: its client's, as a liaison of that unit (the same
+    # rule ``authenticate`` applies to tokens issued before it existed).
+    if client.unit_id is None or not is_unit_scoped(client.user, client.unit):
+        raise ApiError(400, "client_not_unit_scoped", gettext_lazy(
+            "Klien API ini tidak terbatas pada unitnya; token tidak dapat dibuat. "
+            "Minta administrator Warta membuat klien baru."))
     scope_list = clean_scopes(scopes) if scopes is not None else ["materi:write"]
     while True:
         prefix = secrets.token_hex(4)

@@ -549,38 +549,37 @@ def audience_tolerance() -> tuple[int, float]:
     return int(_conf("AUDIENCE_ADDED_TOLERANCE", 0)), float(_conf("AUDIENCE_REMOVED_TOLERANCE_PERCENT", 5))
 
 
-def check_audience(draft: Draft, actor: User | None = None) -> set[str]:
-    """The numbers release may send to: the frozen set, less those no longer deliverable.
-
-    When the audience grew (anyone not approved would be in it) or shrank beyond the tolerance,
-    the draft goes back up its chain with the new set frozen and the difference recorded for
-    the approvers, and ``WorkflowError`` says so."""
-    frozen = frozen_numbers(draft)
-    current = deliverable_numbers(draft.audience)
-    size, digest, blob = freeze_audience(current)
-    if draft.audience_hash and digest == draft.audience_hash:
-        return frozen
-    now_set = set(current)
-    added, removed = len(now_set - frozen), len(frozen - now_set)
-    if not draft.audience_hash:
-        # Approved before the set was frozen: the approvers saw a count. The same count goes.
-        approved = (draft.audience_counts or {}).get("deliverable")
-        if approved == size:
-            return now_set
-        added, removed = max(size - (approved or 0), 0), max((approved or 0) - size, 0)
+def _within_tolerance(added: int, removed: int, approved: int) -> bool:
     may_add, may_drop = audience_tolerance()
-    if draft.audience_hash and added <= may_add and removed * 100 <= may_drop * max(len(frozen), 1):
-        Draft.objects.filter(pk=draft.pk).update(audience_change={
-            "added": added, "removed": removed, "approved": len(frozen), "now": size,
-            "at": timezone.now().isoformat(), "released": True})
-        draft.audience_change = {"added": added, "removed": removed}
-        return frozen & now_set
+    return added <= may_add and removed * 100 <= may_drop * max(approved, 1)
+
+
+def check_audience(draft: Draft, actor: User | None = None) -> set[str]:
+    """Before release, for a draft approved before the set was frozen (no ``audience_hash``):
+    the approvers saw a count, so the same count goes; anything else asks for approval again.
+    Drafts with a frozen set are checked during the freeze itself (``release``)."""
+    current = deliverable_numbers(draft.audience)
+    approved = (draft.audience_counts or {}).get("deliverable")
+    if approved == len(current):
+        return set(current)
+    _reopen_for_audience(draft, actor, added=max(len(current) - (approved or 0), 0),
+                         removed=max((approved or 0) - len(current), 0), current=current)
+    return set()  # not reached: _reopen_for_audience raises
+
+
+def _reopen_for_audience(draft: Draft, actor: User | None, *, added: int, removed: int,
+                         current: list[str] | None = None) -> None:
+    """The audience changed beyond the tolerance: freeze the new set, void every approval, put
+    the draft back up its chain with the difference for the approvers, and say so."""
+    if current is None:
+        current = deliverable_numbers(draft.audience)
+    size, digest, blob = freeze_audience(current)
     change = {"added": added, "removed": removed, "approved": draft.audience_size, "now": size,
               "at": timezone.now().isoformat()}
     with transaction.atomic():
         locked = Draft.objects.select_for_update().get(pk=draft.pk)
         if locked.state != Draft.State.APPROVED:
-            return set()  # released or changed meanwhile; the claim in release() will find nothing
+            raise WorkflowError(_("Naskah ini tidak lagi menunggu pengiriman."))
         locked.state = Draft.State.REVIEW
         locked.approved_hash = ""
         locked.approved_at = None
@@ -972,9 +971,10 @@ def release_blocker(draft: Draft, now: datetime) -> str | None:
 
 
 def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str],
-                only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+                only: set[str] | None = None, seen: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
     """(e164, operator, text) for each deliverable recipient that is also in ``only`` (the frozen
-    set): the audience has already checked the numbers, so the outbox takes them as prepared."""
+    set), noting every deliverable number in ``seen``: the audience has already checked the
+    numbers, so the outbox takes them as prepared."""
     from warta.contacts.models import Contact
 
     personalise = bool(composer.fields_in(draft.text))
@@ -986,6 +986,8 @@ def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str
                     "pk", "name", "region__name", "region__level"):
                 extra[pk] = (name, region if level == "kelurahan" else "")
         for cid, e164, operator in batch:
+            if seen is not None:
+                seen.add(e164)
             if only is not None and e164 not in only:
                 continue  # not approved: joined a group after submit, or typed in since
             if allowed_ops is not None and operator not in allowed_ops:
@@ -1011,32 +1013,58 @@ def release(draft: Draft, actor: User | None = None, now: datetime | None = None
         return None
     if draft.state != Draft.State.APPROVED:
         return None
-    frozen = check_audience(draft, actor=actor)
+    # The frozen set is checked in the same pass that writes the outbox (one resolution of the
+    # audience, not two): a drift beyond the tolerance rolls the whole freeze back.
+    frozen = frozen_numbers(draft) if draft.audience_hash else check_audience(draft, actor=actor)
+    seen: set[str] = set()
+    try:
+        blast, summary = _freeze(draft, actor, now, frozen, seen)
+    except _AudienceDrift as drift:
+        _reopen_for_audience(draft, actor, added=drift.added, removed=drift.removed)
+        raise  # not reached: _reopen_for_audience raises WorkflowError
+    if blast is None:
+        return None
+    draft.refresh_from_db()
+    notify([draft.author], _("Blast \"%(t)s\" masuk antrean: %(n)d penerima.") % {"t": draft.title,
+                                                                               "n": summary["queued"]}, draft)
+    return blast
+
+
+class _AudienceDrift(Exception):
+    def __init__(self, added: int, removed: int) -> None:
+        super().__init__(f"audience drift +{added} -{removed}")
+        self.added, self.removed = added, removed
+
+
+def _freeze(draft: Draft, actor: User | None, now: datetime, frozen: set[str],
+            seen: set[str]) -> tuple[Blast | None, dict[str, Any]]:
     with transaction.atomic():
         # The claim: one conditional UPDATE. On PostgreSQL a concurrent release blocks on the row
         # and then matches nothing; on SQLite writers are serialised. Either way one blast.
         n = Draft.objects.filter(pk=draft.pk, state=Draft.State.APPROVED, approved_hash=draft.content_hash,
                                  released_at__isnull=True, blast__isnull=True).update(released_at=now)
         if not n:
-            return None
+            return None, {}
         skipped: Counter[str] = Counter()
         allowed = registered_operators(draft.sender)
         blast, summary = outbox.create_blast(
             sender=draft.sender, text=composer.render(draft.text, {}) if composer.fields_in(draft.text) else draft.text,
-            recipients=_recipients(draft, allowed, skipped, only=frozen), name=draft.title,
+            recipients=_recipients(draft, allowed, skipped, only=frozen, seen=seen), name=draft.title,
             priority=Blast.Priority.EMERGENCY if draft.emergency else Blast.Priority.NORMAL,
             valid_until=draft.window_end, actor=actor, audit_action="blasts.blast_released", prepared=True)
+        removed = len(frozen - seen)
+        if draft.audience_hash:
+            added = len(seen - frozen)
+            if not _within_tolerance(added, removed, len(frozen)):
+                raise _AudienceDrift(added, removed)  # rolls back the claim, the blast and its rows
         summary = {"queued": summary["queued"], "invalid": len(summary["invalid"]),
                    "duplicates": summary["duplicates"], "not_registered": dict(skipped),
                    "emergency": draft.emergency, "approved_audience": draft.audience_size,
-                   "no_longer_deliverable": (draft.audience_change or {}).get("removed", 0)}
+                   "no_longer_deliverable": removed}
         Draft.objects.filter(pk=draft.pk).update(state=Draft.State.RELEASED, blast=blast, release_summary=summary)
         _set_materi_status(draft.materi, Materi.Status.SENT)
         audit.record("blasts.draft_released", draft, actor=actor, changes={"blast": blast.pk, **summary})
-    draft.refresh_from_db()
-    notify([draft.author], _("Blast \"%(t)s\" masuk antrean: %(n)d penerima.") % {"t": draft.title,
-                                                                               "n": summary["queued"]}, draft)
-    return blast
+    return blast, summary
 
 
 def release_if_due(draft: Draft, actor: User | None = None, now: datetime | None = None) -> Blast | None:

@@ -195,6 +195,7 @@ def test_a_delegate_approves_only_inside_the_dates_and_until_revoked(actors: dic
     from tests.blasts.helpers import create_sender, verified
     from tests.conftest import create_user
     from warta.accounts.models import AuditEvent
+    from warta.blasts import ownership
 
     s = services()
     sender = create_sender("GubDKI")
@@ -203,8 +204,8 @@ def test_a_delegate_approves_only_inside_the_dates_and_until_revoked(actors: dic
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):  # an operator cannot hand out the owner's authority
-        s.delegate(sender, actors["operator"], to=deputy, starts_on=today, ends_on=today)
-    grant = s.delegate(sender, actors["approver"], to=deputy, starts_on=today + timedelta(days=1),
+        ownership.delegate(sender, actors["operator"], to=deputy, starts_on=today, ends_on=today)
+    grant = ownership.delegate(sender, actors["approver"], to=deputy, starts_on=today + timedelta(days=1),
                        ends_on=today + timedelta(days=3), reason="Cuti")
     assert AuditEvent.objects.filter(action="blasts.delegation_created", object_id=str(grant.pk)).exists()
     d = create_draft(actors["operator"])
@@ -214,11 +215,11 @@ def test_a_delegate_approves_only_inside_the_dates_and_until_revoked(actors: dic
     with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
         assert s.why_cannot_decide(deputy, d) is None
         assert d in s.pending_for(deputy)
-        s.revoke_delegation(grant, actors["admin"])
+        ownership.revoke_delegation(grant, actors["admin"])
         assert s.why_cannot_decide(deputy, d) is not None
     assert AuditEvent.objects.filter(action="blasts.delegation_revoked", object_id=str(grant.pk)).exists()
     with time_machine.travel(timezone.now() + timedelta(days=5), tick=False):
-        s.delegate(sender, actors["admin"], to=deputy, starts_on=timezone.localdate(),
+        ownership.delegate(sender, actors["admin"], to=deputy, starts_on=timezone.localdate(),
                    ends_on=timezone.localdate())
         d = s.approve(d, deputy)
         assert d.state == "released"

@@ -106,3 +106,24 @@ def test_the_empty_login_form_says_what_is_missing(client: Client, db: Any) -> N
     page = r.content.decode()
     assert r.status_code == 200
     assert "Isi nama pengguna Anda." in page and "Isi kata sandi Anda." in page
+
+
+def test_an_unchanged_past_send_time_does_not_block_other_edits(client: Client, actors: dict[str, Any]) -> None:
+    import time_machine
+
+    from warta.blasts.models import Draft
+
+    send_at = (timezone.now() + timedelta(hours=1)).replace(second=0, microsecond=0)
+    d = create_draft(actors["operator"], sender="HumasDKI", send_at=send_at)
+    group = d.audience["groups"][0]
+    with time_machine.travel(send_at + timedelta(hours=2), tick=False):
+        login(client, actors["operator"])
+        form = {"title": "Judul baru", "sender": d.sender_id, "text": d.text, "groups": [group],
+                "send_at": timezone.localtime(send_at).strftime("%Y-%m-%dT%H:%M")}
+        r = client.post(f"/blast/naskah/{d.pk}/ubah/", form)
+        assert r.status_code == 302 and r["Location"] == f"/blast/naskah/{d.pk}/"
+        assert Draft.objects.get(pk=d.pk).title == "Judul baru"
+        # Setting a new time in the past is still refused.
+        form["send_at"] = timezone.localtime(send_at - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+        page = client.post(f"/blast/naskah/{d.pk}/ubah/", form).content.decode()
+        assert "sudah lewat" in _field_error(page, "send_at")

@@ -152,6 +152,9 @@ class DraftForm(forms.Form):
         # Checked on save, next to the field, so a draft is not refused only at submit.
         now = timezone.now()
         send_at, window_end = data.get("send_at"), data.get("window_end")
+        before = self.initial.get("send_at")
+        if send_at and before and send_at == before.replace(second=0, microsecond=0):
+            send_at = None  # unchanged on an existing draft (e.g. a title fix): judged when it was set
         if send_at and send_at < now - timedelta(minutes=1):
             self.add_error("send_at", _("Waktu kirim sudah lewat; pilih waktu yang akan datang atau kosongkan untuk "
                                         "kirim segera setelah disetujui."))
@@ -160,7 +163,7 @@ class DraftForm(forms.Form):
                                         "WIB. Pilih waktu lain, atau tandai darurat bila memang darurat.")
                            % {"q": quiet_hours_label(),
                               "t": timezone.localtime(quiet_hours_end(send_at)).strftime("%d-%m-%Y %H:%M")})
-        if window_end and window_end <= max(send_at or now, now):
+        if window_end and window_end <= max(data.get("send_at") or now, now):
             self.add_error("window_end", _("Batas akhir kirim harus setelah waktu kirim."))
         numbers = [n.strip() for n in (data.get("numbers") or "").replace(",", "\n").splitlines() if n.strip()]
         upload = data.get("numbers_file")

@@ -56,12 +56,12 @@ from .models import (
     Materi,
     MateriAttachment,
     OutboundMessage,
-    SenderDelegation,
     SenderID,
     SenderRegistration,
     Tariff,
     WatchWord,
 )
+from .ownership import final_approvers, has_second_factor, is_last_step
 
 log = logging.getLogger(__name__)
 
@@ -250,92 +250,10 @@ def next_step(draft: Draft) -> ApprovalStep | None:
     return None
 
 
-# -- sender-ID ownership -------------------------------------------------------------------------
-
-
-def is_last_step(step: ApprovalStep) -> bool:
-    return not ApprovalStep.objects.filter(policy_id=step.policy_id, position__gt=step.position).exists()
-
-
-def active_delegations(sender: SenderID, today: Any = None) -> QuerySet[SenderDelegation]:
-    today = today or timezone.localdate()
-    return SenderDelegation.objects.filter(sender=sender, revoked_at__isnull=True, starts_on__lte=today,
-                                           ends_on__gte=today)
-
-
-def final_approvers(sender: SenderID, today: Any = None) -> QuerySet[User]:
-    """Who may give the last approval under ``sender``: its owner and today's delegates."""
-    ids = set(active_delegations(sender, today).values_list("delegate_id", flat=True))
-    if sender.owner_id:
-        ids.add(sender.owner_id)
-    return User.objects.filter(pk__in=ids, is_active=True, role__in=_approver_roles())
-
-
-def _approver_roles() -> set[str]:
-    from warta.accounts.permissions import CAPABILITIES
-
-    return set(CAPABILITIES["blasts.approve"])
-
-
-def has_second_factor(user: Any) -> bool:
-    """Did this session pass TOTP? django-otp's OTPMiddleware puts ``is_verified`` on the request's
-    user; a user object from anywhere else (a shell, a job) has not."""
-    check = getattr(user, "is_verified", None)
-    return bool(callable(check) and check())
-
-
-def set_owner(sender: SenderID, owner: User, actor: User) -> SenderID:
-    _require(actor, "blasts.configure")
-    if not has_capability(owner, "blasts.approve"):
-        raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah; pilih Verifikator atau Penyetuju.")
-                            % {"u": owner.display_name()})
-    before = sender.owner.username if sender.owner else None
-    SenderID.objects.filter(pk=sender.pk).update(owner=owner)
-    sender.refresh_from_db()
-    audit.record("blasts.sender_owner_changed", sender, actor=actor, changes={"owner": [before, owner.username]})
-    return sender
-
-
 def final_step_needs_totp(user: User, draft: Draft) -> bool:
     """Would ``user``'s approval of the draft's next step be refused for want of TOTP?"""
     step = next_step(draft)
     return step is not None and is_last_step(step) and not has_second_factor(user)
-
-
-def can_manage_delegations(user: User, sender: SenderID) -> bool:
-    return has_capability(user, "blasts.configure") or (sender.owner_id is not None and sender.owner_id == user.pk)
-
-
-def delegate(sender: SenderID, actor: User, *, to: User, starts_on: Any, ends_on: Any, reason: str = "") -> SenderDelegation:
-    if not can_manage_delegations(actor, sender):
-        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang dapat menunjuk wakil."))
-    if not has_capability(to, "blasts.approve"):
-        raise WorkflowError(_("%(u)s tidak dapat menyetujui naskah; pilih Verifikator atau Penyetuju.")
-                            % {"u": to.display_name()})
-    if to.pk == sender.owner_id:
-        raise WorkflowError(_("%(u)s sudah pemilik sender ID ini.") % {"u": to.display_name()})
-    if ends_on < starts_on:
-        raise WorkflowError(_("Tanggal selesai harus sama dengan atau setelah tanggal mulai."))
-    if ends_on < timezone.localdate():
-        raise WorkflowError(_("Tanggal selesai sudah lewat."))
-    d = SenderDelegation.objects.create(sender=sender, delegate=to, starts_on=starts_on, ends_on=ends_on,
-                                        reason=reason.strip()[:200], created_by=actor)
-    audit.record("blasts.delegation_created", d, actor=actor,
-                 changes={"sender": sender.name, "delegate": to.username, "starts_on": str(starts_on),
-                          "ends_on": str(ends_on), "reason": d.reason})
-    return d
-
-
-def revoke_delegation(d: SenderDelegation, actor: User) -> SenderDelegation:
-    if not can_manage_delegations(actor, d.sender):
-        raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang dapat mencabut wakil."))
-    n = SenderDelegation.objects.filter(pk=d.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(),
-                                                                                revoked_by=actor)
-    d.refresh_from_db()
-    if n:
-        audit.record("blasts.delegation_revoked", d, actor=actor,
-                     changes={"sender": d.sender.name, "delegate": d.delegate.username})
-    return d
 
 
 def _step_users(step: ApprovalStep) -> QuerySet[User]:
@@ -549,38 +467,37 @@ def audience_tolerance() -> tuple[int, float]:
     return int(_conf("AUDIENCE_ADDED_TOLERANCE", 0)), float(_conf("AUDIENCE_REMOVED_TOLERANCE_PERCENT", 5))
 
 
-def check_audience(draft: Draft, actor: User | None = None) -> set[str]:
-    """The numbers release may send to: the frozen set, less those no longer deliverable.
-
-    When the audience grew (anyone not approved would be in it) or shrank beyond the tolerance,
-    the draft goes back up its chain with the new set frozen and the difference recorded for
-    the approvers, and ``WorkflowError`` says so."""
-    frozen = frozen_numbers(draft)
-    current = deliverable_numbers(draft.audience)
-    size, digest, blob = freeze_audience(current)
-    if draft.audience_hash and digest == draft.audience_hash:
-        return frozen
-    now_set = set(current)
-    added, removed = len(now_set - frozen), len(frozen - now_set)
-    if not draft.audience_hash:
-        # Approved before the set was frozen: the approvers saw a count. The same count goes.
-        approved = (draft.audience_counts or {}).get("deliverable")
-        if approved == size:
-            return now_set
-        added, removed = max(size - (approved or 0), 0), max((approved or 0) - size, 0)
+def _within_tolerance(added: int, removed: int, approved: int) -> bool:
     may_add, may_drop = audience_tolerance()
-    if draft.audience_hash and added <= may_add and removed * 100 <= may_drop * max(len(frozen), 1):
-        Draft.objects.filter(pk=draft.pk).update(audience_change={
-            "added": added, "removed": removed, "approved": len(frozen), "now": size,
-            "at": timezone.now().isoformat(), "released": True})
-        draft.audience_change = {"added": added, "removed": removed}
-        return frozen & now_set
+    return added <= may_add and removed * 100 <= may_drop * max(approved, 1)
+
+
+def check_audience(draft: Draft, actor: User | None = None) -> set[str]:
+    """Before release, for a draft approved before the set was frozen (no ``audience_hash``):
+    the approvers saw a count, so the same count goes; anything else asks for approval again.
+    Drafts with a frozen set are checked during the freeze itself (``release``)."""
+    current = deliverable_numbers(draft.audience)
+    approved = (draft.audience_counts or {}).get("deliverable")
+    if approved == len(current):
+        return set(current)
+    _reopen_for_audience(draft, actor, added=max(len(current) - (approved or 0), 0),
+                         removed=max((approved or 0) - len(current), 0), current=current)
+    return set()  # not reached: _reopen_for_audience raises
+
+
+def _reopen_for_audience(draft: Draft, actor: User | None, *, added: int, removed: int,
+                         current: list[str] | None = None) -> None:
+    """The audience changed beyond the tolerance: freeze the new set, void every approval, put
+    the draft back up its chain with the difference for the approvers, and say so."""
+    if current is None:
+        current = deliverable_numbers(draft.audience)
+    size, digest, blob = freeze_audience(current)
     change = {"added": added, "removed": removed, "approved": draft.audience_size, "now": size,
               "at": timezone.now().isoformat()}
     with transaction.atomic():
         locked = Draft.objects.select_for_update().get(pk=draft.pk)
         if locked.state != Draft.State.APPROVED:
-            return set()  # released or changed meanwhile; the claim in release() will find nothing
+            raise WorkflowError(_("Naskah ini tidak lagi menunggu pengiriman."))
         locked.state = Draft.State.REVIEW
         locked.approved_hash = ""
         locked.approved_at = None
@@ -656,94 +573,14 @@ def _version(draft: Draft, actor: User) -> None:
                                 content_hash=draft.content_hash, created_by=actor)
 
 
-def numbers_to_import(actor: User, title: str, numbers: list[str] | None = None, upload: Any = None) -> Any:
-    """Turn a list too long for the composer — ``numbers``, or an uploaded file handed over whole —
-    into a contacts import into a new group: the contacts app's own pipeline (checks, opt-outs,
-    dry-run report). Starts the dry run when the number column is known (else the import page
-    asks for the mapping); the operator confirms the import on the draft page."""
-    from warta.contacts import imports
-    from warta.contacts import services as contacts
-    from warta.contacts.models import ImportState
-
-    _require(actor, "contacts.manage")
-    stamp = timezone.localtime().strftime("%d-%m-%Y %H:%M:%S")
-    group = contacts.create_group(_("Unggahan naskah \"%(t)s\" %(at)s") % {"t": title[:80], "at": stamp},
-                                  "public_task", description=_("Dibuat dari daftar nomor yang diunggah di komposer."),
-                                  by=actor)
-    if upload is not None:
-        filename = upload.name or "naskah-nomor.csv"
-        path, size = imports.store_upload(upload.chunks(), filename)
-    else:
-        filename = "naskah-nomor.csv"
-        data = ("nomor\n" + "\n".join(n.replace(",", " ") for n in numbers or []) + "\n").encode()
-        path, size = imports.store_upload([data], filename)
-    try:
-        job = imports.create_job(path, filename, size, by=actor)
-        job.group = group
-        if upload is None:
-            job.has_header, job.mapping = True, {"phone": 0}
-        if "phone" in job.mapping:
-            job.state = ImportState.MAPPED
-            job.save()
-            imports.start(job, dry_run=True)
-        else:
-            job.save()
-    except imports.ImportRefused as exc:
-        raise WorkflowError(str(exc)) from exc
-    audit.record("blasts.numbers_to_import", job, actor=actor,
-                 changes={"numbers": len(numbers or []), "file_bytes": size, "group": group.pk, "job": job.pk})
-    return job
-
-
-def _import_long_list(actor: User, fields: dict[str, Any]) -> dict[str, Any]:
-    """``fields`` with an over-long number list, or a large uploaded file, replaced by the group
-    of its contacts import."""
-    fields = dict(fields)
-    upload = fields.pop("numbers_upload", None)
-    audience = dict(fields.get("audience") or {})
-    if upload is None and not too_many_numbers(audience):
-        return fields
-    if upload is not None and too_many_numbers(audience):
-        raise WorkflowError(_("Unggah satu daftar panjang saja: berkas besar atau lebih dari 10.000 nomor yang "
-                              "diketik, tidak keduanya."))
-    if upload is not None:  # typed numbers (at most 10,000) stay beside the file's group
-        job = numbers_to_import(actor, fields.get("title") or "", upload=upload)
-    else:
-        job = numbers_to_import(actor, fields.get("title") or "", numbers=audience.pop("numbers"))
-    audience["groups"] = sorted({*(audience.get("groups") or []), job.group_id})
-    return {**fields, "audience": audience, "import_job": job}
-
-
-def convert_numbers(draft: Draft, actor: User) -> Draft:
-    """The button on a draft saved with too many numbers (before this existed): the same
-    conversion as on save."""
-    _require(actor, "blasts.compose")
-    if not too_many_numbers(draft.audience):
-        raise WorkflowError(_("Daftar nomor naskah ini tidak perlu diimpor."))
-    fields = _import_long_list(actor, {"audience": draft.audience, "title": draft.title})
-    return update_draft(draft, actor, **fields)
-
-
-def start_draft_import(draft: Draft, actor: User) -> Any:
-    """After the dry-run report: import the list into the draft's group."""
-    from warta.contacts import imports
-
-    _require(actor, "blasts.compose")
-    _require(actor, "contacts.manage")
-    if draft.import_job is None:
-        raise WorkflowError(_("Naskah ini tidak memiliki impor nomor."))
-    try:
-        return imports.start(draft.import_job, dry_run=False)
-    except imports.ImportRefused as exc:
-        raise WorkflowError(str(exc)) from exc
-
-
 def create_draft(author: User, **fields: Any) -> Draft:
     _require(author, "blasts.compose")
     _check_sender(author, fields["sender"])
     if not (fields.get("text") or "").strip():
         raise WorkflowError(_("Teks SMS kosong."))
-    fields = {k: v for k, v in _import_long_list(author, fields).items() if k in _DRAFT_FIELDS}
+    from .longlists import import_long_list
+
+    fields = {k: v for k, v in import_long_list(author, fields).items() if k in _DRAFT_FIELDS}
     with transaction.atomic():
         draft = Draft(author=author, **fields)
         draft.emergency_reason = draft.emergency_reason if draft.emergency else ""
@@ -785,7 +622,9 @@ def update_draft(draft: Draft, actor: User, **fields: Any) -> Draft:
     if "sender" in fields:
         _check_sender(actor, fields["sender"])
     if "audience" in fields or fields.get("numbers_upload") is not None:
-        fields = _import_long_list(actor, {"title": draft.title, "audience": draft.audience, **fields})
+        from .longlists import import_long_list
+
+        fields = import_long_list(actor, {"title": draft.title, "audience": draft.audience, **fields})
     with transaction.atomic():
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
         if draft.state in (Draft.State.RELEASED, Draft.State.WITHDRAWN):
@@ -986,9 +825,10 @@ def register_release_check(check: Callable[[Draft, datetime], str | None]) -> No
 
 
 def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str],
-                only: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
+                only: set[str] | None = None, seen: set[str] | None = None) -> Iterator[tuple[str, str, str]]:
     """(e164, operator, text) for each deliverable recipient that is also in ``only`` (the frozen
-    set): the audience has already checked the numbers, so the outbox takes them as prepared."""
+    set), noting every deliverable number in ``seen``: the audience has already checked the
+    numbers, so the outbox takes them as prepared."""
     from warta.contacts.models import Contact
 
     personalise = bool(composer.fields_in(draft.text))
@@ -1000,6 +840,8 @@ def _recipients(draft: Draft, allowed_ops: set[str] | None, skipped: Counter[str
                     "pk", "name", "region__name", "region__level"):
                 extra[pk] = (name, region if level == "kelurahan" else "")
         for cid, e164, operator in batch:
+            if seen is not None:
+                seen.add(e164)
             if only is not None and e164 not in only:
                 continue  # not approved: joined a group after submit, or typed in since
             if allowed_ops is not None and operator not in allowed_ops:
@@ -1025,32 +867,58 @@ def release(draft: Draft, actor: User | None = None, now: datetime | None = None
         return None
     if draft.state != Draft.State.APPROVED:
         return None
-    frozen = check_audience(draft, actor=actor)
+    # The frozen set is checked in the same pass that writes the outbox (one resolution of the
+    # audience, not two): a drift beyond the tolerance rolls the whole freeze back.
+    frozen = frozen_numbers(draft) if draft.audience_hash else check_audience(draft, actor=actor)
+    seen: set[str] = set()
+    try:
+        blast, summary = _freeze(draft, actor, now, frozen, seen)
+    except _AudienceDrift as drift:
+        _reopen_for_audience(draft, actor, added=drift.added, removed=drift.removed)
+        raise  # not reached: _reopen_for_audience raises WorkflowError
+    if blast is None:
+        return None
+    draft.refresh_from_db()
+    notify([draft.author], _("Blast \"%(t)s\" masuk antrean: %(n)d penerima.") % {"t": draft.title,
+                                                                               "n": summary["queued"]}, draft)
+    return blast
+
+
+class _AudienceDrift(Exception):
+    def __init__(self, added: int, removed: int) -> None:
+        super().__init__(f"audience drift +{added} -{removed}")
+        self.added, self.removed = added, removed
+
+
+def _freeze(draft: Draft, actor: User | None, now: datetime, frozen: set[str],
+            seen: set[str]) -> tuple[Blast | None, dict[str, Any]]:
     with transaction.atomic():
         # The claim: one conditional UPDATE. On PostgreSQL a concurrent release blocks on the row
         # and then matches nothing; on SQLite writers are serialised. Either way one blast.
         n = Draft.objects.filter(pk=draft.pk, state=Draft.State.APPROVED, approved_hash=draft.content_hash,
                                  released_at__isnull=True, blast__isnull=True).update(released_at=now)
         if not n:
-            return None
+            return None, {}
         skipped: Counter[str] = Counter()
         allowed = registered_operators(draft.sender)
         blast, summary = outbox.create_blast(
             sender=draft.sender, text=composer.render(draft.text, {}) if composer.fields_in(draft.text) else draft.text,
-            recipients=_recipients(draft, allowed, skipped, only=frozen), name=draft.title,
+            recipients=_recipients(draft, allowed, skipped, only=frozen, seen=seen), name=draft.title,
             priority=Blast.Priority.EMERGENCY if draft.emergency else Blast.Priority.NORMAL,
             valid_until=draft.window_end, actor=actor, audit_action="blasts.blast_released", prepared=True)
+        removed = len(frozen - seen)
+        if draft.audience_hash:
+            added = len(seen - frozen)
+            if not _within_tolerance(added, removed, len(frozen)):
+                raise _AudienceDrift(added, removed)  # rolls back the claim, the blast and its rows
         summary = {"queued": summary["queued"], "invalid": len(summary["invalid"]),
                    "duplicates": summary["duplicates"], "not_registered": dict(skipped),
                    "emergency": draft.emergency, "approved_audience": draft.audience_size,
-                   "no_longer_deliverable": (draft.audience_change or {}).get("removed", 0)}
+                   "no_longer_deliverable": removed}
         Draft.objects.filter(pk=draft.pk).update(state=Draft.State.RELEASED, blast=blast, release_summary=summary)
         _set_materi_status(draft.materi, Materi.Status.SENT)
         audit.record("blasts.draft_released", draft, actor=actor, changes={"blast": blast.pk, **summary})
-    draft.refresh_from_db()
-    notify([draft.author], _("Blast \"%(t)s\" masuk antrean: %(n)d penerima.") % {"t": draft.title,
-                                                                               "n": summary["queued"]}, draft)
-    return blast
+    return blast, summary
 
 
 def release_if_due(draft: Draft, actor: User | None = None, now: datetime | None = None) -> Blast | None:

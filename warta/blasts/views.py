@@ -20,7 +20,7 @@ from warta.accounts.models import Role
 from warta.accounts.permissions import area_required, can_open, capability_required, has_capability
 from warta.lib.ids import parse_id
 
-from . import composer, services, testsends
+from . import composer, longlists, ownership, services, testsends
 from .forms import (
     BlackoutForm,
     ChainForm,
@@ -270,14 +270,14 @@ def _reject_labels(report: dict[str, Any]) -> list[tuple[Any, int]]:
 @area_required("blasts")
 @require_POST
 def draft_convert(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(request, pk, lambda d: services.convert_numbers(d, request.user),
+    return _post_action(request, pk, lambda d: longlists.convert_numbers(d, request.user),
                         _("Daftar nomor diimpor ke grup baru; periksa laporan uji cobanya."))
 
 
 @area_required("blasts")
 @require_POST
 def draft_import(request: HttpRequest, pk: int) -> HttpResponse:
-    return _post_action(request, pk, lambda d: services.start_draft_import(d, request.user),
+    return _post_action(request, pk, lambda d: longlists.start_draft_import(d, request.user),
                         _("Impor dimulai; naskah dapat diajukan setelah impor selesai."))
 
 
@@ -613,7 +613,7 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
         return
     if kind == "owner":
         try:
-            services.set_owner(form.cleaned_data["sender"], form.cleaned_data["owner"], request.user)
+            ownership.set_owner(form.cleaned_data["sender"], form.cleaned_data["owner"], request.user)
         except services.WorkflowError as exc:
             _fail(request, exc)
         else:
@@ -634,19 +634,19 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
 def delegations(request: HttpRequest, pk: int) -> HttpResponse:
     """A sender ID's delegates for its final approval: the owner or an administrator manages them."""
     sender = get_object_or_404(SenderID.objects.select_related("owner"), pk=pk)
-    if not services.can_manage_delegations(request.user, sender):
+    if not ownership.can_manage_delegations(request.user, sender):
         raise PermissionDenied(_("Hanya administrator atau pemilik sender ID yang mengatur wakilnya."))
     form = DelegationForm(request.POST or None)
     if request.method == "POST":
         if request.POST.get("revoke"):
             d = get_object_or_404(SenderDelegation, pk=request.POST["revoke"], sender=sender)
-            services.revoke_delegation(d, request.user)
+            ownership.revoke_delegation(d, request.user)
             messages.success(request, _("Delegasi kepada %(u)s dicabut.") % {"u": d.delegate.display_name()})
             return redirect("blasts:delegations", pk=sender.pk)
         if form.is_valid():
             c = form.cleaned_data
             try:
-                services.delegate(sender, request.user, to=c["delegate"], starts_on=c["starts_on"],
+                ownership.delegate(sender, request.user, to=c["delegate"], starts_on=c["starts_on"],
                                   ends_on=c["ends_on"], reason=c["reason"])
             except services.WorkflowError as exc:
                 form.add_error("delegate", str(exc))
@@ -657,7 +657,7 @@ def delegations(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "blasts/delegations.html", {
         "sender": sender, "form": form, "today": timezone.localdate(),
         "rows": SenderDelegation.objects.filter(sender=sender).select_related("delegate", "created_by", "revoked_by"),
-        "active": set(services.active_delegations(sender).values_list("pk", flat=True)),
+        "active": set(ownership.active_delegations(sender).values_list("pk", flat=True)),
     })
 
 

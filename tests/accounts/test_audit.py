@@ -177,7 +177,8 @@ def _as_owner_without_triggers(sql: str, params: list[Any]) -> None:
 
 
 def test_rows_are_chained_and_verify_passes(actors: dict[str, Any], capsys: Any) -> None:
-    events = [audit.record("test.step", actor=actors["admin"], changes={"n": n, "é": [1.5, None]}) for n in range(4)]
+    odd = {"é": [1.5, None], "big": 1e20, "two": 2.0, "tiny": 1e-7, "nested": {"b": True, "a": "x"}}
+    events = [audit.record("test.step", actor=actors["admin"], changes={"n": n, **odd}) for n in range(4)]
     assert events[0].prev_hash != "" and events[1].prev_hash == events[0].hash
     code, verdict = _verify(capsys)
     assert code == 0 and verdict["ok"] and verdict["head_hash"] == events[-1].hash

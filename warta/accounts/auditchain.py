@@ -39,6 +39,19 @@ def normalise_changes(changes: Any) -> Any:
     return json.loads(json.dumps(changes or {}, ensure_ascii=False))
 
 
+def _canonical(value: Any) -> Any:
+    """Numbers as both databases give them back: PostgreSQL's jsonb keeps 1e20 as the integer
+    100000000000000000000 and 2.0 as 2.0, SQLite's JSON text keeps the float; an integral float
+    hashes as the integer either way."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def content(event: Any) -> list[Any]:
     ip = event.ip_address
     if ip:
@@ -53,7 +66,7 @@ def content(event: Any) -> list[Any]:
         event.object_id,
         event.object_repr,
         event.unit_id,
-        event.changes,
+        _canonical(event.changes),
     ]
 
 

@@ -203,9 +203,10 @@ def stop_group(proc: subprocess.Popen[Any]) -> None:
 def read_stats(path: Path) -> list[dict[str, Any]]:
     import json
 
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for part in sorted(path.parent.glob(path.name + ".*")):  # one file per SMSC connection
+        rows.extend(json.loads(line) for line in part.read_text().splitlines() if line.strip())
+    return rows
 
 
 OPERATORS = [("telkomsel", "+62812"), ("indosat", "+62815"), ("xl", "+62817"), ("smartfren", "+62881")]

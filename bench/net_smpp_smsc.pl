@@ -10,8 +10,8 @@
 # message id "<pid>-<n>" and, --receipt-delay seconds later (default 0.5), a DELIVRD receipt.
 # With --tps, each connection accepts at most LIMIT submit_sm per wall-clock second and answers
 # the rest with ESME_RTHROTTLED (0x58), as operators' SMSCs do; the limit is not announced.
-# On EOF, unbind or SIGTERM each connection's process appends one JSON line per second to
-# --stats: {"pid", "sec", "accepted", "throttled", "first", "last"} (first/last: the times of
+# On EOF, unbind or SIGTERM each connection's process writes one JSON line per second to
+# --stats.<pid>: {"pid", "sec", "accepted", "throttled", "first", "last"} (first/last: the times of
 # its first and last accepted submit_sm, with sub-second precision).
 use strict;
 use warnings;
@@ -49,7 +49,7 @@ sub serve {
     my $done = 0;
     my $write_stats = sub {
         return if $done++ || !$stats;
-        open(my $fh, '>>', $stats) or return;
+        open(my $fh, '>', "$stats.$$") or return;  # one file per connection: no interleaved lines
         my $json = JSON::PP->new->canonical(1);
         for my $sec (sort { $a <=> $b } keys %per_sec) {
             print $fh $json->encode({pid => $$, sec => $sec + 0, accepted => $per_sec{$sec}[0],

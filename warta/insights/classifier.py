@@ -8,7 +8,7 @@ works alone (the baseline in docs/benchmarks.md), explains itself (the matched w
 "why"), and an analyst's edit takes effect within a minute without retraining.
 
 Layer 2 is a **statistical model** (scikit-learn): TF-IDF of normalised words (1–2-grams) and
-of character 3–4-grams (robust to the typos and affixes normalisation leaves), and three
+of character 4-grams (robust to the typos and affixes normalisation leaves), and three
 logistic regressions — topic, sentiment, urgent. It is trained on the team's labelled set plus
 the analysts' corrections (``train``), versioned, and pickled into ``ModelVersion`` (our own
 objects only; the blob never comes from outside the database).
@@ -121,11 +121,21 @@ class Lexicon:
             self.terms[key].append((kind, topic, weight))
             self.max_len = max(self.max_len, len(key))
         self.unigrams = {k[0] for k in self.terms if len(k) == 1}
+        self._stems: dict[str, str | None] = {}
 
     def words(self) -> set[str]:
         return {w for key in self.terms for w in key}
 
     def _stem(self, word: str) -> str | None:
+        hit = self._stems.get(word, "")
+        if hit != "":
+            return hit
+        stem = self._stem_uncached(word)
+        if len(self._stems) < 200_000:
+            self._stems[word] = stem
+        return stem
+
+    def _stem_uncached(self, word: str) -> str | None:
         if word in self.unigrams:
             return word
         for s in SUFFIXES:
@@ -219,8 +229,10 @@ def _vectoriser() -> Any:
     return FeatureUnion([
         ("words", TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2), min_df=2,
                                   sublinear_tf=True, lowercase=False)),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), min_df=3, sublinear_tf=True,
-                                  lowercase=False, max_features=40_000)),
+        # Character 4-grams only: 3–4-grams scored 0.942 macro-F1 on the fresh set against 0.928,
+        # but took 43 µs a message against 23 µs, and ingest's throughput is the harder limit.
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), min_df=3, sublinear_tf=True,
+                                  lowercase=False, max_features=20_000)),
     ])
 
 

@@ -29,22 +29,34 @@ from .models import (
 
 
 def _upsert(model: Any, key: tuple[str, ...], values: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
-    rows = [tuple(r) for r in rows]
+    """Add ``values`` to the rows of ``key``, inserting missing ones: one statement per batch.
+
+    Rows are sorted by key, so two engines upserting overlapping keys lock them in the same
+    order (no deadlock). PostgreSQL gets one array per column (``unnest``), so the server parses
+    a few hundred bytes whatever the batch; SQLite gets ``executemany`` of a one-row upsert.
+    """
+    rows = sorted(tuple(r) for r in rows)
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(c) for c in (*key, *values))
-    placeholders = "(" + ", ".join(["%s"] * (len(key) + len(values))) + ")"
-    sets = ", ".join(f"{connection.ops.quote_name(v)} = {table}.{connection.ops.quote_name(v)} + excluded.{v}"
-                     for v in values)
-    conflict = ", ".join(connection.ops.quote_name(c) for c in key)
-    per = max(1, 900 // (len(key) + len(values)))
+    from warta.lib.fastsql import _plan
+
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    names = (*key, *values)
+    cols, _adapters, types = _plan(model, names, connection.vendor)
+    sets = ", ".join(f"{qn(v)} = {table}.{qn(v)} + excluded.{qn(v)}" for v in values)
+    conflict = ", ".join(qn(model._meta.get_field(k).column) for k in key)
     with connection.cursor() as cur:
-        for i in range(0, len(rows), per):
-            chunk = rows[i:i + per]
-            params = [_adapt(v) for row in chunk for v in row]
-            cur.execute(f"INSERT INTO {table} ({cols}) VALUES {', '.join([placeholders] * len(chunk))} "  # noqa: S608
-                        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}", params)
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            columns = [list(c) for c in zip(*rows, strict=True)]
+            cur.execute(f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                        f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}", columns)
+        else:
+            placeholders = ", ".join(["%s"] * len(names))
+            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({placeholders}) "  # noqa: S608
+                            f"ON CONFLICT ({conflict}) DO UPDATE SET {sets}",
+                            [[_adapt(v) for v in row] for row in rows])
 
 
 def _adapt(value: Any) -> Any:

@@ -109,13 +109,35 @@ class PlaceMatcher:
             self.by_name.setdefault(key, []).append(r)
             if level == "kota_kabupaten" and key[0] == "jakarta":
                 self.by_name.setdefault(key[1:], []).append(r) if len(key) > 1 else None
+        self.name_tokens: set[str] = set()
+        self._near: set[str] = set()  # name tokens and glued names, and their one-letter deletions
         for key in list(self.by_name):
             self.max_len = max(self.max_len, len(key))
             glued = "".join(key)
             self.by_glued[glued] = key
+            self.name_tokens.update(key)
+            for piece in (*key, glued):
+                if len(piece) >= 4:
+                    self._near.update(_deletes(piece) | {piece})
             if len(glued) >= 6:
                 for d in _deletes(glued) | {glued}:
                     self.fuzzy.setdefault(d, set()).add(key)
+        self._tok_memo: dict[str, bool] = {}
+
+    def _token_ok(self, tok: str) -> bool:
+        """Could ``tok`` be (part of) a region name, exactly, with one typo or glued to "di"/"ke"?
+        Spans of other words are never looked up: most words of a message are not places."""
+        hit = self._tok_memo.get(tok)
+        if hit is not None:
+            return hit
+        ok = tok in self.name_tokens or tok in self.by_glued
+        if not ok and len(tok) >= 4 and tok not in STOP:
+            ok = tok in self._near or any(d in self._near for d in _deletes(tok))
+        if not ok and len(tok) > 4:
+            ok = any(tok.startswith(g) and len(tok) - len(g) >= 3 and self._token_ok(tok[len(g):]) for g in _GLUE)
+        if len(self._tok_memo) < 200_000:
+            self._tok_memo[tok] = ok
+        return ok
 
     def _lookup(self, words: tuple[str, ...]) -> tuple[str, ...] | None:
         hit = self._memo.get(words, ())
@@ -145,14 +167,18 @@ class PlaceMatcher:
     def candidates(self, text: str) -> list[tuple[tuple[str, ...], str, str]]:
         """(name key, level hinted by a prefix word or "", words as written) in text order."""
         words = _clean(text)
+        ok = [self._token_ok(w) and not w.isdigit() for w in words]
         out = []
         i = 0
         while i < len(words):
-            hint = ""
-            if words[i] in PREFIX_WORDS and i + 1 < len(words):
-                hint = PREFIX_WORDS[words[i]]
+            if not ok[i]:
+                i += 1
+                continue
+            run = 1
+            while run < self.max_len and i + run < len(words) and ok[i + run]:
+                run += 1
             matched = False
-            for n in range(min(self.max_len, len(words) - i), 0, -1):
+            for n in range(run, 0, -1):
                 span = tuple(words[i:i + n])
                 if any(w in STOP or w.isdigit() for w in span):
                     continue
@@ -179,7 +205,7 @@ class PlaceMatcher:
                 if matched:
                     break
             if not matched:
-                i += 1 if not hint else 1
+                i += 1
         return out
 
     def match(self, text: str) -> Place | None:

@@ -302,6 +302,11 @@ def test_the_pdf_shows_the_figures_computed_from_raw_rows(month: dict[str, Any],
     assert render.rupiah(raw["cost_by_sender"]["GubDKI"]) in text
     assert render.rupiah(raw["cost_by_sender"]["HumasDKI"]) in text
     assert f"{inb['tickets_opened']} tiket baru" in text
+    assert f"{inb['messages']} SMS masuk dari {inb['senders']} nomor" in flow
+    t = raw["total"]
+    delivered_pct = round(100 * t["delivered"] / (t["messages"] - t["not_sent"]), 1)
+    assert render.number(delivered_pct) + "%" in text
+    assert f"{t['segments']} segmen ditagih" in flow
     assert "0812****890" in text and "081234567890" not in text
     assert "NIP" in text and "Dinas Komunikasi, Informatika dan Statistik" in text
 

@@ -220,3 +220,29 @@ def test_the_pages_render_for_the_roles_that_use_them(client: Any, october: Any,
         login(client, actors["analyst"])
         assert client.get(detail).status_code == 200
         assert client.post("/laporan/buat/", {"month": "2026-10"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_approver_sends_back_with_a_reason_and_the_command_writes_the_archived_files(
+        october: Any, actors: dict[str, Any], tmp_path: Any, capsys: Any) -> None:
+    from warta.reports import services
+    from warta.reports.models import ReportNotice
+
+    device = confirm_totp(actors["approver"])
+    with time_machine.travel(wib(2026, 11, 3, 10), tick=False):
+        report = services.generate(OCT)
+        _narrate(report, actors["operator"])
+        services.submit(report, actors["operator"])
+        with pytest.raises(services.ReportError, match="alasan"):
+            services.send_back(report, actors["approver"], "  ")
+        services.send_back(report, actors["approver"], "Tambahkan angka per kota.")
+        assert report.state == "draft"
+        assert ReportNotice.objects.filter(user=actors["operator"], text__contains="per kota").exists()
+        services.submit(report, actors["operator"])
+        services.approve(report, actors["approver"], token=totp_now(device), name="Budi", nip=NIP)
+        services.archive(report, actors["approver"])
+        call_command("report", "monthly", "2026-10", "--out", str(tmp_path), "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["report"]["state"] == "archived"
+    pdf = open(out["files"]["pdf"], "rb").read()
+    assert hashlib.sha256(pdf).hexdigest() == report.pdf_sha256 == out["report"]["pdf_sha256"]

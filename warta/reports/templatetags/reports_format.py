@@ -29,3 +29,9 @@ def signed(value: Any) -> str:
 @register.filter
 def get(mapping: Any, key: Any) -> Any:
     return mapping.get(key, key) if hasattr(mapping, "get") else key
+
+
+@register.filter
+def pct(value: Any) -> str:
+    """``87.9`` → ``87,9%``; no value → ``—`` (not ``—%``)."""
+    return "—" if value is None else number(value) + "%"

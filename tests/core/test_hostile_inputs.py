@@ -91,3 +91,17 @@ def test_an_api_fault_is_a_500_in_the_error_shape_not_html(client: Client, units
     assert response.status_code == 500
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["code"] == "server_error"
+    assert response.json()["message_en"].startswith("An error occurred on the Warta server")
+
+
+def test_a_fault_outside_the_endpoint_is_still_json(client: Client, units: dict[str, Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from warta.api import idempotency
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(idempotency, "handle", broken)
+    token = issue(units["bpbd"])[1]
+    response = client.get("/api/v1/materi", **bearer(token))
+    assert response.status_code == 500 and response.json()["code"] == "server_error"

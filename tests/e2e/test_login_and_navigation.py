@@ -30,7 +30,8 @@ def test_operator_signs_in_and_sees_the_operator_menu(page: Any, actors: dict[st
 def test_liaison_sees_only_its_areas_and_is_refused_elsewhere(page: Any, actors: dict[str, Any]) -> None:
     sign_in(page, "penghubung")
     page.wait_for_selector("ul.areas")
-    assert menu(page) == ["materi", "inbox", "insights", "unit_blasts"]  # insights: the unit's slice; their unit's sent blasts, read-only
+    # Their unit's slice of the analysis (#14 item 8) and their unit's sent blasts, read-only (#12 item 11).
+    assert menu(page) == ["materi", "inbox", "insights", "unit_blasts"]
     response = page.goto("/pengaturan/")
     assert response.status == 403
     assert page.locator("#error-403").is_visible()

@@ -22,7 +22,7 @@ LAPTOP = {"width": 1280, "height": 800}
 @pytest.fixture
 def world(actors: dict[str, Any], units: dict[str, Any]) -> dict[str, Any]:
     """A ticket forwarded to BPBD with a reply, a draft in review, a released blast."""
-    from tests.blasts.helpers import create_draft, create_group_with, create_materi
+    from tests.blasts.helpers import create_draft, create_group_with, create_materi, verified
     from tests.inbox.conftest import create_ticket
     from warta.blasts import services as blasts
     from warta.inbox import services as inbox
@@ -37,7 +37,7 @@ def world(actors: dict[str, Any], units: dict[str, Any]) -> dict[str, Any]:
     blasts.submit_for_review(review, actors["operator"])
     released = create_draft(actors["operator"], sender="HumasDKI", group=group, title="Car Free Day")
     blasts.submit_for_review(released, actors["operator"])
-    blasts.approve(released, actors["verifier"])
+    blasts.approve(released, verified(actors["verifier"]))  # the final approval needs TOTP
     released.refresh_from_db()
     return {"ticket": ticket, "draft": review, "released": released}
 

@@ -187,8 +187,7 @@ def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     # A client reads JSON: a fault of ours is a 500 in the error shape, never Django's HTML page.
     # It is still logged with its traceback (django.request is where the 500s of the web go).
     logger.error("Internal Server Error: %s", request.path, exc_info=exc, extra={"status_code": 500, "request": request})
-    return error(request, 500, "server_error", gettext_lazy(
-        "Terjadi kesalahan di server Warta. Coba lagi nanti; bila berulang, hubungi administrator Warta."))
+    return error(request, 500, "server_error", errors.SERVER_ERROR)
 
 
 def invalid(field_messages: dict[str, list[Any]]) -> ApiError:

@@ -15,7 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
+
+# A fault of Warta's (status 500, code ``server_error``): still this JSON shape, never an HTML page.
+SERVER_ERROR = gettext_lazy("Terjadi kesalahan di server Warta. Coba lagi nanti; bila berulang, hubungi "
+                            "administrator Warta.")
 
 
 class ApiError(Exception):

@@ -7,6 +7,7 @@ before reading them, and applies ``Idempotency-Key`` to POSTs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,6 +21,7 @@ from . import conf, docs, errors, idempotency, views
 from .api import api
 
 app_name = "api"
+logger = logging.getLogger("django.request")
 
 
 def max_body() -> int:
@@ -77,6 +79,11 @@ def api_request(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
                 response = idempotency.handle(request, lambda: view(request, *args, **kwargs))
             except errors.ApiError as exc:
                 response = _error(exc)
+            except Exception:
+                # Outside ninja's handlers (the idempotency store, say): still JSON, still logged.
+                logger.exception("Internal Server Error: %s", request.path,
+                                 extra={"status_code": 500, "request": request})
+                response = JsonResponse(errors.body("server_error", errors.SERVER_ERROR), status=500)
             if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
                 allow = response.get("Allow", "")
                 response = JsonResponse(errors.body("method_not_allowed", gettext_lazy(

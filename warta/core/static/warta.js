@@ -44,6 +44,8 @@ document.addEventListener("change", function (event) {
 document.addEventListener("htmx:configRequest", function (event) {
   var trigger = (event.detail.elt.getAttribute("hx-trigger") || "").trim();
   if (/^every\s/.test(trigger)) event.detail.headers["X-Warta-Poll"] = "1";
+});
+
 // A <select data-fill="CSS selector"> copies the chosen option's value into that field (canned
 // replies), then announces the change so the composer's counter measures the new text. Here
 // rather than in an inline handler: the Content Security Policy allows no inline script.

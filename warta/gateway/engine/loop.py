@@ -223,6 +223,7 @@ class Engine(LeaseSteps, QueueSteps):
             mine = sorted(k for k in self.binds if k[0] == conn_id)
             for key in mine[share:]:
                 self.binds[key].draining = True
+        reopen = False
         for key, bs in list(self.binds.items()):
             if (bs.draining or bs.retiring) and bs.inflight == 0:
                 self.binds.pop(key)
@@ -230,7 +231,9 @@ class Engine(LeaseSteps, QueueSteps):
                 await self.db(_release_bind, key[0], key[1], self.engine_id, "")
                 log.info("connection %s bind %d handed back (%s)", bs.conn_name, bs.slot,
                          "connection changed" if bs.retiring else "fair share")
-        if any(bs.retiring for bs in self.binds.values()) or not self.binds:
+                reopen = reopen or bs.retiring
+        if reopen or any(bs.retiring for bs in self.binds.values()):
+            # A changed connection: open it again as it is now without waiting a whole heartbeat.
             self._next_housekeeping = min(self._next_housekeeping, time.monotonic() + 0.5)
 
     async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:

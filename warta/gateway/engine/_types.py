@@ -30,6 +30,7 @@ SWEEP_SECONDS = 30.0  # how often orphan receipts are matched and unreported mes
 MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
 THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL: "slower", not "failed"
 THROTTLE_REQUEUE = 0.05  # seconds a throttled message waits; the bind's pace does the rest
+PACED_HOLD = 1.0  # seconds of a paced connection's work the buffer holds; the rest goes back
 IN_CHUNK = 500  # ids per IN (…) list
 T = TypeVar("T")
 

@@ -392,3 +392,42 @@ def test_in_memory_late_answers_and_lost_answers_are_counted_and_settled(transac
     assert counters["responses_lost"] > 0 and set(accepted.values()) == {1}
     assert all(m.unknown_count >= accepted[m.to] - 1 for m in rows)
     assert sum(1 for m in rows if m.unknown_count) >= counters["responses_lost"]
+
+
+def test_a_connection_the_smsc_slows_down_does_not_hold_back_the_others(transactional_db):
+    """One blast over two operators' connections, each SMSC throttling at its own limit (50/s
+    and 400/s, the engine is told neither). The slow one's messages wait their turn in the
+    queue, not in the engine's buffer: the fast connection finishes at its own pace."""
+    from warta.gateway import services
+    from warta.gateway.transports import memory
+
+    slow_numbers = [f"+6281210{i:06d}" for i in range(400)]
+    fast_numbers = [f"+6281510{i:06d}" for i in range(400)]
+    recipients = [n for pair in zip(slow_numbers, fast_numbers, strict=True) for n in pair]  # interleaved
+
+    def connections() -> None:
+        services.add_connection("lambat", "memory://lambat?window=16", operators=["telkomsel"])
+        services.add_connection("cepat", "memory://cepat?window=16", operators=["indosat"])
+
+    async def scenario():
+        slow = memory.smsc("lambat", tps=50)
+        fast = memory.smsc("cepat", tps=400)
+        try:
+            await db(connections)
+            async with Rig() as rig:  # its own connection routes nothing of this blast's
+                blast = await db(create_blast, recipients)
+
+                def fast_done() -> bool:
+                    return len(fast.accepted_by()) >= 400
+
+                await wait_until(fast_done, timeout=60)
+                slow_share = len(slow.accepted_by()) / 400
+                await wait_until(lambda: states(blast.pk) == {"delivered": 800}, timeout=60)
+                return slow_share, rig.engine.stats["released_paced"]
+        finally:
+            memory.forget("lambat")
+            memory.forget("cepat")
+
+    slow_share, released = asyncio.run(scenario())
+    assert slow_share < 0.6, slow_share  # the fast one did not wait for the slow one
+    assert released > 0

@@ -30,7 +30,9 @@ it; nobody writes ``state`` by hand, nobody writes ``±1`` counter lines.
     reap_resend     sending                  queued                   unknown_count+1 (dead engine)
     reap_unknown    sending                  unknown                  unknown_count+1 (dead engine)
 
-Every ``to`` outside ``queued``/``sending`` clears ``engine_id``. ``FINAL`` (the model's) is the
+Every ``to`` outside ``queued``/``sending`` clears ``engine_id``. A plain claim (``Outbox.claim``)
+and a release change only a queued row's ``engine_id`` — a lease, not a state, so no count moves;
+releases are the engine's lease steps. ``FINAL`` (the model's) is the
 one definition of final states; ``IN_DOUBT`` (``unknown``) is not final: a late answer or a
 receipt settles it, and ``no_report`` ends it after the validity.
 
@@ -49,11 +51,12 @@ from typing import Any
 
 from django.db import connection
 
-from .models import Blast, OutboundMessage, OutboxCount
+from .models import Blast, MessagePart, OutboundMessage, OutboxCount
 
 S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
 M = OutboundMessage._meta.db_table
 B = Blast._meta.db_table
+P = MessagePart._meta.db_table
 
 #: Final states: defined once, on the model.
 _final: Any = OutboundMessage.FINAL
@@ -246,6 +249,22 @@ class Outbox:
                     f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
                     [target, now, conn_id, str(cost)], ids, [tr.frm[0], engine_id]))
         self.record("submitted", tr.frm[0], (r[1] for r in rows))
+        return rows
+
+    def receipt_by_part(self, conn_id: int, smsc_ids: Sequence[str], state: str, detail: str,
+                        now: datetime) -> list[tuple[Any, ...]]:
+        """PostgreSQL: the ``receipt`` transition for single-part messages found by their SMSC
+        ids, in one ``UPDATE … FROM parts`` (the part lookup was a round trip of its own every
+        loop turn). Returns ``(smsc_message_id, blast_id, submitted_at)`` of the rows moved."""
+        tr, target = self._check("receipt", state)
+        with connection.cursor() as cur:
+            execute(cur,
+                    f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM {P} p WHERE p.connection_id=%s "
+                    f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
+                    f"RETURNING p.smsc_message_id, m.blast_id, p.submitted_at",
+                    [target, now, detail, conn_id, list(smsc_ids), tr.frm[0]])
+            rows = list(cur.fetchall())
+        self.record("receipt", tr.frm[0], (r[1] for r in rows), to=target)
         return rows
 
     def record(self, name: str, frm: str, blast_ids: Iterable[int], *, to: str | None = None) -> None:

@@ -216,21 +216,13 @@ class ReceiptService:
         if not by_state:
             return rcs
         rest = dict(rcs)
-        with connection.cursor() as cur:
-            for (state, detail), smsc_ids in by_state.items():
-                # The "receipt" transition (transitions.TABLE), joined to the parts; booked below.
-                execute(cur,
-                        f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM {P} p WHERE p.connection_id=%s "
-                        f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
-                        f"RETURNING p.smsc_message_id, m.blast_id, p.submitted_at",
-                        [state, now, detail, conn_id, smsc_ids, S.SUBMITTED])
-                rows = cur.fetchall()
-                self.outbox.record("receipt", S.SUBMITTED, (r[1] for r in rows), to=state)
-                for smsc_id, _blast_id, sub_at in rows:
-                    rc = rest.pop(smsc_id)
-                    self.gauges[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
-                    self._latency(conn_id, rc.at, sub_at)
-                self.stats["final"] += len(rows)
+        for (state, detail), smsc_ids in by_state.items():
+            rows = self.outbox.receipt_by_part(conn_id, smsc_ids, state, detail, now)
+            for smsc_id, _blast_id, sub_at in rows:
+                rc = rest.pop(smsc_id)
+                self.gauges[(conn_id, "receipts", rc.stat.upper()[:40])] += 1
+                self._latency(conn_id, rc.at, sub_at)
+            self.stats["final"] += len(rows)
         return rest
 
     def _apply_multipart(self, multi: list[tuple[int, int, str, datetime]], now: datetime) -> None:

@@ -30,6 +30,7 @@ SWEEP_SECONDS = 30.0  # how often orphan receipts are matched and unreported mes
 MAX_ATTEMPTS = 10  # transient failures before a message without validity is given up
 THROTTLE_STATUSES = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL: "slower", not "failed"
 THROTTLE_REQUEUE = 0.05  # seconds a throttled message waits; the bind's pace does the rest
+PACED_HOLD = 1.0  # seconds of a paced connection's work the buffer holds; the rest goes back
 IN_CHUNK = 500  # ids per IN (…) list
 T = TypeVar("T")
 
@@ -95,13 +96,16 @@ class BindSlot:
     ceiling: float = 0.0  # the configured tps (0: none); the adaptive rate never exceeds it
     _accepts: deque[float] = field(default_factory=deque)  # accept times within the last second
     _last_cut: float = 0.0
+    _last_cut_prev: float = -10.0
     _last_raise: float = 0.0
 
     def throttled(self, now: float) -> None:
         """The SMSC said "too fast": cut this bind's rate (the multiplicative half of AIMD).
 
-        The first throttle starts pacing at what the SMSC accepted in the last second; later
-        ones (at most one cut per 0.2 s, so one burst of throttles is one signal) take 30% off.
+        While we offer more than the SMSC takes, what it accepted in the last second *is* its
+        limit: pace just under that (97%), and never above 85% of the rate that was just too
+        fast. At most one cut per 0.2 s: one burst of throttles is one signal. With nothing
+        accepted yet to measure, start at one window per second.
         """
         if now - self._last_cut < 0.2:
             return
@@ -109,21 +113,26 @@ class BindSlot:
         acc = self._accepts
         while acc and acc[0] < now - 1.0:
             acc.popleft()
-        # What the SMSC took in the last second. Not scaled up when the bind is younger: an
-        # SMSC's burst allowance at the start would read as a rate it does not keep.
-        measured = float(len(acc))
+        # Per second of what we saw (a bind younger than a second has less to show): the SMSC's
+        # burst allowance makes the first estimate high, and the next cuts bring it down.
+        measured = len(acc) / min(1.0, max(0.5, now - acc[0])) * 0.97 if acc else 0.0
+        # Throttled again within a second of the last cut: still far too fast, cut harder.
+        factor = 0.7 if now - self._last_cut_prev < 1.0 else 0.85
+        self._last_cut_prev = now
         if self.bucket is None:
-            rate = max(1.0, measured * 0.9)
+            rate = measured if measured >= 1.0 else float(self.window)
         else:
-            rate = max(1.0, min(self.bucket.rate * 0.7, measured * 0.9) if measured else self.bucket.rate * 0.7)
+            rate = min(self.bucket.rate * factor, measured) if measured >= 1.0 else self.bucket.rate * 0.7
+        rate = max(1.0, rate)
         if self.ceiling:
             rate = min(rate, self.ceiling)
         self.bucket = TokenBucket(rate, now=now)
         log.info("connection %s bind %d throttled by the SMSC: pacing at %.0f/s", self.conn_name, self.slot, rate)
 
     def accepted(self, now: float) -> None:
-        """An accepted submit: every second without a throttle, raise the rate by 10% (+1/s):
-        the additive half, which finds the SMSC's limit again when it is raised."""
+        """An accepted submit: every second without a throttle, raise the rate (the additive
+        half, which finds the SMSC's limit again when it is raised): +3% +1/s near the last
+        cut, +25% after three quiet seconds (an estimate that was too low recovers fast)."""
         acc = self._accepts
         acc.append(now)
         if len(acc) > 20000:
@@ -134,7 +143,7 @@ class BindSlot:
             return
         if bucket is not None and now - self._last_raise >= 1.0:
             self._last_raise = now
-            rate = bucket.rate * 1.1 + 1.0
+            rate = bucket.rate * (1.03 if now - self._last_cut < 3.0 else 1.25) + 1.0
             bucket.rate = min(rate, self.ceiling) if self.ceiling else rate
             bucket.burst = max(1.0, bucket.rate / 10)
 

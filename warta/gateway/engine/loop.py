@@ -27,6 +27,7 @@ from ..receipts import InReceipt, ReceiptService
 from ..smppclient import TokenBucket
 from ..transports import ConnectionURLError, TransportError, parse_url, transport_for
 from ._types import (
+    PACED_HOLD,
     SWEEP_SECONDS,
     THROTTLE_STATUSES,
     BindSlot,
@@ -98,6 +99,7 @@ class Engine(LeaseSteps, QueueSteps):
         self._tariffs_until = 0.0
         self._parts_cache: dict[str, int] = {}
         self._shares: dict[int, int] = {}  # connection id → binds this engine may hold
+        self._overflow: list[tuple[list[Item], float]] = []  # paced items to release (and when)
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -223,6 +225,7 @@ class Engine(LeaseSteps, QueueSteps):
             mine = sorted(k for k in self.binds if k[0] == conn_id)
             for key in mine[share:]:
                 self.binds[key].draining = True
+        reopen = False
         for key, bs in list(self.binds.items()):
             if (bs.draining or bs.retiring) and bs.inflight == 0:
                 self.binds.pop(key)
@@ -230,7 +233,9 @@ class Engine(LeaseSteps, QueueSteps):
                 await self.db(_release_bind, key[0], key[1], self.engine_id, "")
                 log.info("connection %s bind %d handed back (%s)", bs.conn_name, bs.slot,
                          "connection changed" if bs.retiring else "fair share")
-        if any(bs.retiring for bs in self.binds.values()) or not self.binds:
+                reopen = reopen or bs.retiring
+        if reopen or any(bs.retiring for bs in self.binds.values()):
+            # A changed connection: open it again as it is now without waiting a whole heartbeat.
             self._next_housekeeping = min(self._next_housekeeping, time.monotonic() + 0.5)
 
     async def _close_binds(self, keys: Iterable[tuple[int, int]]) -> None:
@@ -243,7 +248,9 @@ class Engine(LeaseSteps, QueueSteps):
 
     def _plan(self) -> tuple[dict[int, list[Item]], list[tuple[Item, BindSlot]], list[Item]]:
         """Assign buffered items to binds with free window slots. Returns (plan by connection,
-        assignments, unroutable items)."""
+        assignments, unroutable items). Items a paced connection cannot take for more than
+        ``PACED_HOLD`` seconds go to ``self._overflow`` (released by ``step``): a connection the
+        SMSC slowed down must not fill the buffer and starve the others (head-of-line blocking)."""
         by_conn: dict[int, list[BindSlot]] = defaultdict(list)
         for bs in self.binds.values():
             if bs.bind.bound and not bs.lost:
@@ -254,6 +261,7 @@ class Engine(LeaseSteps, QueueSteps):
         keep: list[Item] = []
         mono = time.monotonic()
         free_total = sum(bs.free for slots in by_conn.values() for bs in slots)
+        paced: dict[int, list[Item]] = defaultdict(list)  # waiting for a token, by connection
         for item in self.buffer:
             if free_total <= 0:
                 keep.append(item)
@@ -265,11 +273,23 @@ class Engine(LeaseSteps, QueueSteps):
             slots = by_conn[cands[0]]  # the best connection that is up; busy ≠ down, so wait for it
             best = max(slots, key=lambda b: b.free)
             if not best.take(item.parts, mono):
-                keep.append(item)
+                if best.bucket is not None and best.free >= item.parts:
+                    paced[best.conn_id].append(item)
+                else:
+                    keep.append(item)
                 continue
             free_total -= item.parts
             plan[best.conn_id].append(item)
             assigned.append((item, best))
+        for conn_id, items in paced.items():
+            slots = by_conn[conn_id]
+            rate = sum(bs.bucket.rate for bs in slots if bs.bucket is not None) or 1.0
+            hold = int(rate * PACED_HOLD) + sum(bs.window for bs in slots)
+            keep.extend(items[:hold])
+            if len(items) > hold:
+                self._overflow.append((items[hold:], (len(items) - hold) / rate))
+        if paced:
+            keep.sort(key=lambda i: (-self._blasts[i.blast_id].priority if i.blast_id in self._blasts else 0, i.id))
         self.buffer = keep
         return plan, assigned, unroutable
 
@@ -367,6 +387,12 @@ class Engine(LeaseSteps, QueueSteps):
             return False
         if unroutable:
             await self.db(self.release, unroutable, 2.0)
+        while self._overflow:
+            items, delay = self._overflow.pop()
+            # Back to the queue, due when the paced connection could reach them: others' work
+            # is claimed meanwhile. Not an attempt; nothing was sent.
+            await self.db(self.release, items, delay)
+            self.stats["released_paced"] += len(items)
         try:
             t_flush = time.perf_counter()
             res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct, late)

@@ -26,33 +26,21 @@ shows). Hooks, their signatures and who fills them:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from warta.lib.hooks import Hooks
 
 HOOKS = ("replied_to_blast", "subject_records", "anonymise_number", "retention_anonymise")
 SINGLE = {"replied_to_blast"}
 
-_registry: dict[str, list[Callable[..., Any]]] = {name: [] for name in HOOKS}
+_hooks = Hooks("contacts", HOOKS, SINGLE)
+_registry = _hooks.providers  # name → providers (tests swap them)
 
 
-def register(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    if name not in _registry:
-        raise ValueError(f"unknown contacts hook {name!r}; known: {', '.join(HOOKS)}")
-    if name in SINGLE:
-        _registry[name] = [function]
-    elif function not in _registry[name]:
-        _registry[name].append(function)
-    return function
-
-
-def unregister(name: str, function: Callable[..., Any]) -> None:
-    if function in _registry.get(name, []):
-        _registry[name].remove(function)
-
-
-def is_provided(name: str) -> bool:
-    return bool(_registry[name])
+register = _hooks.register
+unregister = _hooks.unregister
+is_provided = _hooks.is_provided
 
 
 def replied_to_blast(blast_id: int) -> Any:

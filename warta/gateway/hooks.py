@@ -20,15 +20,17 @@ Hooks, their signatures and who fills them:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from warta.lib.hooks import Hooks
+
 HOOKS = ("mobile_originated",)
 SINGLE = {"mobile_originated"}
 
-_registry: dict[str, list[Callable[..., Any]]] = {name: [] for name in HOOKS}
+_hooks = Hooks("gateway", HOOKS, SINGLE)
+_registry = _hooks.providers  # name → providers (tests swap them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +52,9 @@ class InboundSms:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def register(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    if name not in _registry:
-        raise ValueError(f"unknown gateway hook {name!r}; known: {', '.join(HOOKS)}")
-    if name in SINGLE:
-        _registry[name] = [function]
-    elif function not in _registry[name]:
-        _registry[name].append(function)
-    return function
-
-
-def unregister(name: str, function: Callable[..., Any]) -> None:
-    if function in _registry.get(name, []):
-        _registry[name].remove(function)
-
-
-def is_provided(name: str) -> bool:
-    return bool(_registry[name])
+register = _hooks.register
+unregister = _hooks.unregister
+is_provided = _hooks.is_provided
 
 
 def mobile_originated(batch: list[InboundSms]) -> None:

@@ -257,7 +257,7 @@ def test_an_smsc_that_answers_nothing_is_treated_as_down_not_as_failures(transac
         assert max(m.attempts for m in result["rows"].values()) < 10
 
 
-def test_undelivered_rows_keep_the_receipts_stat_and_err(transactional_db):
+def test_undelivered_rows_keep_the_receipts_stat_and_err(transactional_db, client, actors):
     async def scenario():
         async with Rig(tcp=True, undeliv_share=0.5) as rig:
             blast = await db(create_blast, numbers(40))
@@ -269,6 +269,16 @@ def test_undelivered_rows_keep_the_receipts_stat_and_err(transactional_db):
     undelivered = [m for m in result["rows"].values() if m.state == "undelivered"]
     assert undelivered and all(m.error == "UNDELIV err:001" for m in undelivered)
     assert all(m.error == "" for m in result["rows"].values() if m.state == "delivered")
+    # … and the console shows them per recipient (masked), with what the SMSC said.
+    from tests.conftest import login
+    from warta.sms.numbers import mask
+
+    login(client, actors["operator"])
+    page = client.get(f"/blast/konsol/{blast.pk}/").content.decode()
+    assert 'id="failures"' in page
+    for m in undelivered:
+        assert mask(m.to) in page
+    assert page.count('data-testid="failure-error">UNDELIV err:001<') == len(undelivered)
 
 
 def test_unmatched_receipts_are_given_up_and_counted_on_the_gateway(transactional_db):

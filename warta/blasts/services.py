@@ -992,6 +992,29 @@ def by_operator(blast: Blast) -> dict[str, dict[str, int]]:
     return dict(hit)
 
 
+CONSOLE_FAILURES = 50
+
+
+def recent_failures(blast: Blast, limit: int = CONSOLE_FAILURES) -> list[dict[str, Any]]:
+    """The newest messages of ``blast`` that ended in a failure, with what the SMSC or the
+    transport said (the receipt's stat and err, or the SMPP status), numbers masked: the console's
+    "why it did not arrive" list (index ``outbox_console_failures``). All of them are in the
+    recipients' export."""
+    from warta.sms.numbers import mask
+
+    from .models import OutboundMessage
+
+    S = OutboundMessage.State
+    rows = (OutboundMessage.objects
+            .filter(blast=blast, state__in=[S.UNDELIVERED, S.REJECTED, S.FAILED, S.EXPIRED])
+            .order_by("-id")
+            .values("id", "to", "operator", "state", "error", "status", "done_at")[:limit])
+    labels = dict(S.choices)
+    return [{"number": mask(r["to"]), "operator": r["operator"], "state": r["state"],
+             "state_label": labels.get(r["state"], r["state"]), "error": r["error"], "status": r["status"],
+             "at": r["done_at"]} for r in rows]
+
+
 def console(blast: Blast, now: datetime | None = None) -> dict[str, Any]:
     """The console's figures: totals from the blast's counter rows (never a scan of its
     messages), the rate over the sending window (first accepted → last final, or now while it

@@ -496,6 +496,7 @@ def blast_console(request: HttpRequest, pk: int) -> HttpResponse:
     blast = _blast(pk)
     draft = Draft.objects.filter(blast=blast).select_related("materi__unit").first()
     return render(request, "blasts/console.html", {"blast": blast, "draft": draft, "c": services.console(blast),
+                                                     "failures": services.recent_failures(blast),
                                                      "can_control": has_capability(request.user, "blasts.compose")})
 
 

@@ -363,3 +363,25 @@ def test_administrator_removes_a_watch_word_and_others_cannot(client: Client, ac
     login(client, actors["admin"])
     client.post(reverse("blasts:sender_ids"), {"form": "watch_delete", "pk": word.pk})
     assert not WatchWord.objects.exists()
+
+
+def test_an_administrator_sets_a_sender_ids_receipt_wait_on_the_settings_page(client: Client,
+                                                                               actors: dict[str, Any]) -> None:
+    from warta.accounts.models import AuditEvent
+
+    sender = create_sender("GubDKI")
+    as_(client, actors["operator"])
+    assert client.post("/blast/sender-id/", {"form": "receipt_wait", "sender": sender.pk, "hours": 12}).status_code == 403
+    as_(client, actors["admin"])
+    client.post("/blast/sender-id/", {"form": "receipt_wait", "sender": sender.pk, "hours": 12})
+    sender.refresh_from_db()
+    assert sender.receipt_wait_hours == 12
+    event = AuditEvent.objects.get(action="blasts.receipt_wait_changed")
+    assert event.changes == {"receipt_wait_hours": [48, 12]}
+    assert "laporan ditunggu 12 jam" in client.get("/blast/sender-id/").content.decode()
+    page = client.post("/blast/sender-id/", {"form": "receipt_wait", "sender": sender.pk, "hours": 0},
+                       follow=True).content.decode()
+    sender.refresh_from_db()
+    assert sender.receipt_wait_hours == 12  # refused, unchanged
+    assert "lebih besar dari atau sama dengan 1" in page  # Django's min_value message, in Indonesian
+    assert AuditEvent.objects.filter(action="blasts.receipt_wait_changed").count() == 1

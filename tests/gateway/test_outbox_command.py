@@ -21,7 +21,7 @@ def test_an_administrator_sets_how_long_a_sender_waits_for_receipts_and_it_is_au
     from warta.blasts.models import SenderID
 
     assert SenderID.objects.get(name="GubDKI").receipt_wait_hours == 72
-    event = AuditEvent.objects.filter(action="gateway.receipt_wait_changed").get()
+    event = AuditEvent.objects.filter(action="blasts.receipt_wait_changed").get()
     assert event.changes == {"receipt_wait_hours": [48, 72]}
 
 

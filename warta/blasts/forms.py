@@ -332,6 +332,14 @@ class OwnerForm(forms.Form):
             is_active=True, role__in=[Role.VERIFIER, Role.APPROVER]).order_by("username")
 
 
+class ReceiptWaitForm(forms.Form):
+    """How long a sender ID's messages wait for their delivery receipt (then "tidak ada laporan")."""
+
+    sender = forms.ModelChoiceField(label=_("Sender ID"), queryset=SenderID.objects.all())
+    hours = forms.IntegerField(label=_("batas tunggu laporan (jam)"), min_value=1, max_value=720, initial=48,
+                               help_text=_("Pesan tanpa laporan terkirim setelah sekian jam dianggap kedaluwarsa."))
+
+
 class DelegationForm(forms.Form):
     delegate = forms.ModelChoiceField(label=_("Wakil"), queryset=None)  # type: ignore[arg-type]
     starts_on = forms.DateField(label=_("Mulai"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -992,6 +992,28 @@ def by_operator(blast: Blast) -> dict[str, dict[str, int]]:
     return dict(hit)
 
 
+RECEIPT_WAIT_HOURS = (1, 720)
+
+
+def set_receipt_wait(sender: SenderID, hours: int, actor: User | None) -> SenderID:
+    """How long messages under ``sender`` wait for a delivery receipt before the engine expires
+    them as "tidak ada laporan" (issue 10 item 3). Audited; the command line and the settings page
+    both come here."""
+    low, high = RECEIPT_WAIT_HOURS
+    if not low <= hours <= high:
+        raise WorkflowError(_("Batas tunggu laporan harus %(low)s–%(high)s jam (30 hari), bukan %(h)s.")
+                            % {"low": low, "high": high, "h": hours})
+    from warta.accounts import audit
+
+    with transaction.atomic():
+        before = SenderID.objects.select_for_update().get(pk=sender.pk).receipt_wait_hours
+        SenderID.objects.filter(pk=sender.pk).update(receipt_wait_hours=hours)
+        sender.receipt_wait_hours = hours
+        audit.record("blasts.receipt_wait_changed", sender, actor=actor,
+                     changes={"receipt_wait_hours": [before, hours]})
+    return sender
+
+
 CONSOLE_FAILURES = 50
 
 

@@ -30,6 +30,7 @@ from .forms import (
     HistoryFilter,
     MateriForm,
     OwnerForm,
+    ReceiptWaitForm,
     RegistrationForm,
     RejectForm,
     TariffForm,
@@ -567,7 +568,8 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Kata pantauan dihapus."))
             return redirect("blasts:sender_ids")
         form_cls = {"registration": RegistrationForm, "blackout": BlackoutForm, "watch": WatchWordForm,
-                    "chain": ChainForm, "tariff": TariffForm, "owner": OwnerForm}.get(kind or "")
+                    "chain": ChainForm, "tariff": TariffForm, "owner": OwnerForm,
+                    "receipt_wait": ReceiptWaitForm}.get(kind or "")
         if form_cls is None:
             messages.error(request, _("Formulir tidak dikenal."))
             return redirect("blasts:sender_ids")
@@ -591,6 +593,7 @@ def sender_ids(request: HttpRequest) -> HttpResponse:
         "watch_words": WatchWord.objects.all(), "reg_form": RegistrationForm(), "blackout_form": BlackoutForm(),
         "watch_form": WatchWordForm(), "chain_form": ChainForm(), "tariffs": services.tariffs(),
         "tariff_form": TariffForm(), "owner_form": OwnerForm(),
+        "receipt_wait_form": ReceiptWaitForm(),
         "can_configure": has_capability(request.user, "blasts.configure"),
     })
 
@@ -611,6 +614,14 @@ def _save_setting(request: HttpRequest, kind: str, form: Any) -> None:
         policy.require_opt_out_line = d["require_opt_out_line"]
         policy.save()
         messages.success(request, _("Rantai persetujuan disimpan."))
+        return
+    if kind == "receipt_wait":
+        try:
+            services.set_receipt_wait(form.cleaned_data["sender"], form.cleaned_data["hours"], request.user)
+        except services.WorkflowError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("Batas tunggu laporan disimpan."))
         return
     if kind == "owner":
         try:

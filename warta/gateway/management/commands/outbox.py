@@ -46,9 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'total':<12} {'':<16} {sum(counts.values()):>10}")
 
     def _receipt_wait(self, sender: str | None, hours: int | None) -> None:
-        from django.db import transaction
-
-        from warta.accounts import audit
+        from warta.blasts import services
         from warta.blasts.models import SenderID
 
         if sender is None:
@@ -61,11 +59,8 @@ class Command(BaseCommand):
         if hours is None:
             self.stdout.write(f"{row.name:<12} {row.receipt_wait_hours:>5} {_('jam')}")
             return
-        if not 1 <= hours <= 720:
-            raise CommandError(_("Batas tunggu laporan harus 1–720 jam (30 hari), bukan %(h)s.") % {"h": hours})
-        with transaction.atomic():
-            before = row.receipt_wait_hours
-            SenderID.objects.filter(pk=row.pk).update(receipt_wait_hours=hours)
-            audit.record("gateway.receipt_wait_changed", row, actor=None,
-                         changes={"receipt_wait_hours": [before, hours]})
+        try:
+            services.set_receipt_wait(row, hours, None)
+        except services.WorkflowError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(_("%(s)s: laporan ditunggu %(h)s jam.") % {"s": row.name, "h": hours})

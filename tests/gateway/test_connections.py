@@ -158,3 +158,10 @@ def test_prefix_routes_are_set_in_the_settings_ui_and_survive_other_edits(client
 
     services.update_connection(conn, operators=["telkomsel"])
     assert conn.prefix_names() == ["+62811", "+62812"] and conn.operator_names() == ["telkomsel"]
+
+
+def test_a_memory_url_is_refused_outside_a_test_that_made_its_smsc() -> None:
+    from warta.gateway.transports import ConnectionURLError, parse_url
+
+    with pytest.raises(ConnectionURLError, match="hanya untuk pengujian"):
+        parse_url("memory://produksi?window=16")

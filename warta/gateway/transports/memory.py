@@ -180,6 +180,10 @@ def parse(url: str) -> ConnectionSpec:
     name = parts.hostname or ""
     if not name:
         raise ConnectionURLError(_("URL memory:// perlu nama SMSC uji, misalnya memory://uji?window=16."))
+    if name not in _smscs:
+        # What the docstring promises: a test double, never a connection an administrator can add.
+        raise ConnectionURLError(_("memory:// hanya untuk pengujian (SMSC uji %(name)r tidak ada di proses ini). "
+                                   "Gunakan smpp://, kannel:// atau gammu+sqlite:///.") % {"name": name})
     options = split_options(parts.query, KNOWN, "memory")
     window = int_option(options, "window", 16, 1, 10000)
     return ConnectionSpec(kind="memory", url=url, host=name, window=window,

@@ -222,22 +222,36 @@ class Outbox:
         return rows
 
     def submit(self, costs: Sequence[tuple[int, Any]], conn_id: int, now: datetime, *,
-               engine_id: str) -> list[tuple[Any, ...]]:
+               engine_id: str, parts: Sequence[tuple[Any, ...]] = ()) -> list[tuple[Any, ...]]:
         """The ``submitted`` transition with each message's cost written on it (DESIGN: the cost
         of a message is written when it is submitted, here), in one statement on PostgreSQL
         (ids and costs as two arrays), one per distinct cost on SQLite (a handful). Returns
-        ``(id, blast_id)`` of the rows moved; the blasts' cost totals are the caller's."""
+        ``(id, blast_id)`` of the rows moved; the blasts' cost totals are the caller's.
+
+        PostgreSQL: ``parts`` (``(message_id, connection_id, smsc_message_id, part, parts,
+        submitted_at)``) are inserted in the same statement, as a data-modifying CTE joined to
+        the rows moved (the parts INSERT was a round trip of its own every loop turn); only the
+        parts of rows that did move are written, as the caller did before. Elsewhere the caller
+        inserts them (``parts`` must then be empty)."""
         if not costs:
             return []
         tr, target = self._check("submitted", None)
         rows: list[tuple[Any, ...]] = []
         if self.is_postgres:
+            update = (f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=t.c "
+                      f"FROM unnest(%s::bigint[], %s::numeric[]) AS t(id, c) WHERE m.id=t.id "
+                      f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id")
+            params = [target, now, conn_id, [c[0] for c in costs], [c[1] for c in costs], tr.frm[0], engine_id]
+            if parts:
+                cols = list(zip(*parts, strict=True))
+                update = (f"WITH s AS ({update}), p AS (INSERT INTO {P} (message_id, connection_id, smsc_message_id, "
+                          f"part, parts, state, submitted_at) SELECT t.m, t.c, t.s, t.p, t.n, %s, t.a "
+                          f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::smallint[], %s::smallint[], "
+                          f"%s::timestamptz[]) AS t(m, c, s, p, n, a) JOIN s ON s.id=t.m ON CONFLICT DO NOTHING) "
+                          f"SELECT id, blast_id FROM s")
+                params += [target, *(list(c) for c in cols)]
             with connection.cursor() as cur:
-                execute(cur,
-                        f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=t.c "
-                        f"FROM unnest(%s::bigint[], %s::numeric[]) AS t(id, c) WHERE m.id=t.id "
-                        f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id",
-                        [target, now, conn_id, [c[0] for c in costs], [c[1] for c in costs], tr.frm[0], engine_id])
+                execute(cur, update, params)
                 rows = list(cur.fetchall())
         else:
             by_cost: dict[Any, list[int]] = defaultdict(list)

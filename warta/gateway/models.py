@@ -157,9 +157,22 @@ class GatewayCount(models.Model):
 
     @classmethod
     def add(cls, deltas: dict[tuple[int | None, str, str], float]) -> None:
-        rows = [cls(connection_id=c, metric=m, label=lab, value=v) for (c, m, lab), v in deltas.items() if v]
-        if rows:
-            cls.objects.bulk_create(rows)
+        rows = [(c, m, lab, v) for (c, m, lab), v in deltas.items() if v]
+        if not rows:
+            return
+        from django.db import connection as db
+
+        if db.vendor == "postgresql":
+            # No RETURNING (bulk_create's): in the engine's pipelined flush this INSERT rides
+            # with the COMMIT instead of costing a round trip.
+            cols = list(zip(*rows, strict=True))
+            with db.cursor() as cur:
+                cur.execute(
+                    f"INSERT INTO {cls._meta.db_table} (connection_id, metric, label, value) "  # noqa: S608
+                    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::float8[])",
+                    [list(cols[0]), list(cols[1]), list(cols[2]), [float(v) for v in cols[3]]])
+            return
+        cls.objects.bulk_create([cls(connection_id=c, metric=m, label=lab, value=v) for c, m, lab, v in rows])
 
     @classmethod
     def totals(cls) -> dict[tuple[int | None, str, str], float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -10,7 +11,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -124,7 +125,7 @@ class Engine(LeaseSteps, QueueSteps):
         finds its part), then the ``sending`` marks, then the next claim."""
         result = FlushResult()
         try:
-            with transaction.atomic():
+            with contextlib.ExitStack() as tail, transaction.atomic():
                 self.apply_responses(outcomes)
                 self.apply_late(late)
                 self.apply_receipts(receipts)
@@ -135,6 +136,7 @@ class Engine(LeaseSteps, QueueSteps):
                     result.claimed = self.claim_batch(claim, senders)
                 if direct:
                     result.direct = self.claim_batch(direct[1], senders, mark_conn=direct[0])
+                tail.enter_context(_pipelined())  # exits after the COMMIT: see _pipelined
                 self._write_deltas()
         except BaseException:
             # Rolled back: the counted deltas did not happen either.
@@ -510,6 +512,22 @@ class Engine(LeaseSteps, QueueSteps):
 def _squash() -> None:
     OutboxCount.squash()
     GatewayCount.squash()
+
+
+@contextlib.contextmanager
+def _pipelined() -> Iterator[None]:
+    """PostgreSQL: the end of a flush (the counter rows, then the COMMIT) in psycopg's pipeline
+    mode. Those INSERTs return nothing, so they are only queued and travel with the COMMIT, which
+    syncs the pipeline once: one round trip instead of three. Entered inside the flush's
+    transaction and left after its COMMIT (an ExitStack entered before the atomic block). Only
+    the tail: in pipeline mode a cursor has no ``description`` until its result is fetched, which
+    the ORM's raw queries (the inbox's MO hook) rely on. An error surfaces at the sync, before the
+    COMMIT takes effect, and the transaction rolls back whole as before."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        yield
+        return
+    with connection.connection.pipeline():
+        yield
 
 
 def _atomic_then_deltas(engine: Engine, fn: Callable[[], T]) -> T:

@@ -258,13 +258,21 @@ class QueueSteps(EngineBase):
                 delay = backoff_delay(oc.item.attempts + 1, first.retry_after)
                 groups[(S.QUEUED, status, error, delay, 0)].append(oc)
         parts: list[PartRow] = []
+        parts_written = False
         for conn_id, ocs in ok.items():
             by_id = {oc.item.id: oc for oc in ocs}
-            rows = self._mark_submitted(conn_id, ocs, now)
+            if self.is_postgres:
+                # Written by the submitted UPDATE itself (one statement, see Outbox.submit).
+                rows = self._mark_submitted(conn_id, ocs, now, parts=[
+                    (oc.item.id, conn_id, r.message_id, r.part, r.parts, now) for oc in ocs for r in oc.results])
+                parts_written = parts_written or bool(rows)
+            else:
+                rows = self._mark_submitted(conn_id, ocs, now)
             for id_, blast_id in rows:
                 self.outbox.note(blast_id, OutboxCount.COST, self._cost_of(by_id[id_]))
-                for r in by_id[id_].results:
-                    parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
+                if not self.is_postgres:
+                    for r in by_id[id_].results:
+                        parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
             self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
             self._note_started({blast_id for _id, blast_id in rows}, now)
@@ -294,8 +302,8 @@ class QueueSteps(EngineBase):
                                      for r in oc.results if r.ok)
         if parts:
             insert_parts(parts)
-            if self._pending_hint:
-                self.match_pending_receipts()
+        if (parts or parts_written) and self._pending_hint:
+            self.match_pending_receipts()
 
     def _remember_late(self, conn_id: int, ref: int, message_id: int, part: int, parts: int) -> None:
         refs = self._late_refs
@@ -313,10 +321,12 @@ class QueueSteps(EngineBase):
         return outbox.message_cost(self._tariffs, oc.item.sender, oc.item.operator,
                                    max(oc.item.parts, len(oc.results)))
 
-    def _mark_submitted(self, conn_id: int, ocs: list[Outcome], now: datetime) -> list[tuple[Any, ...]]:
-        """``sending`` → ``submitted`` with each message's cost (``Outbox.submit``)."""
+    def _mark_submitted(self, conn_id: int, ocs: list[Outcome], now: datetime,
+                        parts: Sequence[PartRow] = ()) -> list[tuple[Any, ...]]:
+        """``sending`` → ``submitted`` with each message's cost (``Outbox.submit``), and on
+        PostgreSQL their parts in the same statement."""
         return self.outbox.submit([(oc.item.id, self._cost_of(oc)) for oc in ocs], conn_id, now,
-                                  engine_id=self.engine_id)
+                                  engine_id=self.engine_id, parts=parts)
 
     def _note_started(self, blast_ids: set[int], now: datetime) -> None:
         """The start of each blast's sending window (its first accepted message): one UPDATE

@@ -222,6 +222,30 @@ class Router:
         return names
 
 
+    def operators(self, conn_id: int) -> set[str] | None:
+        """Operators a connection's routes are limited to; None: any (a route without an
+        operator, or by prefix only — the claim cannot filter those, ``_plan`` routes them)."""
+        names: set[str] = set()
+        for r in self.rows:
+            if r.conn_id == conn_id:
+                if not r.operator:
+                    return None
+                names.add(r.operator)
+        return names or None
+
+    def left_to_others(self, conn_id: int, up: set[int]) -> set[str]:
+        """Operators a catch-all connection should not claim: those routed to another connection
+        that is up by a route ranked before this connection's catch-all route (any sender, any
+        prefix) — their rows would only wait in the buffer for the better connection."""
+        out: set[str] = set()
+        for r in self.rows:
+            if r.conn_id == conn_id and not r.operator:
+                break
+            if r.conn_id != conn_id and r.conn_id in up and r.operator and r.sender is None and not r.prefix:
+                out.add(r.operator)
+        return out
+
+
 def backoff_delay(attempts: int, retry_after: float | None) -> float:
     if retry_after:
         return float(retry_after)

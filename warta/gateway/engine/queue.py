@@ -130,6 +130,8 @@ class QueueSteps(EngineBase):
         ``(rows, senders, operators, operators not)`` per connection. One claim per connection and active blast
         (a few queries per turn); a connection that finds nothing does not make the others'
         blast list stale — only a turn where every claim came back empty does."""
+        if not self.active_blasts():
+            return []  # idle: one query, not one per connection
         items: list[Item] = []
         for limit, senders, operators, not_operators in wants:
             until = self._active_until

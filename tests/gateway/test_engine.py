@@ -430,4 +430,48 @@ def test_a_connection_the_smsc_slows_down_does_not_hold_back_the_others(transact
 
     slow_share, released = asyncio.run(scenario())
     assert slow_share < 0.6, slow_share  # the fast one did not wait for the slow one
-    assert released > 0
+    # The claim per connection takes for the slow one only what it can send: nothing claimed
+    # has to go back to the queue (before it, the buffer's overflow went back: released > 0).
+    assert released == 0
+
+
+@pytest.mark.parametrize("by_operator", [False, True], ids=["interleaved", "by-operator"])
+def test_each_connection_claims_the_rows_it_can_carry_at_its_own_pace(transactional_db, by_operator):
+    """#13 item 3: the claim is per connection. Two operators' connections, each SMSC throttling
+    at its own limit the engine is not told (50/s and 400/s); the fast operator has three times
+    the slow one's recipients, and with ``by_operator`` the slow operator's rows all come first
+    in the queue. The fast connection is fed rows it can carry at its own pace — not its share
+    of a claim in id order, and not only after the slow operator's rows — so it finishes while
+    the slow one has done little, and no row is claimed for a connection that cannot take it."""
+    from warta.gateway import services
+    from warta.gateway.transports import memory
+
+    slow_numbers = [f"+6281210{i:06d}" for i in range(300)]
+    fast_numbers = [f"+6281510{i:06d}" for i in range(900)]
+    if by_operator:
+        recipients = slow_numbers + fast_numbers
+    else:
+        recipients = [n for k in range(300) for n in (slow_numbers[k], *fast_numbers[3 * k: 3 * k + 3])]
+
+    def connections() -> None:
+        services.add_connection("lambat", "memory://lambat?window=16", operators=["telkomsel"])
+        services.add_connection("cepat", "memory://cepat?window=16", operators=["indosat"])
+
+    async def scenario():
+        slow = memory.smsc("lambat", tps=50)
+        fast = memory.smsc("cepat", tps=400)
+        try:
+            await db(connections)
+            async with Rig() as rig:
+                blast = await db(create_blast, recipients)
+                await wait_until(lambda: len(fast.accepted_by()) >= 900, timeout=60)
+                slow_done = len(slow.accepted_by())
+                await wait_until(lambda: states(blast.pk) == {"delivered": 1200}, timeout=60)
+                return slow_done, rig.engine.stats
+        finally:
+            memory.forget("lambat")
+            memory.forget("cepat")
+
+    slow_done, stats = asyncio.run(scenario())
+    assert slow_done < 300 * 0.6, slow_done  # the fast one did not wait for the slow one's rows
+    assert stats["released_paced"] == 0, stats  # nothing claimed for a connection that cannot take it

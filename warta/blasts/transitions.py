@@ -184,13 +184,17 @@ class Outbox:
         return total
 
     def claim(self, blast_id: int, limit: int, now: datetime, *, engine_id: str,
-              mark_conn: int | None = None) -> list[tuple[Any, ...]]:
+              mark_conn: int | None = None, operators: Iterable[str] | None = None,
+              not_operators: Iterable[str] = ()) -> list[tuple[Any, ...]]:
         """Claim up to ``limit`` due, unclaimed messages of a blast for ``engine_id``, oldest
         first; with ``mark_conn`` the claim is also the ``mark`` transition (straight into
         ``sending`` on that connection). Returns ``(id, to, operator, text, attempts before this
         send)``. The blast's state is re-checked in the statement: pause, cancel and quiet hours
         reach every claim at once. PostgreSQL: ``FOR UPDATE SKIP LOCKED`` (several engines);
-        SQLite: the conditional UPDATE is the whole claim (one writer)."""
+        SQLite: the conditional UPDATE is the whole claim (one writer). With ``operators`` only
+        messages to those operators are claimed (the engine's claim per connection: a connection
+        routed by operator is filled with rows it can carry, not a share of everyone's); with
+        ``not_operators`` none to those (a catch-all connection leaves them to better routes)."""
         head: list[Any]
         if mark_conn is None:
             sets, head, ret = "engine_id=%s", [engine_id], "attempts"
@@ -200,10 +204,16 @@ class Outbox:
             head = [engine_id, target, now, mark_conn]
             ret = "attempts-1"  # the count before this send, as a plain claim returns it
         tail = f" AND blast_id IN (SELECT id FROM {B} WHERE state=%s)"
+        ops = sorted(operators) if operators is not None else []
+        only = f" AND operator IN ({','.join(['%s'] * len(ops))})" if ops else ""
+        nots = sorted(not_operators)
+        if nots:
+            only += f" AND operator NOT IN ({','.join(['%s'] * len(nots))})"
+            ops = [*ops, *nots]
         pick = (f"SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL "
-                f"AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s) "
+                f"AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s){only} "
                 f"ORDER BY next_attempt_at, id LIMIT %s")
-        params = [blast_id, S.QUEUED, now, now, limit]
+        params = [blast_id, S.QUEUED, now, now, *ops, limit]
         with connection.cursor() as cur:
             if self.is_postgres:
                 # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE subquery

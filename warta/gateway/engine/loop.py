@@ -120,7 +120,8 @@ class Engine(LeaseSteps, QueueSteps):
 
     def flush(self, outcomes: Sequence[Outcome], receipts: Sequence[InReceipt], mos: Sequence[InMo],
               plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
-              direct: tuple[int, int] | None = None, late: Sequence[LateAnswer] = ()) -> FlushResult:
+              direct: tuple[int, int] | None = None, late: Sequence[LateAnswer] = (),
+              wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]] = ()) -> FlushResult:
         """One loop turn's writes in one transaction: results first (so a receipt in the same turn
         finds its part), then the ``sending`` marks, then the next claim."""
         result = FlushResult()
@@ -136,6 +137,8 @@ class Engine(LeaseSteps, QueueSteps):
                     result.claimed = self.claim_batch(claim, senders)
                 if direct:
                     result.direct = self.claim_batch(direct[1], senders, mark_conn=direct[0])
+                if wants:
+                    result.claimed = self.claim_per_conn(wants)
                 tail.enter_context(_pipelined())  # exits after the COMMIT: see _pipelined
                 self._write_deltas()
         except BaseException:
@@ -295,6 +298,33 @@ class Engine(LeaseSteps, QueueSteps):
         self.buffer = keep
         return plan, assigned, unroutable
 
+    def _wants(self, up: list[BindSlot], conns: set[int],
+               plan: dict[int, list[Item]]) -> list[tuple[int, set[str] | None, set[str] | None, set[str]]]:
+        """The claim per connection: each connection's demand (two windows of its binds, less
+        what the buffer and this turn's plan already hold for it — the rows whose best route
+        it is), with the senders and operators its routes allow. A fast connection is then fed
+        at its own pace instead of getting its operator's share of a claim in id order, and an
+        audience queued operator after operator does not starve the connections whose rows
+        come last."""
+        windows: dict[int, int] = defaultdict(int)
+        for bs in up:
+            windows[bs.conn_id] += bs.window
+        held: dict[int, int] = defaultdict(int)
+        for item in self.buffer:
+            cands = [c for c in self.router.candidates(item.sender, item.to, item.operator) if c in conns]
+            if cands:
+                held[cands[0]] += 1
+        for conn_id, items in plan.items():
+            held[conn_id] += len(items)
+        wants: list[tuple[int, set[str] | None, set[str] | None, set[str]]] = []
+        for conn_id in sorted(conns):
+            need = max(2 * windows[conn_id], 50) - held[conn_id]
+            if need > 0:
+                ops = self.router.operators(conn_id)
+                nots = self.router.left_to_others(conn_id, conns) if ops is None else set()
+                wants.append((need, self.router.senders({conn_id}), ops, nots))
+        return wants
+
     async def _send(self, item: Item, bs: BindSlot) -> None:
         try:
             if item.valid_until is not None and self.now() >= item.valid_until:
@@ -369,11 +399,14 @@ class Engine(LeaseSteps, QueueSteps):
         claim = 0
         direct: tuple[int, int] | None = None
         senders: set[str] | None = None
+        wants: list[tuple[int, set[str] | None, set[str] | None, set[str]]] = []
         if not self._stopping and free > 0 and mono >= self._next_claim:
             up = [bs for bs in self.binds.values() if bs.bind.bound and not bs.lost]
             conns = {bs.conn_id for bs in up}
             senders = self.router.senders(conns)
-            if not self.buffer and len(conns) == 1 and all(bs.bucket is None for bs in up):
+            if len(conns) > 1 and any(self.router.operators(c) is not None for c in conns):
+                wants = self._wants(up, conns, plan)
+            elif not self.buffer and len(conns) == 1 and all(bs.bucket is None for bs in up):
                 # Nothing buffered, one connection up, no TPS pacing: claim straight into
                 # ``sending``, as many as the window slots free right now (claim_batch's
                 # mark_conn) — one row update per message less than claim, then mark.
@@ -385,7 +418,7 @@ class Engine(LeaseSteps, QueueSteps):
         receipts, self._receipts = self._receipts, []
         mos, self._mos = self._mos, []
         late, self._late = self._late, []
-        if not (plan or claim or direct or outcomes or receipts or mos or unroutable or late):
+        if not (plan or claim or direct or wants or outcomes or receipts or mos or unroutable or late):
             return False
         if unroutable:
             await self.db(self.release, unroutable, 2.0)
@@ -397,7 +430,7 @@ class Engine(LeaseSteps, QueueSteps):
             self.stats["released_paced"] += len(items)
         try:
             t_flush = time.perf_counter()
-            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct, late)
+            res = await self.db(self.flush, outcomes, receipts, mos, plan, claim, senders, direct, late, wants)
             self.stats["flushes"] += 1
             self.stats["flush_ms"] += int((time.perf_counter() - t_flush) * 1000)
         except Exception:
@@ -445,7 +478,7 @@ class Engine(LeaseSteps, QueueSteps):
                     await self.db(self.unmark, no_slot, 0.0)
             else:
                 self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
-        if claim:
+        if claim or wants:
             if res.claimed:
                 self.buffer.extend(res.claimed)
                 if self._blasts[res.claimed[0].blast_id].priority:

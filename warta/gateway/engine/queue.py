@@ -79,7 +79,9 @@ class QueueSteps(EngineBase):
         self._active_until = mono + 0.5 if self._active else 0.0
         return self._active
 
-    def claim_batch(self, limit: int, senders: set[str] | None = None, *, mark_conn: int | None = None) -> list[Item]:
+    def claim_batch(self, limit: int, senders: set[str] | None = None, *, mark_conn: int | None = None,
+                    operators: set[str] | None = None, not_operators: set[str] | frozenset[str] = frozenset()
+                    ) -> list[Item]:
         """Claim up to ``limit`` due messages, emergency blasts first. Opted-out numbers among
         them are ``suppressed`` at once and not returned.
 
@@ -88,6 +90,8 @@ class QueueSteps(EngineBase):
         ``unmark`` every returned item right after the commit. That saves a whole row update (and
         its index writes) per message against claim-then-mark; ``step`` uses it when the buffer
         is empty, so the rows marked never exceed the free window slots.
+
+        With ``operators`` only messages to those operators are claimed (``claim_per_conn``).
         """
         if limit <= 0:
             return []
@@ -104,7 +108,8 @@ class QueueSteps(EngineBase):
             want = limit - taken if mark_conn is None else (limit - taken) // blast_parts
             if want <= 0:
                 continue
-            rows = self.outbox.claim(blast.pk, want, now, engine_id=self.engine_id, mark_conn=mark_conn)
+            rows = self.outbox.claim(blast.pk, want, now, engine_id=self.engine_id, mark_conn=mark_conn,
+                                     operators=operators, not_operators=not_operators)
             got_any = got_any or bool(rows)
             mono = time.monotonic()
             for id_, to, operator, text, attempts in rows:
@@ -117,6 +122,25 @@ class QueueSteps(EngineBase):
             self._active_until = 0.0  # nothing due in the blasts listed: list them again next time
         if items:
             items = self._suppress(items, S.QUEUED if mark_conn is None else S.SENDING)
+        items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
+        return items
+
+    def claim_per_conn(self, wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]]) -> list[Item]:
+        """Claim for each connection up to its own demand, only rows it can carry: ``wants`` is
+        ``(rows, senders, operators, operators not)`` per connection. One claim per connection and active blast
+        (a few queries per turn); a connection that finds nothing does not make the others'
+        blast list stale — only a turn where every claim came back empty does."""
+        if not self.active_blasts():
+            return []  # idle: one query, not one per connection
+        items: list[Item] = []
+        for limit, senders, operators, not_operators in wants:
+            until = self._active_until
+            got = self.claim_batch(limit, senders, operators=operators, not_operators=not_operators)
+            if not got:
+                self._active_until = until
+            items.extend(got)
+        if not items:
+            self._active_until = 0.0  # nothing due for anyone: list the blasts again next time
         items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
         return items
 

@@ -42,8 +42,8 @@ class SenderID(models.Model):
 
 
 # --------------------------------------------------------------------------------------------
-# Blasts and the outbox (issue 4: the delivery engine). Materi, drafts and approvals come later;
-# ``Blast`` holds only what the engine needs to send, pause, cancel and account.
+# Blasts and the outbox: ``Blast`` holds what the engine needs to send, pause, cancel and account;
+# materi, drafts and approvals (the SOP's workflow) are in ``workflow.py`` and lead to a Blast.
 # --------------------------------------------------------------------------------------------
 
 

@@ -72,12 +72,10 @@ class OutboxError(Exception):
 
 
 def suppressed_numbers(e164s: Iterable[str]) -> set[str]:
-    """Numbers that must not be messaged now (opted out, restricted). The adapter to
-    ``warta.contacts.services.is_suppressed``; until contacts provides it, nothing is suppressed."""
-    try:
-        from warta.contacts.services import is_suppressed
-    except ImportError:
-        return set()
+    """Numbers that must not be messaged now (opted out, restricted): the contacts app's answer
+    (``warta.contacts.services.is_suppressed``), the one place the engine asks."""
+    from warta.contacts.services import is_suppressed
+
     return is_suppressed(e164s)
 
 

@@ -305,7 +305,7 @@ class Classifier:
 
     def classify_many(self, texts: Sequence[str], *, binary: Sequence[bool] | None = None) -> list[Result]:
         results: list[Result] = []
-        todo: list[int] = []
+        pending: list[int] = []
         docs: list[str] = []
         hits: list[Hits] = []
         for i, text in enumerate(texts):
@@ -321,14 +321,14 @@ class Classifier:
             coverage = sum(1 for t in words if t in self.known) / len(words) if words else 0.0
             if not h.topics and not h.urgent and coverage < 0.25:
                 continue  # English, noise: nothing to read
-            todo.append(i)
+            pending.append(i)
             docs.append(" ".join(toks))
         if self.model is not None and docs:
-            self._with_model(results, hits, todo, docs)
+            self._with_model(results, hits, pending, docs)
         else:
-            for i in todo:
+            for i in pending:
                 self._lexicon_only(results[i], hits[i])
-        for i in todo:
+        for i in pending:
             place = self.places.match(texts[i])
             if place is not None:
                 r = results[i]
@@ -354,7 +354,7 @@ class Classifier:
         elif h.negative > h.positive:
             r.sentiment = "negatif"
 
-    def _with_model(self, results: list[Result], hits: list[Hits], todo: list[int], docs: list[str]) -> None:
+    def _with_model(self, results: list[Result], hits: list[Hits], pending: list[int], docs: list[str]) -> None:
         import numpy as np
 
         m = self.model
@@ -368,7 +368,7 @@ class Classifier:
         # Topic scores in bulk: model probabilities folded onto the topics they count as today
         # (merges, retirements) by one matrix product, then the lexicon's votes added.
         target = {c: self._target(c) for c in topic_classes}
-        for i in todo:
+        for i in pending:
             for c in hits[i].topics:
                 if c not in target:
                     target[c] = self._target(c)
@@ -381,7 +381,7 @@ class Classifier:
         sent = p_sent.copy()
         pos = sent_classes.index("positif") if "positif" in sent_classes else None
         neg = sent_classes.index("negatif") if "negatif" in sent_classes else None
-        for row, i in enumerate(todo):
+        for row, i in enumerate(pending):
             h = hits[i]
             for c, v in h.topics.items():
                 scores[row, col[target[c]]] += LEXICON_WEIGHT * v
@@ -393,7 +393,7 @@ class Classifier:
         totals = scores.sum(axis=1)
         best_sent = sent.argmax(axis=1)
         words_x = None
-        for row, i in enumerate(todo):
+        for row, i in enumerate(pending):
             r, h = results[i], hits[i]
             best = names[int(best_cols[row])]
             total = float(totals[row]) or 1.0

@@ -475,3 +475,32 @@ def test_each_connection_claims_the_rows_it_can_carry_at_its_own_pace(transactio
     slow_done, stats = asyncio.run(scenario())
     assert slow_done < 300 * 0.6, slow_done  # the fast one did not wait for the slow one's rows
     assert stats["released_paced"] == 0, stats  # nothing claimed for a connection that cannot take it
+
+
+def test_concurrent_send_transactions_send_each_message_once_within_the_window(transactional_db):
+    """Several send transactions at once (PostgreSQL's ``send_lanes``; SQLite runs one): the
+    slots a claim will fill are reserved while it runs, so two claims never count the same free
+    slot — no more rows in ``sending`` than the window, and each recipient exactly once."""
+    from warta.blasts.models import OutboundMessage
+
+    def sending() -> int:
+        return OutboundMessage.objects.filter(state="sending").count()
+
+    async def scenario():
+        async with Rig(query="window=8", engine_kw={"send_lanes": 3}, answer_delay=0.01) as rig:
+            blast = await db(create_blast, numbers(400))
+            most = 0
+            deadline = asyncio.get_running_loop().time() + 60
+            while await db(states, blast.pk) != {"delivered": 400}:
+                most = max(most, await db(sending))
+                assert asyncio.get_running_loop().time() < deadline, "blast did not finish"
+                await asyncio.sleep(0.005)
+            assert 0 < most <= 8
+            accepted = _submitted_to(rig)
+            assert sorted(accepted) == sorted(numbers(400))  # every recipient exactly once
+            return rig.engine
+
+    engine = asyncio.run(scenario())
+    from django.db import connection
+
+    assert engine.send_lanes == (3 if connection.vendor == "postgresql" else 1)

@@ -2,16 +2,22 @@
 
 A package, one module per concern: ``leases`` (engine and bind leases, dead engines, changed
 connections), ``queue`` (claims, marks, results, late answers, expiry, MOs), ``loop`` (binds,
-dispatch, one transaction per turn), ``_types`` (the data). Receipts are
+dispatch, the send and results lanes), ``_types`` (the data). Receipts are
 ``warta.gateway.receipts`` (shared with the Kannel callback); every state change is a transition
 of ``warta.blasts.transitions``; transports are typed by ``warta.gateway.transports.base``.
+(``loop``: binds, dispatch, the two lanes of database work.)
 
 Theory of operation
 -------------------
-The outbox table is the queue (DESIGN.md). An engine is one asyncio process with one database
-thread; every database step is a plain method (``claim_batch``, ``mark_sending``,
-``apply_responses``, ``apply_receipts``, ``match_pending_receipts``, ``reap_expired_leases``, …)
-that a test can call alone, and ``flush`` runs the steps of one loop turn in ONE transaction.
+The outbox table is the queue (DESIGN.md). An engine is one asyncio process with two database
+threads on PostgreSQL, each with its own connection — the **send lane** (``flush_send``: the
+``sending`` marks and the claims, then the PDUs leave) and the **results lane** (``flush_results``:
+submit results, late answers, receipts, MOs, in the background) — so a window slot freed by a
+response is refilled after one short transaction, not after the previous turn's results are
+written; SQLite (one writer) runs both lanes on one thread. Every database step is a plain method
+(``claim_batch``, ``mark_sending``, ``apply_responses``, ``apply_receipts``,
+``match_pending_receipts``, ``reap_expired_leases``, …) that a test can call alone; ``flush`` runs
+both lanes' steps in one transaction (shutdown, tests).
 
 * **Leases.** The engine holds an ``EngineLease`` row renewed every ``heartbeat`` seconds. Rows it
   claimed carry its ``engine_id``. Another engine that finds the lease expired reaps it: claimed
@@ -31,11 +37,16 @@ that a test can call alone, and ``flush`` runs the steps of one loop turn in ONE
   claim *is* the mark: one UPDATE claims as many rows as window slots are free straight into
   ``sending`` (same re-checks), saving one of a message's four row updates; a row that then
   finds no slot or route after all is ``unmark``-ed back to the queue before anything is sent.
-* **Batched writes.** Responses, receipts, citizens' messages, the next ``sending`` marks and the
-  next claim of one loop turn are one transaction of a few set-based statements (``UPDATE … WHERE
-  id IN (…)`` grouped by outcome, ``bulk_create`` for parts), never a round-trip per message.
-  Receipts and MOs are acknowledged to the SMSC only after that commit.
-* **Receipts before responses.** Responses are applied before receipts in the same flush; a
+* **Batched writes.** Each lane's transaction is a few set-based statements (``UPDATE … WHERE
+  id = ANY(…)`` grouped by outcome, parts inside the ``submitted`` UPDATE), never a round trip per
+  message; what arrives while the results lane commits goes into its next transaction, so its
+  batches grow with the load. Receipts and MOs are acknowledged to the SMSC only after their
+  commit. The lanes touch different rows (queued ones; sent ones), and a row's transitions stay
+  in order: its PDU leaves only after its mark is committed, its result is written only after it
+  left. ``send_lanes`` (``WARTA_ENGINE_SEND_LANES``, default 1) lets several send transactions
+  run at once; the window slots a claim will fill are reserved while it runs, so the bound on
+  messages in doubt is unchanged.
+* **Receipts before responses.** Responses are applied before receipts in the same transaction; a
   receipt whose part is not saved yet (another engine's bind, or its response still in flight) is
   stored in ``Receipt`` and matched by ``match_pending_receipts``.
 * **Errors.** Each part's outcome carries ``permanent`` (``SubmitResult``): permanent → ``failed``

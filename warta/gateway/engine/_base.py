@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,6 @@ class EngineBase:
     router: Router
     binds: dict[tuple[int, int], BindSlot]
     buffer: list[Item]
-    outbox: Outbox
     receipts: ReceiptService
     stats: dict[str, int]
     _outcomes: list[Outcome]
@@ -40,7 +40,9 @@ class EngineBase:
     _late: list[LateAnswer]
     _late_refs: dict[tuple[int, int], tuple[int, int, int]]
     _conn_versions: dict[int, str]
-    _deltas: dict[tuple[int, str], Any]
+    _main_outbox: Outbox
+    _lane: threading.local
+    _blasts_lock: threading.Lock
     _gdeltas: dict[tuple[int | None, str, str], float]
     _blasts: dict[int, Blast]
     _active: list[Blast]
@@ -61,9 +63,30 @@ class EngineBase:
     def _pending_hint(self, value: bool) -> None:
         self.receipts.pending_hint = value
 
+    @property
+    def outbox(self) -> Outbox:
+        """The transitions (and their counter deltas) of the calling thread's transaction. The
+        engine writes on two database connections, one thread each: the send lane (claims and
+        ``sending`` marks) and the results lane (everything else); each lane books its counts in
+        its own ``Outbox`` and writes them in its own transaction, so a count is exactly as
+        durable as the change it counts. Any other thread (a test) uses the results lane's."""
+        lane: Outbox | None = getattr(self._lane, "outbox", None)
+        return lane if lane is not None else self._main_outbox
+
+    @property
+    def _in_send_lane(self) -> bool:
+        return bool(getattr(self._lane, "send", False))
+
     def _write_deltas(self) -> None:
         """Counters of the transitions made so far, into this transaction."""
         self.outbox.write_counts()
-        if self._gdeltas:
+        if self._gdeltas and not self._in_send_lane:
+            # The gateway's counts come from submit results, receipts and MOs: the results lane's.
             GatewayCount.add(dict(self._gdeltas))
+            self._gdeltas.clear()
+
+    def _discard_deltas(self) -> None:
+        """The transaction rolled back: the counted deltas did not happen either."""
+        self.outbox.discard()
+        if not self._in_send_lane:
             self._gdeltas.clear()

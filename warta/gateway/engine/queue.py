@@ -52,7 +52,12 @@ class QueueSteps(EngineBase):
         active blasts (plus one for blasts not seen before), however many blasts history holds
         and however many are active but empty. Kept for half a second while claims find work;
         an empty claim asks again next time. About once a second this also runs the blasts'
-        clock (``outbox.sweep``: finished blasts become ``done``, quiet hours hold and resume)."""
+        clock (``outbox.sweep``: finished blasts become ``done``, quiet hours hold and resume).
+        Under a lock: the send lane runs claims on several threads."""
+        with self._blasts_lock:
+            return self._active_blasts()
+
+    def _active_blasts(self) -> list[Blast]:
         mono = time.monotonic()
         if mono >= self._next_blast_clock:
             self._next_blast_clock = mono + 1.0
@@ -326,7 +331,9 @@ class QueueSteps(EngineBase):
                                      for r in oc.results if r.ok)
         if parts:
             insert_parts(parts)
-        if (parts or parts_written) and self._pending_hint:
+        if (parts or parts_written) and self._pending_hint and not self._in_send_lane:
+            # In the send lane this waits for the results lane's periodic match instead: it is
+            # the path between a freed window slot and the next submit.
             self.match_pending_receipts()
 
     def _remember_late(self, conn_id: int, ref: int, message_id: int, part: int, parts: int) -> None:

@@ -79,6 +79,14 @@ def suppressed_numbers(e164s: Iterable[str]) -> set[str]:
     return is_suppressed(e164s)
 
 
+def suppressed_sql(column: str) -> str:
+    """``suppressed_numbers`` as an SQL condition on ``column`` (the contacts app's), for the
+    engine's claim statement."""
+    from warta.contacts.services import suppressed_sql as contacts_sql
+
+    return contacts_sql(column)
+
+
 def is_opt_out_exempt(priority: int) -> bool:
     """Messages of a blast with this priority are sent to opted-out numbers too: only citizens'
     service messages (priority ``REPLY``, queued by the inbox), never blasts or polls."""

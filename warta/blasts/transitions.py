@@ -185,7 +185,7 @@ class Outbox:
 
     def claim(self, blast_id: int, limit: int, now: datetime, *, engine_id: str,
               mark_conn: int | None = None, operators: Iterable[str] | None = None,
-              not_operators: Iterable[str] = ()) -> list[tuple[Any, ...]]:
+              not_operators: Iterable[str] = (), flag: str = "") -> list[tuple[Any, ...]]:
         """Claim up to ``limit`` due, unclaimed messages of a blast for ``engine_id``, oldest
         first; with ``mark_conn`` the claim is also the ``mark`` transition (straight into
         ``sending`` on that connection). Returns ``(id, to, operator, text, attempts before this
@@ -194,7 +194,9 @@ class Outbox:
         SQLite: the conditional UPDATE is the whole claim (one writer). With ``operators`` only
         messages to those operators are claimed (the engine's claim per connection: a connection
         routed by operator is filled with rows it can carry, not a share of everyone's); with
-        ``not_operators`` none to those (a catch-all connection leaves them to better routes)."""
+        ``not_operators`` none to those (a catch-all connection leaves them to better routes).
+        ``flag`` (PostgreSQL): an SQL condition on the row (``m``), returned as a sixth column —
+        the engine's suppression check, answered by the claim itself."""
         head: list[Any]
         if mark_conn is None:
             sets, head, ret = "engine_id=%s", [engine_id], "attempts"
@@ -218,9 +220,10 @@ class Outbox:
             if self.is_postgres:
                 # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE subquery
                 # of an UPDATE more than once and claim more rows than asked.
+                extra = f", {flag}" if flag else ""
                 execute(cur, f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) '
                              f'UPDATE {M} m SET {sets} FROM c WHERE m.id=c.id{tail} '
-                             f'RETURNING m.id, m."to", m.operator, m.text, m.{ret}',
+                             f'RETURNING m.id, m."to", m.operator, m.text, m.{ret}{extra}',
                         [*params, *head, Blast.State.ACTIVE])
             else:
                 execute(cur, f'UPDATE {M} SET {sets} WHERE id IN ({pick}) AND state=%s '

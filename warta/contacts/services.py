@@ -87,6 +87,16 @@ def is_suppressed(e164_list: Iterable[str]) -> set[str]:
     return found
 
 
+def suppressed_sql(column: str) -> str:
+    """``is_suppressed`` as an SQL condition on ``column`` (a number column of the caller's
+    query): the delivery engine's claim returns it with each row, so the check costs no round
+    trip of its own. Same two unique-index lookups."""
+    return (
+        f"(EXISTS (SELECT 1 FROM {OptOut._meta.db_table} o WHERE o.e164 = {column}) OR "
+        f"EXISTS (SELECT 1 FROM {Contact._meta.db_table} k WHERE k.e164 = {column} AND k.restricted_at IS NOT NULL))"
+    )
+
+
 @transaction.atomic
 def opt_out(e164: str, channel: str, *, reason: str = "", by: Any = None, at: datetime | None = None) -> OptOut:
     """Put ``e164`` on the suppression list (idempotent: a second BERHENTI keeps the first time)."""

@@ -102,6 +102,10 @@ class QueueSteps(EngineBase):
             return []
         now = self.now()
         items: list[Item] = []
+        # PostgreSQL with the contacts app's suppression: the claim itself says which numbers
+        # are suppressed (no query of its own on the path to the next submit).
+        in_sql = self.is_postgres and self.suppression is outbox.suppressed_numbers
+        flagged: set[str] = set()
         taken = 0  # rows, or window slots (parts) when marking
         got_any = False
         for blast in self.active_blasts():
@@ -114,19 +118,23 @@ class QueueSteps(EngineBase):
             if want <= 0:
                 continue
             rows = self.outbox.claim(blast.pk, want, now, engine_id=self.engine_id, mark_conn=mark_conn,
-                                     operators=operators, not_operators=not_operators)
+                                     operators=operators, not_operators=not_operators,
+                                     flag=outbox.suppressed_sql('m."to"') if in_sql else "")
             got_any = got_any or bool(rows)
             mono = time.monotonic()
-            for id_, to, operator, text, attempts in rows:
+            for id_, to, operator, text, attempts, *flag in rows:
                 item = Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
                             blast.resend_unknown, self._parts_needed(text) if text else blast_parts,
                             claimed_at=mono, valid_until=blast.valid_until)
                 items.append(item)
+                if flag and flag[0]:
+                    flagged.add(to)
                 taken += 1 if mark_conn is None else item.parts
         if not got_any:
             self._active_until = 0.0  # nothing due in the blasts listed: list them again next time
         if items:
-            items = self._suppress(items, S.QUEUED if mark_conn is None else S.SENDING)
+            items = self._suppress(items, S.QUEUED if mark_conn is None else S.SENDING,
+                                   blocked=flagged if in_sql else None)
         items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
         return items
 
@@ -161,12 +169,14 @@ class QueueSteps(EngineBase):
             self._parts_cache[text] = n
         return n
 
-    def _suppress(self, items: list[Item], state: str = S.QUEUED) -> list[Item]:
+    def _suppress(self, items: list[Item], state: str = S.QUEUED, blocked: set[str] | None = None) -> list[Item]:
         """Opted-out numbers' messages become ``suppressed`` — blasts only: service messages the
         citizen started (priority ``REPLY``: the BERHENTI confirmation, acknowledgements, STATUS
-        answers, staff replies) are sent whatever the opt-out (``outbox.is_opt_out_exempt``)."""
+        answers, staff replies) are sent whatever the opt-out (``outbox.is_opt_out_exempt``).
+        ``blocked``: the suppressed numbers among ``items`` when the claim already said."""
         subject = [i for i in items if not outbox.is_opt_out_exempt(self._blasts[i.blast_id].priority)]
-        blocked = self.suppression([i.to for i in subject]) if subject else set()
+        if blocked is None:
+            blocked = self.suppression([i.to for i in subject]) if subject else set()
         if not blocked:
             return items
         now = self.now()
@@ -345,12 +355,15 @@ class QueueSteps(EngineBase):
     def _cost_of(self, oc: Outcome) -> Any:
         """Rupiah for one accepted message: segments × its operator's tariff (cached 60 s, so
         no query per message; a tariff changed in the settings applies within a minute)."""
+        return outbox.message_cost(self._tariff_table(), oc.item.sender, oc.item.operator,
+                                   max(oc.item.parts, len(oc.results)))
+
+    def _tariff_table(self) -> dict[str, Any]:
         mono = time.monotonic()
         if mono >= self._tariffs_until:
             self._tariffs = outbox.tariff_table()
             self._tariffs_until = mono + 60.0
-        return outbox.message_cost(self._tariffs, oc.item.sender, oc.item.operator,
-                                   max(oc.item.parts, len(oc.results)))
+        return self._tariffs
 
     def _mark_submitted(self, conn_id: int, ocs: list[Outcome], now: datetime,
                         parts: Sequence[PartRow] = ()) -> list[tuple[Any, ...]]:

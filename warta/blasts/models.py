@@ -354,7 +354,9 @@ class OutboxCount(models.Model):
         if connection.vendor == "postgresql":
             # One INSERT … unnest without RETURNING (bulk_create returns the ids): inside the
             # engine's pipelined flush it needs no round trip of its own, it goes with the COMMIT.
-            with connection.cursor() as cur:
+            from warta.lib.fastsql import bound_cursor
+
+            with bound_cursor() as cur:
                 cur.execute(
                     f"INSERT INTO {cls._meta.db_table} (blast_id, state, count, cost) "  # noqa: S608
                     "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::numeric[])",

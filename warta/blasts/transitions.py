@@ -51,6 +51,8 @@ from typing import Any
 
 from django.db import connection
 
+from warta.lib.fastsql import bound_cursor
+
 from .models import Blast, MessagePart, OutboundMessage, OutboxCount
 
 S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
@@ -156,7 +158,7 @@ class Outbox:
         tr, target = self._check(name, to)
         out: list[tuple[Any, ...]] = []
         extra = f", {returning}" if returning else ""
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             for frm in tr.frm:
                 execute(cur, f"UPDATE {M} SET state=%s, {tr.sets} WHERE state=%s AND {where} RETURNING blast_id{extra}",
                         [target, *set_params, frm, *where_params])
@@ -173,7 +175,7 @@ class Outbox:
         tr, target = self._check(name, to)
         cond = f" AND {where}" if where else ""
         total = 0
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             for frm in tr.frm:
                 execute(cur, f"UPDATE {M} SET state=%s, {tr.sets} WHERE blast_id=%s AND state=%s{cond}",
                         [target, *set_params, blast_id, frm, *where_params])
@@ -216,7 +218,7 @@ class Outbox:
                 f"AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s){only} "
                 f"ORDER BY next_attempt_at, id LIMIT %s")
         params = [blast_id, S.QUEUED, now, now, *ops, limit]
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             if self.is_postgres:
                 # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE subquery
                 # of an UPDATE more than once and claim more rows than asked.
@@ -263,7 +265,7 @@ class Outbox:
                           f"%s::timestamptz[]) AS t(m, c, s, p, n, a) JOIN s ON s.id=t.m ON CONFLICT DO NOTHING) "
                           f"SELECT id, blast_id FROM s")
                 params += [target, *(list(c) for c in cols)]
-            with connection.cursor() as cur:
+            with bound_cursor() as cur:
                 execute(cur, update, params)
                 rows = list(cur.fetchall())
         else:
@@ -284,7 +286,7 @@ class Outbox:
         ids, in one ``UPDATE … FROM parts`` (the part lookup was a round trip of its own every
         loop turn). Returns ``(smsc_message_id, blast_id, submitted_at)`` of the rows moved."""
         tr, target = self._check("receipt", state)
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             execute(cur,
                     f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM {P} p WHERE p.connection_id=%s "
                     f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
@@ -340,7 +342,7 @@ def update_ids(sql: str, head: list[Any], ids: Sequence[int], tail: list[Any], *
     """Run ``sql`` (with ``{ids}`` for the IN list) over ``ids``; PostgreSQL gets one array
     parameter (one statement, one plan), SQLite chunked IN lists. Returns every row returned."""
     out: list[tuple[Any, ...]] = []
-    with connection.cursor() as cur:
+    with bound_cursor() as cur:
         if postgres and " IN ({ids})" in sql:
             execute(cur, sql.replace(" IN ({ids})", " = ANY(%s)"), [*head, list(ids), *tail])
             return list(cur.fetchall())

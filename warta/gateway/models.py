@@ -166,7 +166,9 @@ class GatewayCount(models.Model):
             # No RETURNING (bulk_create's): in the engine's pipelined flush this INSERT rides
             # with the COMMIT instead of costing a round trip.
             cols = list(zip(*rows, strict=True))
-            with db.cursor() as cur:
+            from warta.lib.fastsql import bound_cursor
+
+            with bound_cursor() as cur:
                 cur.execute(
                     f"INSERT INTO {cls._meta.db_table} (connection_id, metric, label, value) "  # noqa: S608
                     "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::float8[])",

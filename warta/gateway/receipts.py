@@ -37,6 +37,7 @@ from django.utils import timezone
 from warta.blasts.models import MessagePart, OutboundMessage, Receipt
 from warta.blasts.outbox import RECEIPT_STATES
 from warta.blasts.transitions import Outbox, execute, update_ids
+from warta.lib.fastsql import bound_cursor
 
 S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
 M = OutboundMessage._meta.db_table
@@ -83,7 +84,7 @@ def insert_parts(parts: Sequence[PartRow]) -> None:
         # One INSERT … SELECT FROM unnest(arrays): one statement executed once, instead of one
         # execution (and one set of index probes planned) per row.
         cols = list(zip(*parts, strict=True))
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             cur.execute(
                 f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
                 f"SELECT m, c, s, p, n, %s, a FROM unnest(%s::bigint[], %s::bigint[], %s::text[], "
@@ -93,7 +94,7 @@ def insert_parts(parts: Sequence[PartRow]) -> None:
     ops = connection.ops
     rows = [(mid, cid, smsc_id, part, nparts, S.SUBMITTED, ops.adapt_datetimefield_value(at))
             for mid, cid, smsc_id, part, nparts, at in parts]
-    with connection.cursor() as cur:
+    with bound_cursor() as cur:
         cur.executemany(
             f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
             f"VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", rows)
@@ -162,7 +163,7 @@ class ReceiptService:
             # PostgreSQL: one array parameter instead of chunked IN lists.
             chunks = [keys] if self.is_postgres else [keys[i:i + 500] for i in range(0, len(keys), 500)]
             for chunk in chunks:
-                with connection.cursor() as cur:
+                with bound_cursor() as cur:
                     execute(cur, f"SELECT smsc_message_id, id, message_id, parts, submitted_at FROM {P} "
                                  f"WHERE connection_id=%s AND smsc_message_id "
                                  + ("= ANY(%s)" if self.is_postgres else f"IN ({','.join(['%s'] * len(chunk))})"),
@@ -236,7 +237,7 @@ class ReceiptService:
         parts_of: dict[int, list[str]] = defaultdict(list)
         for i in range(0, len(mids), 500):
             chunk = mids[i:i + 500]
-            with connection.cursor() as cur:
+            with bound_cursor() as cur:
                 execute(cur, f"SELECT message_id, state, receipt_at FROM {P} "
                              f"WHERE message_id IN ({','.join(['%s'] * len(chunk))})", chunk)
                 for mid, state, receipt_at in cur.fetchall():
@@ -254,7 +255,7 @@ class ReceiptService:
 
     def match_pending(self, limit: int = 5000) -> int:
         """Apply stored receipts whose part has since been saved; mark them matched."""
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             execute(cur,
                     f"SELECT r.id, r.connection_id, r.smsc_message_id, r.stat, r.error, r.received_at FROM {R} r "
                     f"JOIN {P} p ON p.connection_id=r.connection_id AND p.smsc_message_id=r.smsc_message_id "

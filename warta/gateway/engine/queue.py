@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from warta.blasts import outbox
 from warta.blasts.models import Blast, OutboxCount, SenderID
 from warta.blasts.transitions import NO_REPORT
+from warta.lib.fastsql import bound_cursor
 
 from .. import hooks
 from ..receipts import InReceipt, PartRow, insert_parts
@@ -65,7 +66,7 @@ class QueueSteps(EngineBase):
             self._active_until = 0.0
         if mono < self._active_until:
             return self._active
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             _execute(cur, f"SELECT c.blast_id FROM {OC} c JOIN {B} b ON b.id=c.blast_id "
                           f"WHERE b.state=%s AND c.state=%s GROUP BY c.blast_id HAVING SUM(c.count) > 0",
                      [Blast.State.ACTIVE, S.QUEUED])
@@ -463,7 +464,7 @@ class QueueSteps(EngineBase):
     def _update_returning(self, sql: str, head: list[Any], ids: Sequence[int], tail: list[Any]) -> list[tuple[Any, ...]]:
         """Run ``sql`` (with ``{ids}`` for the IN list) over ``ids`` in chunks; all rows returned."""
         out: list[tuple[Any, ...]] = []
-        with connection.cursor() as cur:
+        with bound_cursor() as cur:
             if self.is_postgres and " IN ({ids})" in sql:
                 # One statement with an array instead of chunked IN lists: fewer round trips and
                 # one short statement to parse instead of one per 500 ids.

@@ -359,7 +359,7 @@ class OutboxCount(models.Model):
             with bound_cursor() as cur:
                 cur.execute(
                     f"INSERT INTO {cls._meta.db_table} (blast_id, state, count, cost) "  # noqa: S608
-                    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::numeric[])",
+                    "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::numeric[])",
                     [[r.blast_id for r in rows], [r.state for r in rows], [int(r.count) for r in rows],
                      [Decimal(r.cost) for r in rows]])
             return

@@ -254,15 +254,15 @@ class Outbox:
         rows: list[tuple[Any, ...]] = []
         if self.is_postgres:
             update = (f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=t.c "
-                      f"FROM unnest(%s::bigint[], %s::numeric[]) AS t(id, c) WHERE m.id=t.id "
+                      f"FROM unnest(%b::bigint[], %b::numeric[]) AS t(id, c) WHERE m.id=t.id "
                       f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id")
             params = [target, now, conn_id, [c[0] for c in costs], [c[1] for c in costs], tr.frm[0], engine_id]
             if parts:
                 cols = list(zip(*parts, strict=True))
                 update = (f"WITH s AS ({update}), p AS (INSERT INTO {P} (message_id, connection_id, smsc_message_id, "
                           f"part, parts, state, submitted_at) SELECT t.m, t.c, t.s, t.p, t.n, %s, t.a "
-                          f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::smallint[], %s::smallint[], "
-                          f"%s::timestamptz[]) AS t(m, c, s, p, n, a) JOIN s ON s.id=t.m ON CONFLICT DO NOTHING) "
+                          f"FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::smallint[], %b::smallint[], "
+                          f"%b::timestamptz[]) AS t(m, c, s, p, n, a) JOIN s ON s.id=t.m ON CONFLICT DO NOTHING) "
                           f"SELECT id, blast_id FROM s")
                 params += [target, *(list(c) for c in cols)]
             with bound_cursor() as cur:
@@ -289,7 +289,7 @@ class Outbox:
         with bound_cursor() as cur:
             execute(cur,
                     f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM {P} p WHERE p.connection_id=%s "
-                    f"AND p.smsc_message_id = ANY(%s) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
+                    f"AND p.smsc_message_id = ANY(%b::text[]) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
                     f"RETURNING p.smsc_message_id, m.blast_id, p.submitted_at",
                     [target, now, detail, conn_id, list(smsc_ids), tr.frm[0]])
             rows = list(cur.fetchall())
@@ -344,7 +344,7 @@ def update_ids(sql: str, head: list[Any], ids: Sequence[int], tail: list[Any], *
     out: list[tuple[Any, ...]] = []
     with bound_cursor() as cur:
         if postgres and " IN ({ids})" in sql:
-            execute(cur, sql.replace(" IN ({ids})", " = ANY(%s)"), [*head, list(ids), *tail])
+            execute(cur, sql.replace(" IN ({ids})", " = ANY(%b::bigint[])"), [*head, list(ids), *tail])
             return list(cur.fetchall())
         ids = list(ids)
         for i in range(0, len(ids), IN_CHUNK):

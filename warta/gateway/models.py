@@ -171,7 +171,7 @@ class GatewayCount(models.Model):
             with bound_cursor() as cur:
                 cur.execute(
                     f"INSERT INTO {cls._meta.db_table} (connection_id, metric, label, value) "  # noqa: S608
-                    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::float8[])",
+                    "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::float8[])",
                     [list(cols[0]), list(cols[1]), list(cols[2]), [float(v) for v in cols[3]]])
             return
         cls.objects.bulk_create([cls(connection_id=c, metric=m, label=lab, value=v) for c, m, lab, v in rows])

@@ -87,8 +87,8 @@ def insert_parts(parts: Sequence[PartRow]) -> None:
         with bound_cursor() as cur:
             cur.execute(
                 f"INSERT INTO {P} (message_id, connection_id, smsc_message_id, part, parts, state, submitted_at) "
-                f"SELECT m, c, s, p, n, %s, a FROM unnest(%s::bigint[], %s::bigint[], %s::text[], "
-                f"%s::smallint[], %s::smallint[], %s::timestamptz[]) AS t(m, c, s, p, n, a) "
+                f"SELECT m, c, s, p, n, %s, a FROM unnest(%b::bigint[], %b::bigint[], %b::text[], "
+                f"%b::smallint[], %b::smallint[], %b::timestamptz[]) AS t(m, c, s, p, n, a) "
                 f"ON CONFLICT DO NOTHING", [S.SUBMITTED, *(list(c) for c in cols)])
         return
     ops = connection.ops
@@ -166,7 +166,7 @@ class ReceiptService:
                 with bound_cursor() as cur:
                     execute(cur, f"SELECT smsc_message_id, id, message_id, parts, submitted_at FROM {P} "
                                  f"WHERE connection_id=%s AND smsc_message_id "
-                                 + ("= ANY(%s)" if self.is_postgres else f"IN ({','.join(['%s'] * len(chunk))})"),
+                                 + ("= ANY(%b::text[])" if self.is_postgres else f"IN ({','.join(['%s'] * len(chunk))})"),
                             [conn_id, list(chunk)] if self.is_postgres else [conn_id, *chunk])
                     for smsc_id, pid, mid, nparts, sub_at in cur.fetchall():
                         found[smsc_id] = (pid, mid, nparts, sub_at)

@@ -43,11 +43,11 @@ __all__ = ["bound_cursor", "in_list", "insert_rows", "update_rows"]
 def bound_cursor() -> Iterator[Any]:
     """A cursor for the delivery engine's statements. PostgreSQL: a psycopg cursor with
     server-side binding on Django's connection (same transaction): parameters travel apart
-    from the statement and arrays are dumped by psycopg's C code — Django's client-side binding
-    quotes every element of a 500-id array into the SQL text in Python, which was a quarter of
-    the engine's send thread at window 512 — and a statement run again and again is prepared
-    once (psycopg's ``prepare_threshold``). Errors are psycopg's own, not Django's wrappers.
-    Elsewhere Django's cursor."""
+    from the statement — Django's client-side binding quotes every element of a 500-id array
+    into the SQL text in Python, which was a quarter of the engine's send thread at window 512.
+    Write array parameters ``%b`` (binary: psycopg dumps them several times faster than as text,
+    8× for timestamps). Errors are psycopg's own, not Django's wrappers. Elsewhere Django's
+    cursor (and ``%b`` is PostgreSQL-only SQL)."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cur:
             yield cur

@@ -468,7 +468,7 @@ class QueueSteps(EngineBase):
             if self.is_postgres and " IN ({ids})" in sql:
                 # One statement with an array instead of chunked IN lists: fewer round trips and
                 # one short statement to parse instead of one per 500 ids.
-                _execute(cur, sql.replace(" IN ({ids})", " = ANY(%s)"), [*head, list(ids), *tail])
+                _execute(cur, sql.replace(" IN ({ids})", " = ANY(%b::bigint[])"), [*head, list(ids), *tail])
                 return list(cur.fetchall())
             for chunk in _chunks(list(ids)):
                 _execute(cur, sql.format(ids=_in(len(chunk))), [*head, *chunk, *tail])

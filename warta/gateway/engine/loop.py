@@ -678,8 +678,12 @@ class Engine(LeaseSteps, QueueSteps):
             while not self._stopping:
                 if not await self.step():
                     self._wake.clear()
+                    timeout = self.idle_poll
+                    if (self._receipts or self._mos or self._late) and self._results_task is None:
+                        # Held back by RESULTS_INTERVAL: wake when it is over, not at the next poll.
+                        timeout = min(timeout, max(0.001, self._next_results - time.monotonic()))
                     try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll)
+                        await asyncio.wait_for(self._wake.wait(), timeout=timeout)
                     except TimeoutError:
                         pass
         except LeaseLost:

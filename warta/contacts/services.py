@@ -72,11 +72,7 @@ def is_suppressed(e164_list: Iterable[str]) -> set[str]:
         with connection.cursor() as cur:
             for start in range(0, len(numbers), LOOKUP_CHUNK):
                 chunk = numbers[start : start + LOOKUP_CHUNK]
-                cur.execute(
-                    f"SELECT e164 FROM {OptOut._meta.db_table} WHERE e164 = ANY(%s) UNION "
-                    f"SELECT e164 FROM {Contact._meta.db_table} WHERE e164 = ANY(%s) AND restricted_at IS NOT NULL",
-                    [chunk, chunk],
-                )
+                cur.execute(f"SELECT n FROM unnest(%s::text[]) AS t(n) WHERE {suppressed_sql('t.n')}", [chunk])
                 found.update(row[0] for row in cur.fetchall())
         return found
     for start in range(0, len(numbers), LOOKUP_CHUNK):

@@ -11,10 +11,10 @@ Theory of operation
 -------------------
 The outbox table is the queue (DESIGN.md). An engine is one asyncio process with two database
 threads on PostgreSQL, each with its own connection — the **send lane** (``flush_send``: the
-``sending`` marks and the claims, then the PDUs leave) and the **results lane** (``flush_results``:
-submit results, late answers, receipts, MOs, in the background) — so a window slot freed by a
-response is refilled after one short transaction, not after the previous turn's results are
-written; SQLite (one writer) runs both lanes on one thread. Every database step is a plain method
+submit results that freed window slots, the ``sending`` marks for those slots and the claims,
+then the PDUs leave) and the **results lane** (``flush_results``: receipts, late answers, MOs, in
+the background) — so a window slot freed by a response is refilled after one short transaction,
+not after the receipts' writes; SQLite (one writer) runs both lanes on one thread. Every database step is a plain method
 (``claim_batch``, ``mark_sending``, ``apply_responses``, ``apply_receipts``,
 ``match_pending_receipts``, ``reap_expired_leases``, …) that a test can call alone; ``flush`` runs
 both lanes' steps in one transaction (shutdown, tests).
@@ -41,7 +41,7 @@ both lanes' steps in one transaction (shutdown, tests).
   id = ANY(…)`` grouped by outcome, parts inside the ``submitted`` UPDATE), never a round trip per
   message; what arrives while the results lane commits goes into its next transaction, so its
   batches grow with the load. Receipts and MOs are acknowledged to the SMSC only after their
-  commit. The lanes touch different rows (queued ones; sent ones), and a row's transitions stay
+  commit. The lanes touch different rows (queued and ``sending`` ones; ``submitted`` and in-doubt ones), and a row's transitions stay
   in order: its PDU leaves only after its mark is committed, its result is written only after it
   left. ``send_lanes`` (``WARTA_ENGINE_SEND_LANES``, default 1) lets several send transactions
   run at once; the window slots a claim will fill are reserved while it runs, so the bound on

@@ -70,7 +70,7 @@ class Engine(LeaseSteps, QueueSteps):
         sweep_seconds: float = SWEEP_SECONDS,
         suppression: Callable[[Iterable[str]], set[str]] = suppressed_numbers,
         clock: Callable[[], datetime] = timezone.now,
-        send_lanes: int = int(os.environ.get("WARTA_ENGINE_SEND_LANES", "1")),
+        send_lanes: int | None = None,
     ) -> None:
         host = socket.gethostname()
         self.engine_id = engine_id or f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -102,7 +102,9 @@ class Engine(LeaseSteps, QueueSteps):
         self._lane = threading.local()
         # Send transactions in flight at once (PostgreSQL; SQLite has one writer): while one
         # commits its marks, the next claims for the slots freed meanwhile.
-        self.send_lanes = send_lanes if self.is_postgres else 1
+        if send_lanes is None:
+            send_lanes = int(os.environ.get("WARTA_ENGINE_SEND_LANES", "1"))
+        self.send_lanes = max(1, send_lanes) if self.is_postgres else 1
         self._send_busy = 0  # send transactions running
         self._claim_busy = False  # a buffer-filling claim is running (one at a time: no over-claim)
         self._send_flushes: set[asyncio.Task[None]] = set()
@@ -562,9 +564,7 @@ class Engine(LeaseSteps, QueueSteps):
                 want = max(2 * sum(bs.window for bs in up), 100)
                 claim = max(0, want - len(self.buffer) - sum(len(v) for v in plan.values()))
         if not (plan or claim or direct or wants or unroutable or self._overflow or self._outcomes):
-            for bs, n in reserved:
-                bs.inflight -= n
-            return False
+            return False  # (``direct`` is set whenever slots were reserved)
         if unroutable:
             await self.send_db(self.release, unroutable, 2.0)
         while self._overflow:

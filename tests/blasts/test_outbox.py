@@ -73,13 +73,16 @@ def test_the_database_refuses_a_final_state_without_its_time(humas):
         OutboundMessage.objects.filter(blast=blast).update(state="terkirim")
 
 
-def test_warta_send_queues_an_audited_test_message(humas, actors):
+def test_warta_send_queues_an_audited_test_message_marked_uji(humas, actors):
     from warta.accounts.models import AuditEvent
 
     out = StringIO()
     call_command("send", "Uji SMS Center", "--sender", "HumasDKI", "--to", "081234567890", "--as-user", "admin",
                  stdout=out, stderr=StringIO())
     assert "1 pesan diantrekan" in out.getvalue()
+    blast = Blast.objects.get()
+    assert blast.text == "[UJI] Uji SMS Center"
+    assert OutboundMessage.objects.get(blast=blast).text == ""  # the blast's text, marked, is what goes out
     event = AuditEvent.objects.get(action="outbox.test_send")
     assert event.actor == actors["admin"]
     with pytest.raises(CommandError, match="tidak berhak"):
@@ -89,12 +92,59 @@ def test_warta_send_queues_an_audited_test_message(humas, actors):
         call_command("send", "x", "--sender", "HumasDKI", stdout=StringIO())
 
 
+def test_warta_send_marks_a_text_once_even_when_the_administrator_typed_the_mark(humas):
+    call_command("send", "[UJI] Uji koneksi", "--sender", "HumasDKI", "--to", "081234567890", stdout=StringIO())
+    assert Blast.objects.get().text == "[UJI] Uji koneksi"
+
+
 def test_warta_send_reads_numbers_from_a_file(humas, tmp_path):
     path = tmp_path / "nomor.txt"
     path.write_text("081234567890\n081234567891\n\nbukan-nomor\n")
     err = StringIO()
     call_command("send", "x", "--sender", "HumasDKI", "--to-file", str(path), stdout=StringIO(), stderr=err)
     assert OutboundMessage.objects.count() == 2 and "bukan-nomor" in err.getvalue()
+
+
+def test_warta_send_has_the_web_test_sends_cap_and_refuses_more_numbers_queueing_nothing(humas, tmp_path):
+    from warta.blasts.testsends import MAX_TEST_NUMBERS
+
+    numbers = [f"08123456{i:04d}" for i in range(MAX_TEST_NUMBERS + 1)]
+    path = tmp_path / "nomor.txt"
+    path.write_text("\n".join(numbers) + "\n")
+    with pytest.raises(CommandError, match=f"paling banyak ke {MAX_TEST_NUMBERS} nomor.*persetujuan"):
+        call_command("send", "x", "--sender", "HumasDKI", "--to-file", str(path), stdout=StringIO())
+    assert not Blast.objects.exists() and not OutboundMessage.objects.exists()
+    # Exactly the cap passes; the same number written twice, or an invalid one, does not count.
+    path.write_text("\n".join(numbers[:MAX_TEST_NUMBERS] + ["+6281234560000", "bukan-nomor"]) + "\n")
+    err = StringIO()
+    call_command("send", "x", "--sender", "HumasDKI", "--to-file", str(path), stdout=StringIO(), stderr=err)
+    assert OutboundMessage.objects.count() == MAX_TEST_NUMBERS
+    assert "bukan-nomor" in err.getvalue() and "1 nomor ganda" in err.getvalue()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["   ", "--sender", "HumasDKI", "--to", "081234567890"], "Teks SMS uji kosong"),
+    (["x", "--sender", "GubDKJ", "--to", "081234567890"], "Sender ID 'GubDKJ' tidak ada"),
+    (["x", "--sender", "HumasDKI", "--to", "021 3288 1818", "--to", "abc"], "Tidak ada nomor ponsel yang valid"),
+])
+def test_warta_send_refuses_bad_input_in_indonesian_and_queues_nothing(humas, args, message):
+    from warta.accounts.models import AuditEvent
+
+    with pytest.raises(CommandError, match=message):
+        call_command("send", *args, stdout=StringIO(), stderr=StringIO())
+    assert not Blast.objects.exists() and not OutboundMessage.objects.exists()
+    assert not AuditEvent.objects.filter(action="outbox.test_send").exists()
+
+
+def test_the_web_test_send_and_warta_send_share_one_rule(humas, actors):
+    """The cap holds in the shared service itself, whoever calls it (a draft's test send too)."""
+    from warta.blasts import testsends
+
+    with pytest.raises(testsends.TestSendError, match="paling banyak"):
+        testsends.queue_test_message(sender=humas, text="x", name="uji", actor=actors["operator"],
+                                     audit_action="blasts.test_blast_created",
+                                     recipients=[f"08123456{i:04d}" for i in range(testsends.MAX_TEST_NUMBERS + 1)])
+    assert not Blast.objects.exists()
 
 
 def test_outbox_status_prints_counts_per_state_as_json(humas):

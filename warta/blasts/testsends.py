@@ -2,8 +2,18 @@
 
 Theory of operation
 -------------------
-A test send lets the author see a draft on a real phone before approval. Unchecked, it is a
-blast without approval: any text, under any sender ID, to any number. So:
+A test send lets the author see a draft on a real phone before approval; ``warta send`` lets an
+administrator try a sender ID or a gateway connection from the command line. Unchecked, either is
+a blast without approval: any text, under any sender ID, to any number. So both go through
+``queue_test_message``, which holds the rules common to every test message (the mark, the cap),
+and a draft's test send adds its own:
+
+* **Visibly a test.** The text goes out as ``[UJI] …``, so nobody can pass it off as an
+  announcement.
+* **A few numbers.** At most ``MAX_TEST_NUMBERS`` distinct numbers; more is a blast, and a blast
+  needs its approvals.
+
+For a draft's test send (the web page), also:
 
 * **Only staff phones.** A test goes only to numbers registered to active staff accounts, each
   proven by a six-digit code sent to that number through the normal outbox (under the SMS
@@ -11,8 +21,6 @@ blast without approval: any text, under any sender ID, to any number. So:
   HMAC, expires after ``CODE_TTL``, dies after ``MAX_CODE_ATTEMPTS`` wrong tries; an account may
   ask for ``MAX_CODES_PER_DAY`` codes a day, one a minute. A number proven by one account cannot
   be claimed by another (a partial unique constraint).
-* **Visibly a test.** The text goes out as ``[UJI] …``, so nobody can pass it off as an
-  announcement.
 * **Counted.** ``WARTA["TEST_SENDS_PER_USER_PER_DAY"]`` (default 5) per author and
   ``WARTA["TEST_SENDS_PER_DAY"]`` (default 30) for the whole office, per WIB day.
 * **Seen.** Each test send is a ``DraftTestSend`` row shown on the verifiers' queue and the draft
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -167,6 +176,7 @@ def check_test_numbers(raw: str) -> tuple[list[str], list[str]]:
     from .services import parse_test_numbers
 
     good, bad = parse_test_numbers(raw or "")
+    good = list(dict.fromkeys(good))  # the cap counts distinct numbers, as queue_test_message does
     errors = []
     if bad:
         errors.append(_("Nomor uji tidak valid: %(n)s.") % {"n": ", ".join(bad)})
@@ -181,6 +191,55 @@ def check_test_numbers(raw: str) -> tuple[list[str], list[str]]:
 
 
 # -- test sends ----------------------------------------------------------------------------------
+
+
+def marked(text: str) -> str:
+    """``text`` as a test message goes out: behind ``[UJI] `` (once, however often it is marked)."""
+    return text if text.startswith(TEST_PREFIX) else TEST_PREFIX + text
+
+
+def queue_test_message(
+    *,
+    sender: SenderID | str,
+    text: str,
+    recipients: Iterable[str],
+    name: str,
+    actor: User | None,
+    audit_action: str,
+    priority: int = Blast.Priority.NORMAL,
+) -> tuple[Blast, dict[str, Any]]:
+    """Queue a test message: ``text`` marked ``[UJI]`` to at most ``MAX_TEST_NUMBERS`` distinct
+    valid mobile numbers, as a small blast. The one place these rules live: a draft's test send
+    (``test_send``) and ``warta send`` both come here.
+
+    Refuses (``TestSendError``, nothing queued) empty text, more numbers than the cap, or no valid
+    number; an unknown or inactive sender ID is refused by the outbox (``OutboxError``). Returns
+    the blast and the outbox's summary, whose ``invalid`` and ``duplicates`` count the numbers
+    given here.
+    """
+    if not text.strip():
+        raise TestSendError(_("Teks SMS uji kosong; tulis isi pesannya."))
+    numbers: list[str] = []
+    invalid: list[str] = []
+    duplicates = 0
+    for raw in recipients:
+        info = parse_number(raw)
+        if info.kind is not NumberKind.MOBILE or not info.e164:
+            invalid.append(raw)
+        elif info.e164 in numbers:
+            duplicates += 1
+        elif len(numbers) >= MAX_TEST_NUMBERS:
+            # Stops reading here: a file of a million numbers is refused as fast as eleven.
+            raise TestSendError(_("SMS uji paling banyak ke %(n)d nomor. Untuk lebih banyak penerima, buat naskah "
+                                  "blast dan ajukan untuk persetujuan.") % {"n": MAX_TEST_NUMBERS})
+        else:
+            numbers.append(info.e164)
+    if not numbers:
+        raise TestSendError(_("Tidak ada nomor ponsel yang valid untuk SMS uji; tulis seperti 0812xxxxxxxx."))
+    blast, summary = outbox.create_blast(sender=sender, text=marked(text), recipients=numbers, name=name,
+                                         priority=priority, actor=actor, audit_action=audit_action)
+    summary.update(invalid=invalid, duplicates=duplicates)
+    return blast, summary
 
 
 def _day_start(now: datetime) -> datetime:
@@ -211,7 +270,7 @@ def test_send(draft: Draft, actor: User, now: datetime | None = None) -> Blast:
         raise WorkflowError(_("Isi nomor uji dulu (nomor staf terverifikasi, maksimal %(n)d).") % {"n": MAX_TEST_NUMBERS})
     if composer.unknown_fields(draft.text):
         raise WorkflowError(draft_errors(draft)[0])
-    text = TEST_PREFIX + composer.render(draft.text, {})
+    text = marked(composer.render(draft.text, {}))
     name = _("[UJI] %(t)s") % {"t": draft.title}
     with transaction.atomic():
         # Under the draft's row lock: the same person's identical test of the last seconds is the
@@ -227,8 +286,11 @@ def test_send(draft: Draft, actor: User, now: datetime | None = None) -> Blast:
             raise WorkflowError(_("Batas kirim uji hari ini tercapai (%(u)d per orang, %(d)d per hari untuk semua "
                                   "staf). Ajukan naskah untuk persetujuan, atau coba lagi besok.")
                                 % {"u": _conf("TEST_SENDS_PER_USER_PER_DAY", 5), "d": _conf("TEST_SENDS_PER_DAY", 30)})
-        blast, _summary = outbox.create_blast(sender=draft.sender, text=text, recipients=good, name=name,
-                                              actor=actor, audit_action="blasts.test_blast_created")
+        try:
+            blast, _summary = queue_test_message(sender=draft.sender, text=text, recipients=good, name=name,
+                                                 actor=actor, audit_action="blasts.test_blast_created")
+        except TestSendError as exc:
+            raise WorkflowError(str(exc)) from None
         owners = {p.e164: p.user.display_name() for p in verified_phones().filter(e164__in=good)}
         recipients = [{"name": owners.get(n, ""), "number": mask(n)} for n in good]
         DraftTestSend.objects.create(draft=draft, blast=blast, by=actor, recipients=recipients, text=text)

@@ -1,5 +1,9 @@
 """``warta send --sender HumasDKI --to NUMBER… [--to-file FILE] TEXT``: queue an administrator's
-test message (a small blast), recorded in the audit trail. A running ``warta gateway`` sends it."""
+test message (a small blast), recorded in the audit trail. A running ``warta gateway`` sends it.
+
+A test message, not a way around a blast's approvals: it obeys the rules of the web page's test
+send (``warta.blasts.testsends.queue_test_message``): the text goes out marked ``[UJI]``, to at
+most ``MAX_TEST_NUMBERS`` numbers; anything else is refused and nothing is queued."""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from warta.blasts.testsends import MAX_TEST_NUMBERS
+
 
 class Command(BaseCommand):
-    help = _("Antrekan SMS uji dari administrator (tercatat di jejak audit).")
+    help = _("Antrekan SMS uji dari administrator, bertanda [UJI], ke paling banyak %(n)d nomor (tercatat di "
+             "jejak audit).") % {"n": MAX_TEST_NUMBERS}
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("text")
@@ -24,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **o: Any) -> None:
         from warta.accounts.models import User
         from warta.accounts.permissions import has_capability
-        from warta.blasts import outbox
+        from warta.blasts import outbox, testsends
         from warta.blasts.models import Blast
 
         recipients = list(o["to"])
@@ -42,11 +49,11 @@ class Command(BaseCommand):
                 raise CommandError(_("Pengguna %(u)r tidak ada atau tidak berhak mengirim SMS uji.") % {"u": o["as_user"]})
         priorities: Any = Blast.Priority  # IntegerChoices: Any to mypy
         try:
-            blast, summary = outbox.create_blast(
+            blast, summary = testsends.queue_test_message(
                 sender=o["sender"], text=o["text"], recipients=recipients, name=_("SMS uji"),
                 priority=priorities.EMERGENCY if o["emergency"] else priorities.NORMAL,
                 actor=actor, audit_action="outbox.test_send")
-        except outbox.OutboxError as exc:
+        except (testsends.TestSendError, outbox.OutboxError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(_("Blast #%(id)s: %(n)d pesan diantrekan.") % {"id": blast.pk, "n": summary["queued"]})
         for raw in summary["invalid"]:

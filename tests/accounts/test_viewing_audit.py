@@ -48,6 +48,57 @@ def test_a_contact_page_is_recorded_once_per_session_and_hour(client: Client, ac
     assert len(viewed("contacts.contact")) == 3
 
 
+def other_worker() -> None:
+    """The next request is served by another web worker: nothing of this process's memory is left."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_a_record_is_noted_once_per_session_and_hour_whichever_worker_serves_the_page(
+        client: Client, actors: dict[str, Any]) -> None:
+    contacts = [create_contact(name=f"Warga {i}") for i in range(3)]
+    login(client, actors["operator"])
+    start = dt.datetime.now(dt.UTC)
+    page = reverse("contacts:detail", args=[contacts[0].pk])
+    client.get(page)
+    other_worker()
+    client.get(page)
+    assert len(viewed("contacts.contact")) == 1
+    # A list naming that record and two others, on a third worker: only the two are new.
+    other_worker()
+    client.get(reverse("contacts:index"))
+    events = viewed("contacts.contact")
+    assert len(events) == 2 and sorted(events[-1].changes["ids"]) == sorted(str(c.pk) for c in contacts[1:])
+    other_worker()
+    client.get(reverse("contacts:index"))
+    client.get(reverse("contacts:detail", args=[contacts[2].pk]))
+    assert len(viewed("contacts.contact")) == 2
+    # The session is named by a keyed hash, never by its key.
+    assert client.session.session_key not in str(events[-1].changes)
+    # Another session of the same person is its own record.
+    login(Client(), actors["operator"]).get(page)
+    assert len(viewed("contacts.contact")) == 3
+    # The same session, kept alive (idle timeout 30 minutes), is noted again once its hour ends.
+    for minutes in (25, 50, 61):
+        with time_machine.travel(start + dt.timedelta(minutes=minutes)):
+            other_worker()
+            assert client.get(page).status_code == 200
+    assert len(viewed("contacts.contact")) == 4
+
+
+def test_the_inbox_polled_through_several_workers_writes_nothing_new(client: Client, actors: dict[str, Any]) -> None:
+    tickets = [create_ticket(source=f"+62812555100{i}") for i in range(3)]
+    login(client, actors["admin"])
+    client.get(reverse("inbox:index"))
+    before = AuditEvent.objects.count()
+    for _ in range(3):
+        other_worker()
+        client.get(reverse("inbox:index"), HTTP_HX_REQUEST="true", HTTP_X_WARTA_POLL="1")
+    assert AuditEvent.objects.count() == before
+    assert sorted(viewed("inbox.ticket")[0].changes["ids"]) == sorted(str(t.pk) for t in tickets)
+
+
 def test_the_inbox_with_full_numbers_is_recorded_once_and_its_polls_write_nothing(client: Client, actors: dict[str, Any]) -> None:
     tickets = [create_ticket(source=f"+62812555000{i}") for i in range(3)]
     login(client, actors["admin"])  # administrators see full numbers
@@ -61,6 +112,19 @@ def test_the_inbox_with_full_numbers_is_recorded_once_and_its_polls_write_nothin
     new = create_ticket(source="+6281255500099")
     client.get(reverse("inbox:index"), HTTP_HX_REQUEST="true", HTTP_X_WARTA_POLL="1")
     assert viewed("inbox.ticket")[-1].changes["ids"] == [str(new.pk)]
+
+
+def test_a_poll_served_by_the_same_worker_does_not_read_the_audit_trail(client: Client, actors: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    create_ticket(source="+6281255520001")
+    login(client, actors["admin"])
+    client.get(reverse("inbox:index"))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("inbox:index"), HTTP_HX_REQUEST="true", HTTP_X_WARTA_POLL="1")
+    table = AuditEvent._meta.db_table
+    assert not [q["sql"] for q in queries.captured_queries if table in q["sql"]]
 
 
 def test_a_ticket_page_with_the_full_number_is_recorded(client: Client, actors: dict[str, Any]) -> None:

@@ -10,10 +10,13 @@ like passwords, keys or tokens are replaced by a marker.
 from __future__ import annotations
 
 import contextvars
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from warta.lib.clientaddr import client_address
 
@@ -105,34 +108,65 @@ VIEW_WINDOW_SECONDS = 3600
 MAX_IDS_PER_EVENT = 200
 
 
+def _view_scope(request: HttpRequest) -> str:
+    """Who is reading, as stored in ``data.viewed``: a keyed hash of the session key (the key itself
+    would let anyone who reads the trail take over the session), or of the user without one."""
+    session = getattr(request, "session", None)
+    scope = (session.session_key if session is not None else None) or f"user-{request.user.pk}"
+    return salted_hmac("warta.accounts.data-viewed", scope, algorithm="sha256").hexdigest()[:16]
+
+
 def record_views(request: HttpRequest, object_type: str, ids: list[Any], *, what: str) -> AuditEvent | None:
     """Record that ``request``'s user was shown the personal data of these records (contact pages,
     tickets with full numbers): one ``data.viewed`` event naming the ids not already recorded for
     this session in the last hour, or nothing when all were.
 
-    Why a cache and not the session: pages that poll (the inbox every 5 s) must neither write an
-    event per poll nor renew the session (polls never save it, see middleware.py). The default
-    cache is per process, so with N web workers a record may be noted up to N times an hour per
-    session: bounded, and never a write per poll. One ``get_many`` per page is the whole cost when
-    nothing is new.
+    Theory of operation: the trail itself is the memory. Each event carries the session's
+    ``_view_scope``; an id is "already recorded" when an event of this user, session and type in
+    the last hour names it, whichever web worker wrote it (the index ``audit_data_viewed_idx``
+    keeps that look-up to this user's recent events). In front of it, the default cache (per
+    process) remembers what this worker has recorded or found, until that record's hour ends: pages
+    that poll (the inbox every 5 s) then cost one ``get_many`` and no query, and never a write or a
+    session save (polls never save it, see middleware.py). The cache only ever says "recorded",
+    never "not recorded", so it can be per process, shared or cleared without changing the count.
+    Two workers missing the same new id at the same instant may both note it: bounded, and rare.
     """
     from django.core.cache import cache
 
     if not getattr(request, "user", None) or not request.user.is_authenticated or not ids:
         return None
-    session = getattr(request, "session", None)
-    scope = (session.session_key if session is not None else None) or f"user-{request.user.pk}"
-    keys = {f"warta:viewed:{scope}:{object_type}:{pk}": pk for pk in ids}
-    seen = cache.get_many(list(keys))
-    fresh = [pk for key, pk in keys.items() if key not in seen]
+    scope = _view_scope(request)
+    keys = {f"warta:viewed:{scope}:{object_type}:{pk}": str(pk) for pk in ids}
+    remembered = cache.get_many(list(keys))
+    fresh = [pk for key, pk in keys.items() if key not in remembered]
     if not fresh:
         return None
-    fresh = fresh[:MAX_IDS_PER_EVENT]
+    now = timezone.now()
+    window = timedelta(seconds=VIEW_WINDOW_SECONDS)
+    # Single-id events name their record in object_id (indexed); lists name theirs only in changes.
+    recent = AuditEvent.objects.filter(
+        action="data.viewed", actor=request.user, object_type=object_type, at__gte=now - window,
+        changes__session=scope,
+    ).filter(models.Q(object_id__in=fresh) | models.Q(object_id="")).values_list("at", "changes")
+    wanted = set(fresh)
+    recorded: dict[str, datetime] = {}
+    for at, changes in recent:
+        for pk in (changes or {}).get("ids", []):
+            if pk in wanted and (pk not in recorded or at > recorded[pk]):
+                recorded[pk] = at
+    if recorded:
+        # Remembered until the earliest of their hours ends: earlier than needed for some, never later.
+        until = min(recorded.values()) + window
+        cache.set_many({key: 1 for key, pk in keys.items() if pk in recorded},
+                       timeout=max(1, int((until - now).total_seconds())))
+    fresh = [pk for pk in fresh if pk not in recorded][:MAX_IDS_PER_EVENT]
+    if not fresh:
+        return None
     event = record(
         "data.viewed", object_type=object_type,
-        object_id=str(fresh[0]) if len(fresh) == 1 else "",
+        object_id=fresh[0] if len(fresh) == 1 else "",
         object_repr=f"{what} ({len(fresh)})",
-        changes={"what": what, "ids": [str(pk) for pk in fresh], "path": request.path[:200]},
+        changes={"what": what, "ids": fresh, "session": scope, "path": request.path[:200]},
         request=request,
     )
     cache.set_many({key: 1 for key, pk in keys.items() if pk in fresh}, timeout=VIEW_WINDOW_SECONDS)

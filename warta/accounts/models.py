@@ -177,6 +177,10 @@ class AuditEvent(models.Model):
         indexes = [
             # used by the audit screen's filter on one object
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # used by audit.record_views: has this user's session seen these records this hour
+            # (partial: only the reading events, so other writes do not pay for it)
+            models.Index(fields=["actor", "object_type", "at"], condition=models.Q(action="data.viewed"),
+                         name="audit_data_viewed_idx"),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:

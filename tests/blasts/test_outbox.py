@@ -136,6 +136,14 @@ def test_warta_send_refuses_bad_input_in_indonesian_and_queues_nothing(humas, ar
     assert not AuditEvent.objects.filter(action="outbox.test_send").exists()
 
 
+def test_warta_send_speaks_english_second(humas):
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(CommandError, match="at most 10 numbers.*approval"):
+        call_command("send", "x", "--sender", "HumasDKI", *[f"--to=08123456{i:04d}" for i in range(11)],
+                     stdout=StringIO())
+
+
 def test_the_web_test_send_and_warta_send_share_one_rule(humas, actors):
     """The cap holds in the shared service itself, whoever calls it (a draft's test send too)."""
     from warta.blasts import testsends

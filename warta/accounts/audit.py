@@ -143,11 +143,12 @@ def record_views(request: HttpRequest, object_type: str, ids: list[Any], *, what
         return None
     now = timezone.now()
     window = timedelta(seconds=VIEW_WINDOW_SECONDS)
-    # Single-id events name their record in object_id (indexed); lists name theirs only in changes.
+    # A single-id event names its record in object_id, so only the matching ones are read; a list's
+    # event names its records only in changes.
     recent = AuditEvent.objects.filter(
         action="data.viewed", actor=request.user, object_type=object_type, at__gte=now - window,
         changes__session=scope,
-    ).filter(models.Q(object_id__in=fresh) | models.Q(object_id="")).values_list("at", "changes")
+    ).filter(models.Q(object_id__in=fresh) | models.Q(object_id="")).order_by().values_list("at", "changes")
     wanted = set(fresh)
     recorded: dict[str, datetime] = {}
     for at, changes in recent:

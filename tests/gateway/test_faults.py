@@ -47,6 +47,13 @@ def assert_exact(blast_id: int, accepted: Counter[str], *, final: bool = True) -
             assert accepted[m.to] >= 1, f"{m.to} delivered but never accepted"
     counts = status_counts(blast_id)
     assert {s: n for s, n in counts.items() if n} == dict(Counter(m.state for m in rows.values()))
+    # Every message the SMSC is known to have taken carries its cost, however it became known
+    # (its answer, a late answer, a receipt matched by number), and the blast's total adds them.
+    from warta.blasts.models import OutboxCount
+
+    unbilled = [m.to for m in rows.values() if m.submitted_at is not None and not m.cost]
+    assert not unbilled, f"accepted without a cost: {unbilled[:5]}"
+    assert OutboxCount.cost_total(blast_id) == sum((m.cost or 0) for m in rows.values())
     if final:
         # Every row final: the blasts' clock marks the blast ``selesai``.
         from warta.blasts import outbox
@@ -343,3 +350,40 @@ def test_a_restarted_engine_takes_over_its_own_dead_lease_at_once(transactional_
     again = Engine(engine_id="gw-2")
     again.register()
     assert EngineLease.objects.get(engine_id="gw-2").pid == os.getpid()
+
+
+def test_a_citizens_sms_redelivered_after_its_answer_was_lost_is_one_message_and_one_ticket(transactional_db):
+    """The SMSC never gets the deliver_sm_resp of a citizen's SMS (lost with the link) and
+    delivers it again on the next bind, with a new session's sequence number. The inbox holds
+    it once: one message, one ticket, one acknowledgement queued."""
+    from warta.gateway.simulator import Fault
+    from warta.inbox.models import Message, Ticket
+
+    def counts() -> tuple[int, int]:
+        return Message.objects.filter(direction="in").count(), Ticket.objects.count()
+
+    async def scenario():
+        async with Rig(tcp=True, query="window=16&reconnect_min=0.05&reconnect_max=0.2") as rig:
+            await wait_until(lambda: bool(rig.sim.bound_receivers))
+            # Two other citizens first, answered: the lost one is the link's third deliver_sm,
+            # its redelivery the new link's first (sequence numbers differ, as they would).
+            rig.sim.inject_mo("6281234567801", "02132881818", "Lampu PJU mati di Jl. Kenanga")
+            rig.sim.inject_mo("6281234567802", "02132881818", "Terima kasih atas infonya")
+            await wait_until(lambda: rig.sim.counters["mo_sent"] == 2
+                             and not any(c.mo_in_flight for c in rig.sim.connections))
+            rig.sim.set_faults(Fault.LOSE_MO_ANSWERS, lose_share=1.0)
+            rig.sim.inject_mo("6281234567890", "02132881818", "Saluran air tersumbat di RT 05 Cempaka Putih")
+            await wait_until(lambda: rig.sim.counters["mo_answers_lost"] == 1)
+            assert await db(counts) == (3, 3)
+            rig.sim.set_faults()
+            await rig.sim.go_down(lose_receipts=False)
+            await asyncio.sleep(0.3)
+            await rig.sim.come_back()
+            # The redelivery went out and was answered (no MO left in flight anywhere).
+            await wait_until(lambda: rig.sim.counters["mo_sent"] == 4
+                             and not any(c.mo_in_flight for c in rig.sim.connections), timeout=20)
+            assert rig.sim.counters["mo_redelivered"] == 1
+            await asyncio.sleep(0.3)
+            return await db(counts)
+
+    assert asyncio.run(scenario()) == (3, 3)

@@ -20,7 +20,7 @@ it; nobody writes ``state`` by hand, nobody writes ``±1`` counter lines.
     resend_unknown  sending                  queued                   next_attempt_at, unknown_count+1
     no_answer       sending                  unknown                  unknown_count+1, status, error
     fail            sending                  failed | expired         done_at, status, error
-    late_accept     unknown | queued         submitted                submitted_at, connection
+    late_accept     unknown | queued         submitted                submitted_at, connection, cost
     receipt         submitted                delivered | undelivered  done_at, error (stat, err)
                                              | expired | rejected
     no_report       submitted | unknown      expired                  done_at, error "tidak ada laporan"
@@ -96,7 +96,7 @@ TABLE: dict[str, Transition] = {
     "fail": Transition((S.SENDING,), frozenset({S.FAILED, S.EXPIRED}),
                        "engine_id=NULL, done_at=%s, status=%s, error=%s"),
     "late_accept": Transition((S.UNKNOWN, S.QUEUED), frozenset({S.SUBMITTED}),
-                              "submitted_at=%s, connection_id=%s, engine_id=NULL, error='', status=NULL"),
+                              "submitted_at=%s, connection_id=%s, cost=%s, engine_id=NULL, error='', status=NULL"),
     "receipt": Transition((S.SUBMITTED,), RECEIPT_FINAL, "done_at=%s, error=%s"),
     "no_report": Transition((S.SUBMITTED, S.UNKNOWN), frozenset({S.EXPIRED}), "done_at=%s, engine_id=NULL, error=%s"),
     "expire_queued": Transition((S.QUEUED,), frozenset({S.EXPIRED}), "done_at=%s, engine_id=NULL, error=%s"),

@@ -34,8 +34,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from warta.blasts.models import MessagePart, OutboundMessage, Receipt
-from warta.blasts.outbox import RECEIPT_STATES
+from warta.blasts.models import MessagePart, OutboundMessage, OutboxCount, Receipt
+from warta.blasts.outbox import RECEIPT_STATES, message_cost, tariff_table
 from warta.blasts.transitions import Outbox, execute, update_ids
 from warta.lib.fastsql import bound_cursor
 
@@ -275,11 +275,30 @@ class ReceiptService:
 
     def settle_late(self, conn_id: int, message_ids: Sequence[int], now: datetime) -> int:
         """Messages in doubt that an answer (late response, or receipt by number) showed the
-        SMSC took: ``submitted`` (a resend not yet made is then not made)."""
-        rows = self.outbox.move("late_accept", message_ids, set_params=[now, conn_id],
-                                where="(engine_id IS NULL OR engine_id=%s)", where_params=[self.engine_id])
-        self.stats["settled_late"] += len(rows)
-        return len(rows)
+        SMSC took: ``submitted`` (a resend not yet made is then not made), with the cost a
+        submit records (segments × tariff) — the operator bills an accepted submit however
+        late its answer came, and the month's cost figures add these rows."""
+        by_cost: dict[Any, list[int]] = defaultdict(list)
+        for mid, cost in self._costs(message_ids).items():
+            by_cost[cost].append(mid)
+        moved = 0
+        for cost, ids in by_cost.items():
+            rows = self.outbox.move("late_accept", ids, set_params=[now, conn_id, cost],
+                                    where="(engine_id IS NULL OR engine_id=%s)", where_params=[self.engine_id])
+            for _id, blast_id in rows:
+                self.outbox.note(blast_id, OutboxCount.COST, cost)
+            moved += len(rows)
+        self.stats["settled_late"] += moved
+        return moved
+
+    def _costs(self, message_ids: Sequence[int]) -> dict[int, Any]:
+        """Each message's cost as ``Engine._cost_of`` computes it at submit. Late answers are
+        rare: one read of the rows and the tariffs per call."""
+        table = tariff_table()
+        rows = OutboundMessage.objects.filter(pk__in=list(message_ids)).values_list(
+            "id", "operator", "text", "blast__text", "blast__sender__name")
+        return {mid: message_cost(table, sender, operator, self.parts_needed(text or blast_text))
+                for mid, operator, text, blast_text, sender in rows}
 
     def match_orphans(self, limit: int = 1000) -> int:
         """Receipts whose id matches no part because the submit_sm_resp never came (lost, or

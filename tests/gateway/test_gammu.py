@@ -162,7 +162,9 @@ def test_a_blast_goes_out_through_gammu_smsd_and_its_status_reports_deliver_it(t
             try:
                 await wait_until(lambda: states(blast.pk) == {"delivered": 1, "undelivered": 1}, timeout=15)
             except AssertionError:
-                pytest.fail(f"{states(blast.pk)}\n" + rig.log_tail())
+                # (states read through db(): a sync ORM call here raised SynchronousOnlyOperation
+                # and hid what the failure was)
+                pytest.fail(f"{await db(states, blast.pk)}\n" + rig.log_tail())
             return blast, rig
 
     blast, rig = asyncio.run(scenario())

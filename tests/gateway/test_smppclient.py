@@ -543,3 +543,117 @@ def test_config_from_url_and_repr_never_shows_the_password() -> None:
 
 
 _unused: tuple[type[Awaitable[None]], ...] = ()
+
+
+# ------------------------------------------------------------------------- MO redelivery
+
+
+def _mo_rig(stored: list[str], fail_first: int = 0) -> Callable[[Any], Any]:
+    """An on_deliver that 'stores' MOs (after a short commit) and fails the first ``fail_first``
+    (a rolled-back transaction: answered with a temporary error)."""
+    calls = {"n": 0}
+
+    def on_deliver(item: Any) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        calls["n"] += 1
+        failed = calls["n"] <= fail_first
+
+        def commit() -> None:
+            if failed:
+                fut.set_exception(RuntimeError("database write failed"))
+            else:
+                stored.append(item.text)
+                fut.set_result(None)
+
+        asyncio.get_running_loop().call_later(0.02, commit)
+        return fut
+
+    return on_deliver
+
+
+async def _drop_link(sim: Simulator, client: SmppClient) -> None:
+    await sim.go_down(lose_receipts=False)
+    await eventually(lambda: not client.bound)
+    await sim.come_back()
+    await eventually(lambda: client.bound)
+
+
+def test_an_mo_whose_answer_was_lost_with_the_link_is_redelivered_and_stored_once() -> None:
+    """The SMSC loses our deliver_sm_resp, the link dies, and the SMSC delivers the MO again
+    on the new bind with a new sequence number: the client answers it without handing it over
+    a second time (the inbox's dedup key, built on the sequence number, cannot see it)."""
+
+    async def scenario() -> None:
+        stored: list[str] = []
+        async with Simulator() as sim:
+            async with SmppClient(config_for(sim), on_deliver=_mo_rig(stored)) as client:
+                sim.set_faults(Fault.LOSE_MO_ANSWERS, lose_share=1.0)
+                sim.inject_mo("081234567890", "02132881818", "Jalan rusak di Jl. Merdeka")
+                await eventually(lambda: sim.counters["mo_answers_lost"] == 1)
+                sim.set_faults()
+                await _drop_link(sim, client)
+                await eventually(lambda: sim.counters["deliver_sm_resp"] == 1)  # the redelivery, answered
+                assert sim.counters["mo_redelivered"] == 1 and sim.counters["mo_sent"] == 2
+                assert len(sim.log.find(command="deliver_sm_resp")) == 2  # the lost one was read too
+                assert stored == ["Jalan rusak di Jl. Merdeka"]
+                assert client.stats["mo_redelivered"] == 1
+                # A citizen who then sends the same words again means it: stored again.
+                sim.inject_mo("081234567890", "02132881818", "Jalan rusak di Jl. Merdeka")
+                await eventually(lambda: len(stored) == 2)
+
+    run(scenario(), timeout=30)
+
+
+def test_an_mo_not_stored_is_handed_over_again_when_redelivered() -> None:
+    """The first try was answered 'temporary error' (the transaction rolled back) and the link
+    then died: the redelivery must be stored, not taken for a duplicate."""
+
+    async def scenario() -> None:
+        stored: list[str] = []
+        async with Simulator() as sim:
+            async with SmppClient(config_for(sim), on_deliver=_mo_rig(stored, fail_first=1)) as client:
+                sim.set_faults(Fault.LOSE_MO_ANSWERS, lose_share=1.0)
+                sim.inject_mo("081234567890", "02132881818", "Lampu jalan mati")
+                await eventually(lambda: sim.counters["mo_answers_lost"] == 1)
+                sim.set_faults()
+                await _drop_link(sim, client)
+                await eventually(lambda: stored == ["Lampu jalan mati"])
+                assert client.stats["mo_redelivered"] == 0
+
+    run(scenario(), timeout=30)
+
+
+def test_an_mo_stored_while_its_link_died_is_not_stored_again() -> None:
+    """The link dies while the MO is being stored: the answer cannot be written at all, the
+    SMSC redelivers on the next bind, and it is recognised."""
+
+    async def scenario() -> None:
+        stored: list[str] = []
+        gate = asyncio.Event()
+
+        def on_deliver(item: Any) -> asyncio.Future[None]:
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            async def commit() -> None:
+                await gate.wait()  # the commit finishes only after the link is gone
+                stored.append(item.text)
+                fut.set_result(None)
+
+            asyncio.get_running_loop().create_task(commit())
+            return fut
+
+        async with Simulator() as sim:
+            async with SmppClient(config_for(sim), on_deliver=on_deliver) as client:
+                sim.inject_mo("081234567890", "02132881818", "Pohon tumbang di Jl. Sudirman")
+                await eventually(lambda: sim.counters["mo_sent"] == 1)
+                await sim.go_down(lose_receipts=False)
+                await eventually(lambda: not client.bound)
+                gate.set()
+                await eventually(lambda: len(stored) == 1)
+                await sim.come_back()
+                await eventually(lambda: sim.counters["deliver_sm_resp"] == 1)
+                assert sim.counters["mo_redelivered"] == 1
+                assert stored == ["Pohon tumbang di Jl. Sudirman"]
+                assert client.stats["mo_redelivered"] == 1
+
+    run(scenario(), timeout=30)

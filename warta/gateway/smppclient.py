@@ -46,9 +46,11 @@ This module imports nothing from Django, so tests and benchmarks use it standalo
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import functools
+import hashlib
 import inspect
 import logging
 import random
@@ -241,6 +243,9 @@ class ClientConfig:
     tick_interval: float = 0.05  # how often the session's timers are checked
     bind_wait: float | None = None  # how long submit waits for a bind; None = response_timeout
     extra_transient: frozenset[int] = frozenset()  # vendor statuses this SMSC means as "retry"
+    # How long an MO whose answer may not have reached the SMSC is remembered: its redelivery
+    # on a later bind (with a new sequence number) is then answered, not stored again.
+    redelivery_memory: float = 600.0
 
     def __post_init__(self) -> None:
         if self.bind_mode not in ("trx", "tx+rx", "tx", "rx"):
@@ -492,6 +497,17 @@ def _decode_text(data: bytes, data_coding: int) -> str:
     return data.decode("latin-1")
 
 
+def _mo_identity(pdu: DeliverSm) -> bytes:
+    """What an SMSC's redelivery of an MO repeats: addresses, coding, UDH flag, octets (UDH
+    included, so each part of a long message is its own). Not the sequence number: a
+    redelivery on another bind has a new one."""
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(f"{pdu.source_addr}\x00{pdu.destination_addr}\x00{pdu.data_coding}\x00"
+             f"{pdu.esm_class & EsmClass.UDHI}\x00".encode())
+    h.update(pdu.payload)
+    return h.digest()
+
+
 def parse_deliver_sm(pdu: DeliverSm) -> Inbound:
     """A deliver_sm as the caller wants it: a receipt, or an MO message with its UDH."""
     if pdu.esm_class & _RECEIPT_TYPES and pdu.tlvs:
@@ -568,6 +584,9 @@ class _Link(asyncio.Protocol):
         self.last_answer = self.clock()  # last submit_sm_resp: an SMSC answering nothing is down
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, asyncio.Future[Pdu]] = {}
+        # MOs answered on this link, oldest first: (when, identity). If the link dies, those
+        # answered shortly before may never have reached the SMSC (``connection_lost``).
+        self.answered_mo: collections.deque[tuple[float, bytes]] = collections.deque()
         self.closed: asyncio.Future[None] = self.loop.create_future()
         self.close_reason = ""
         self._out: list[bytes] = []
@@ -575,6 +594,7 @@ class _Link(asyncio.Protocol):
         self._timer: asyncio.Task[None] | None = None
         self._inbound_tasks: set[asyncio.Task[None]] = set()
         self._inbound_futures: dict[asyncio.Future[None], DeliverSm] = {}  # awaited ack → its deliver_sm
+        self.mo_identities: dict[int, bytes] = {}  # MO deliver_sm sequence → _mo_identity, until answered
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -598,6 +618,14 @@ class _Link(asyncio.Protocol):
             self._timer.cancel()
         self.session.close()
         self._fail_pending(reason)
+        # A dead link goes unnoticed for up to an enquire_link interval plus a response
+        # timeout: answers written in that time may be lost with it, and the SMSC redelivers.
+        cfg = self.client.config
+        since = self.clock() - (cfg.enquire_link_interval + self.client.timeout)
+        for at, key in self.answered_mo:
+            if at >= since:
+                self.client._remember_unanswered(key)
+        self.answered_mo.clear()
         if not self.closed.done():
             self.closed.set_result(None)
         self.client._link_closed(self)
@@ -636,14 +664,34 @@ class _Link(asyncio.Protocol):
         self._drain_session()
         return fut
 
-    def send_response(self, pdu: Pdu) -> None:
+    def send_response(self, pdu: Pdu) -> bool:
         try:
             self.session.send(pdu)
         except SmppError as exc:
             # The link closed while the caller persisted: the SMSC will redeliver.
             log.info("smpp %s: cannot answer %s: %s", self.kind, pdu.command_name, exc)
-            return
+            return False
         self._drain_session()
+        return True
+
+    def _answer_persisted(self, pdu: DeliverSm) -> None:
+        """Answer a deliver_sm the caller has stored. An MO's identity is remembered where the
+        SMSC may not get the answer (the link is gone now, or dies soon after): it will come
+        again on another bind with a new sequence number, which the inbox cannot tell from a
+        citizen's second SMS, so ``_deliver`` recognises it here."""
+        ok = self.send_response(pdu.response())
+        key = self.mo_identities.pop(pdu.sequence_number, None)
+        if key is None:
+            return
+        if not ok or self.state is LinkState.CLOSED or self.transport is None or self.transport.is_closing():
+            self.client._remember_unanswered(key)
+            return
+        now = self.clock()
+        answered = self.answered_mo
+        answered.append((now, key))
+        horizon = now - (self.client.config.enquire_link_interval + self.client.timeout)
+        while answered and answered[0][0] < horizon:
+            answered.popleft()
 
     # -- events -----------------------------------------------------------------------
 
@@ -696,7 +744,19 @@ class _Link(asyncio.Protocol):
             )
             self.send_response(pdu.response(command_status=CommandStatus.ESME_RSYSERR))
             return
-        self.client.stats["receipts" if type(item) is DeliveryReceipt else "mo"] += 1
+        is_mo = type(item) is not DeliveryReceipt
+        self.client.stats["mo" if is_mo else "receipts"] += 1
+        if is_mo:
+            key = _mo_identity(pdu)
+            if self.client._is_redelivery(key):
+                # Stored already; its answer was lost with an earlier link. Answer, keep once.
+                self.client.stats["mo_redelivered"] += 1
+                log.info("smpp %s: deliver_sm seq %d is a redelivery of an MO already stored; answered",
+                         self.kind, pdu.sequence_number)
+                self.mo_identities[pdu.sequence_number] = key
+                self._answer_persisted(pdu)  # remembered again should this answer be lost too
+                return
+            self.mo_identities[pdu.sequence_number] = key
         callback = self.client.on_deliver
         if callback is None:
             self.send_response(pdu.response())
@@ -708,7 +768,7 @@ class _Link(asyncio.Protocol):
             self.send_response(pdu.response(command_status=_APP_ERROR_TEMPORARY))
             return
         if result is None or not inspect.isawaitable(result):
-            self.send_response(pdu.response())
+            self._answer_persisted(pdu)
             return
         if isinstance(result, asyncio.Future):
             # The engine hands back a plain future: answer from its done callback rather than
@@ -726,9 +786,10 @@ class _Link(asyncio.Protocol):
             return  # cancelled (the link is closing): no answer, the SMSC redelivers
         if result.exception() is not None:  # same as below: answer "temporary", keep the link
             log.error("smpp %s: on_deliver failed; answering ESME_RX_T_APPN: %s", self.kind, result.exception())
+            self.mo_identities.pop(pdu.sequence_number, None)  # not stored: its redelivery must be
             self.send_response(pdu.response(command_status=_APP_ERROR_TEMPORARY))
             return
-        self.send_response(pdu.response())
+        self._answer_persisted(pdu)
 
     async def _finish_deliver(self, pdu: DeliverSm, result: Awaitable[None]) -> None:
         try:
@@ -737,9 +798,10 @@ class _Link(asyncio.Protocol):
             raise
         except Exception:  # same as above: answer "temporary", keep the link
             log.exception("smpp %s: on_deliver failed; answering ESME_RX_T_APPN", self.kind)
+            self.mo_identities.pop(pdu.sequence_number, None)
             self.send_response(pdu.response(command_status=_APP_ERROR_TEMPORARY))
             return
-        self.send_response(pdu.response())
+        self._answer_persisted(pdu)
 
     # -- timers -----------------------------------------------------------------------
 
@@ -897,7 +959,12 @@ class SmppClient:
             "silent_smsc": 0,
             "receipts": 0,
             "mo": 0,
+            "mo_redelivered": 0,
         }
+        # MO identity → monotonic time it is forgotten: stored MOs whose answer may not have
+        # reached the SMSC (see _Link._answer_persisted). Per client: a redelivery may come on
+        # any of its binds.
+        self._unanswered: dict[bytes, float] = {}
         #: Delays the supervisor slept before reconnecting, for tests and logs.
         self.reconnect_delays: list[float] = []
         #: The response timeout now: ``config.response_timeout`` at least, ~3× the SMSC's slow
@@ -910,6 +977,24 @@ class SmppClient:
 
     def __repr__(self) -> str:
         return f"<SmppClient {self.config!r} bound={self.bound}>"
+
+    # -- MO redeliveries ----------------------------------------------------------------
+
+    def _remember_unanswered(self, key: bytes) -> None:
+        now = self.clock()
+        memo = self._unanswered
+        if len(memo) >= 10_000:
+            for k in [k for k, until in memo.items() if until <= now] or list(memo)[:1000]:
+                del memo[k]
+        memo[key] = now + self.config.redelivery_memory
+
+    def _is_redelivery(self, key: bytes) -> bool:
+        """Whether an MO is one stored earlier whose answer may have been lost. A citizen who
+        sends the same words again gets through: only MOs answered just before a link died (or
+        after) are remembered, each for ``redelivery_memory`` seconds, and only one copy is
+        recognised per answer lost."""
+        until = self._unanswered.pop(key, None)
+        return until is not None and until > self.clock()
 
     # -- latency and late answers -----------------------------------------------------
 

@@ -20,7 +20,10 @@ Theory of operation
 * **Faults** change one behaviour each (``Fault``); ``fault_after`` counts submits per
   connection, so a client that reconnects meets the fault again after as many submits.
 * **MO** messages (``inject_mo``) are split with ``warta.sms.segments.plan`` (UDH for long
-  texts) and queued like receipts, to one bound receiver (round-robin).
+  texts) and queued like receipts, to one bound receiver (round-robin). An MO part stays in
+  flight until its deliver_sm_resp comes; when the connection is lost first it is delivered
+  again, first in line, on the next receiver to bind — with a new sequence number, as an SMSC's
+  store and forward does. (Receipts unanswered at a loss are not redelivered.)
 * **Log**: every received PDU becomes a dict in ``PduLog`` (memory and/or JSON lines file).
 
 Nothing here imports Django; ``warta smsc-sim`` and the tests use it the same way.
@@ -88,6 +91,7 @@ class Fault(enum.StrEnum):
     UNBIND = "unbind"  # sends unbind after fault_after submits on a connection
     SLOW = "slow"  # answers submit_sm after slow_ms
     DISCONNECT = "disconnect"  # drops the socket after fault_after submits on a connection
+    LOSE_MO_ANSWERS = "lose-mo-answers"  # reads but loses lose_share of MO deliver_sm_resps
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,7 @@ class _SmscConnection(asyncio.Protocol):
         self._out: list[bytes] = []
         self._flush_scheduled = False
         self._unbinding = False
+        self.mo_in_flight: dict[int, _Outgoing] = {}  # MO deliver_sm sequence → item, until answered
 
     @property
     def label(self) -> str:
@@ -189,6 +194,14 @@ class _SmscConnection(asyncio.Protocol):
         self.closed = True
         self.session.close()
         self.sim._connection_lost(self)
+        # Store and forward: MO parts whose answer never came go again, first, on another bind.
+        for _seq, item in sorted(self.mo_in_flight.items(), reverse=True):
+            item.conn = None
+            self.sim._waiting.appendleft(item)
+            self.sim.counters["mo_redelivered"] += 1
+        if self.mo_in_flight:
+            self.mo_in_flight.clear()
+            self.sim._wake_pump()
 
     def data_received(self, data: bytes) -> None:
         if Fault.SILENT in self.sim.config.faults:
@@ -272,13 +285,13 @@ class _SmscConnection(asyncio.Protocol):
             return
         self._drain()
 
-    def send_deliver(self, pdu: DeliverSm) -> bool:
-        """Send a deliver_sm if the window has room; False if it must wait."""
+    def send_deliver(self, pdu: DeliverSm) -> int | None:
+        """Send a deliver_sm if the window has room: its sequence number; None if it must wait."""
         if not self.can_receive or not self.session.can_send(CommandId.DELIVER_SM):
-            return False
-        self.session.send(pdu, now=time.monotonic())
+            return None
+        stamped = self.session.send(pdu, now=time.monotonic())
         self._drain()
-        return True
+        return stamped.sequence_number
 
     # -- requests ---------------------------------------------------------------------
 
@@ -393,6 +406,12 @@ class _SmscConnection(asyncio.Protocol):
         if logging_on:
             self._record(event.response, wall)
         if type(event.request) is DeliverSm:
+            seq = event.request.sequence_number
+            if seq in self.mo_in_flight:
+                if Fault.LOSE_MO_ANSWERS in self.sim.config.faults and self.sim._lose():
+                    self.sim.counters["mo_answers_lost"] += 1  # as if lost on the way: still in flight
+                    return
+                del self.mo_in_flight[seq]
             self.sim.counters["deliver_sm_resp"] += 1
             self.sim._wake_pump()
 
@@ -501,6 +520,8 @@ class Simulator:
                 "responses_lost",
                 "receipts_lost",
                 "outages",
+                "mo_redelivered",
+                "mo_answers_lost",
             ),  # fmt: skip
             0,
         )
@@ -775,8 +796,11 @@ class Simulator:
         if type(pdu) is _ReceiptSpec:
             pdu = item.pdu = self._build_receipt(pdu)
         assert type(pdu) is DeliverSm
-        if not conn.send_deliver(pdu):
+        seq = conn.send_deliver(pdu)
+        if seq is None:
             return False
+        if item.kind == "mo":
+            conn.mo_in_flight[seq] = item
         self.counters["receipts_sent" if item.kind == "receipt" else "mo_sent"] += 1
         return True
 

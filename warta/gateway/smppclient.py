@@ -746,17 +746,15 @@ class _Link(asyncio.Protocol):
             return
         is_mo = type(item) is not DeliveryReceipt
         self.client.stats["mo" if is_mo else "receipts"] += 1
-        if is_mo:
-            key = _mo_identity(pdu)
-            if self.client._is_redelivery(key):
-                # Stored already; its answer was lost with an earlier link. Answer, keep once.
-                self.client.stats["mo_redelivered"] += 1
-                log.info("smpp %s: deliver_sm seq %d is a redelivery of an MO already stored; answered",
-                         self.kind, pdu.sequence_number)
-                self.mo_identities[pdu.sequence_number] = key
-                self._answer_persisted(pdu)  # remembered again should this answer be lost too
-                return
+        key = _mo_identity(pdu) if is_mo else None
+        if key is not None and self.client._is_redelivery(key):
+            # Stored already; its answer was lost with an earlier link. Answer, keep once.
+            self.client.stats["mo_redelivered"] += 1
+            log.info("smpp %s: deliver_sm seq %d is a redelivery of an MO already stored; answered",
+                     self.kind, pdu.sequence_number)
             self.mo_identities[pdu.sequence_number] = key
+            self._answer_persisted(pdu)  # remembered again should this answer be lost too
+            return
         callback = self.client.on_deliver
         if callback is None:
             self.send_response(pdu.response())
@@ -767,6 +765,8 @@ class _Link(asyncio.Protocol):
             log.exception("smpp %s: on_deliver failed; answering ESME_RX_T_APPN", self.kind)
             self.send_response(pdu.response(command_status=_APP_ERROR_TEMPORARY))
             return
+        if key is not None:
+            self.mo_identities[pdu.sequence_number] = key  # until answered (_answer_persisted)
         if result is None or not inspect.isawaitable(result):
             self._answer_persisted(pdu)
             return

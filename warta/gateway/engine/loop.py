@@ -391,11 +391,8 @@ class Engine(LeaseSteps, QueueSteps):
         audience queued operator after operator does not starve the connections whose rows
         come last."""
         windows: dict[int, int] = defaultdict(int)
-        rates: dict[int, float] = defaultdict(float)  # paced connections: tokens per second
         for bs in up:
             windows[bs.conn_id] += bs.window
-            if bs.bucket is not None:
-                rates[bs.conn_id] += bs.bucket.rate
         held: dict[int, int] = defaultdict(int)
         for item in self.buffer:
             cands = [c for c in self.router.candidates(item.sender, item.to, item.operator) if c in conns]
@@ -405,12 +402,7 @@ class Engine(LeaseSteps, QueueSteps):
             held[conn_id] += len(items)
         wants: list[tuple[int, set[str] | None, set[str] | None, set[str]]] = []
         for conn_id in sorted(conns):
-            need = max(2 * windows[conn_id], 50)
-            if conn_id in rates:
-                # No more than ``_plan`` lets a paced connection hold: a slow SMSC's rows would
-                # only go back to the queue (``released_paced``), a round trip each way for nothing.
-                need = min(need, int(rates[conn_id] * PACED_HOLD) + windows[conn_id])
-            need -= held[conn_id]
+            need = max(2 * windows[conn_id], 50) - held[conn_id]
             if need > 0:
                 ops = self.router.operators(conn_id)
                 nots = self.router.left_to_others(conn_id, conns) if ops is None else set()

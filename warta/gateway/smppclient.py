@@ -618,10 +618,8 @@ class _Link(asyncio.Protocol):
             self._timer.cancel()
         self.session.close()
         self._fail_pending(reason)
-        # A dead link goes unnoticed for up to an enquire_link interval plus a response
-        # timeout: answers written in that time may be lost with it, and the SMSC redelivers.
-        cfg = self.client.config
-        since = self.clock() - (cfg.enquire_link_interval + self.client.timeout)
+        # Answers written within the last ``_unnoticed`` seconds may be lost with the link.
+        since = self.clock() - self._unnoticed()
         for at, key in self.answered_mo:
             if at >= since:
                 self.client._remember_unanswered(key)
@@ -674,6 +672,11 @@ class _Link(asyncio.Protocol):
         self._drain_session()
         return True
 
+    def _unnoticed(self) -> float:
+        """How long a dead link can go unnoticed: an enquire_link interval plus a response
+        timeout. An MO answered that long before the link was lost may have lost its answer."""
+        return self.client.config.enquire_link_interval + self.client.timeout
+
     def _answer_persisted(self, pdu: DeliverSm) -> None:
         """Answer a deliver_sm the caller has stored. An MO's identity is remembered where the
         SMSC may not get the answer (the link is gone now, or dies soon after): it will come
@@ -689,7 +692,7 @@ class _Link(asyncio.Protocol):
         now = self.clock()
         answered = self.answered_mo
         answered.append((now, key))
-        horizon = now - (self.client.config.enquire_link_interval + self.client.timeout)
+        horizon = now - self._unnoticed()
         while answered and answered[0][0] < horizon:
             answered.popleft()
 

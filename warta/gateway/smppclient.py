@@ -334,6 +334,15 @@ class TokenBucket:
             self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
             self._last = now
 
+    def slow_down(self, rate: float, now: float) -> None:
+        """A new, lower ``rate`` with nothing saved up: the peer said "too fast" just now, so a
+        fresh bucket's burst (a new one per cut, up to five a second) would be offered again
+        at once and refused again."""
+        self._refill(now)
+        self.rate = float(rate)
+        self.burst = max(1.0, self.rate / 10)
+        self._tokens = min(self._tokens, 0.0)
+
     def reserve(self, now: float) -> float:
         self._refill(now)
         self._tokens -= 1.0

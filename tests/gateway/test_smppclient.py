@@ -657,3 +657,49 @@ def test_an_mo_stored_while_its_link_died_is_not_stored_again() -> None:
                 assert client.stats["mo_redelivered"] == 1
 
     run(scenario(), timeout=30)
+
+
+def test_deliver_sm_after_our_unbind_is_refused_for_redelivery_in_one_log_line(caplog) -> None:
+    """An SMSC that sends receipts until it reads our unbind (every stop with traffic): each
+    deliver_sm that arrives after the unbind is answered ESME_RINVBNDSTS (so the SMSC keeps it
+    and delivers it again on the next bind), counted, and logged once — not a warning apiece."""
+    from warta.smpp.codec import Decoder
+    from warta.smpp.pdu import BindTransceiver, DeliverSm, DeliverSmResp, Unbind
+
+    answers: list[Any] = []
+
+    async def smsc(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = Decoder()
+        while data := await reader.read(4096):
+            for pdu in decoder.feed(data):
+                if isinstance(pdu, BindTransceiver):
+                    writer.write(pdu.response(system_id="raw").encode())
+                elif isinstance(pdu, Unbind):
+                    # Three receipts were already on their way when the unbind arrived.
+                    for seq in (101, 102, 103):
+                        writer.write(DeliverSm(sequence_number=seq, source_addr="6281234567890",
+                                               esm_class=0x04, short_message=b"id:x stat:DELIVRD").encode())
+                    await asyncio.sleep(0.05)
+                    writer.write(pdu.response().encode())
+                elif isinstance(pdu, DeliverSmResp):
+                    answers.append(pdu)
+        writer.close()
+
+    async def scenario() -> dict[str, int]:
+        server = await asyncio.start_server(smsc, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            client = SmppClient(ClientConfig(port=port, system_id="warta", password="secret"))
+            await client.start()
+            await client.close()
+            await eventually(lambda: len(answers) == 3)
+        return client.stats
+
+    caplog.set_level("INFO", logger="warta.gateway.smpp")
+    stats = run(scenario())
+    assert sorted(a.sequence_number for a in answers) == [101, 102, 103]
+    assert {a.command_status for a in answers} == {CommandStatus.ESME_RINVBNDSTS}
+    assert stats["refused_unbinding"] == 3 and stats["receipts"] == 0
+    refused = [r for r in caplog.records if "after our unbind" in r.getMessage()]
+    assert len(refused) == 1 and refused[0].levelname == "INFO"
+    assert not [r for r in caplog.records if r.levelname == "WARNING" and "protocol error" in r.getMessage()]

@@ -61,6 +61,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from warta.smpp.constants import (
+    CommandId,
     CommandStatus,
     EsmClass,
     MessageState,
@@ -604,6 +605,7 @@ class _Link(asyncio.Protocol):
         self._inbound_tasks: set[asyncio.Task[None]] = set()
         self._inbound_futures: dict[asyncio.Future[None], DeliverSm] = {}  # awaited ack → its deliver_sm
         self.mo_identities: dict[int, bytes] = {}  # MO deliver_sm sequence → _mo_identity, until answered
+        self._refused_unbinding = 0  # deliver_sm the SMSC sent after our unbind (answered, counted)
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
@@ -745,7 +747,18 @@ class _Link(asyncio.Protocol):
         elif type(event) is ConnectionMustClose:
             self._close(f"session closed: {event.reason}", abort=True)
         elif type(event) is ProtocolErrorEvent:
-            log.warning("smpp %s: protocol error from the SMSC: %s", self.kind, event.error)
+            err = event.error
+            if err.command_id == CommandId.DELIVER_SM and self.state is LinkState.CLOSING:
+                # The SMSC sent it before it read our unbind (every stop with receipts flowing):
+                # the session answered ESME_RINVBNDSTS, so the SMSC delivers it again on the next
+                # bind. Expected, not the SMSC's fault: one line per link, the rest counted.
+                self.client.stats["refused_unbinding"] += 1
+                if not self._refused_unbinding:
+                    log.info("smpp %s: deliver_sm after our unbind answered ESME_RINVBNDSTS "
+                             "(the SMSC redelivers it on the next bind)", self.kind)
+                self._refused_unbinding += 1
+            else:
+                log.warning("smpp %s: protocol error from the SMSC: %s", self.kind, err)
 
     def _deliver(self, pdu: DeliverSm) -> None:
         try:
@@ -972,6 +985,7 @@ class SmppClient:
             "receipts": 0,
             "mo": 0,
             "mo_redelivered": 0,
+            "refused_unbinding": 0,
         }
         # MO identity → monotonic time it is forgotten: stored MOs whose answer may not have
         # reached the SMSC (see _Link._answer_persisted). Per client: a redelivery may come on

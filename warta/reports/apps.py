@@ -8,8 +8,13 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from warta.blasts.services import register_release_check
+        from warta.contacts import hooks as contact_hooks
 
+        from . import hooks
         from .services import budget_blocker
+
+        # Erasure reaches the reports' quotes of the person, archived revisions included.
+        contact_hooks.register("anonymise_number", hooks.anonymise_number)
 
         # A unit over its monthly budget holds its normal blasts (issue 15); blasts asks, reports answers.
         register_release_check(budget_blocker)

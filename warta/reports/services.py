@@ -226,6 +226,74 @@ def verify_files(report: MonthlyReport) -> bool | None:
     return hashlib.sha256(pdf).hexdigest() == report.pdf_sha256 and hashlib.sha256(xlsx).hexdigest() == report.xlsx_sha256
 
 
+# -- erasure reaches the quotes ------------------------------------------------------------------
+
+#: What a withdrawn quote becomes in every revision's figures and files. The report is an
+#: Indonesian document, so the marker is too (not translated).
+REDACTED_QUOTE = "[kutipan dihapus atas permintaan penghapusan data pribadi]"
+
+
+def redact_sender(masked_from: str, *, reason: str = "erasure", actor: User | None = None) -> int:
+    """Withdraw every quoted example of the sender ``masked_from`` (``0812****7890``) from every
+    revision of every report, archived ones included; returns how many quotes went.
+
+    Why archived ones too: UU 27/2022 erasure reaches every copy, and an archived report (and its
+    PDF/XLSX) quotes a citizen's words. Figures never change — the person's ticket still counts —
+    only the quote's text and sender become ``REDACTED_QUOTE`` and "—". The stored files are
+    rendered again from the redacted figures (signature, dates and narrative as they were), the
+    old files are deleted once the transaction commits, and the new SHA-256 replace the old ones;
+    the audit trail records both hashes, so the archive's integrity check names the redaction
+    instead of failing on it. This is the one change an archived report accepts.
+
+    The quotes keep no link to their message (the figures are a snapshot), so they are matched by
+    the masked sender: another citizen whose number masks the same way (same first four and last
+    four digits) loses a quote too — privacy errs that way; counts are untouched."""
+    if not masked_from:
+        return 0
+    total = 0
+    for report in MonthlyReport.objects.order_by("pk"):
+        fig = report.figures or {}
+        n = 0
+        for issue in (fig.get("inbound") or {}).get("top_issues") or []:
+            for example in issue.get("examples") or []:
+                if example.get("from") == masked_from:
+                    example.update({"from": "—", "text": REDACTED_QUOTE})
+                    n += 1
+        if n:
+            _store_redacted(report, fig, n, reason=reason, actor=actor)
+            total += n
+    return total
+
+
+def _store_redacted(report: MonthlyReport, fig: dict[str, Any], n: int, *, reason: str, actor: User | None) -> None:
+    before = {"figures_hash": report.figures_hash, "pdf_sha256": report.pdf_sha256, "xlsx_sha256": report.xlsx_sha256}
+    values: dict[str, Any] = {"figures": fig, "figures_hash": _hash(_figures_for_hash(fig))}
+    old_files = [f.name for f in (report.pdf, report.xlsx) if f]
+    if report.is_final and old_files:
+        report.figures = fig  # rendered from the redacted figures; the row is updated below
+        pdf, xlsx = render.pdf_bytes(fig, report), render.xlsx_bytes(fig, report)
+        values["pdf"] = report.pdf.storage.save(file_name(report, "pdf"), ContentFile(pdf))
+        values["xlsx"] = report.xlsx.storage.save(file_name(report, "xlsx"), ContentFile(xlsx))
+        if report.pdf_sha256:
+            values["pdf_sha256"] = hashlib.sha256(pdf).hexdigest()
+            values["xlsx_sha256"] = hashlib.sha256(xlsx).hexdigest()
+        storage = report.pdf.storage
+
+        def delete_old() -> None:
+            for name in old_files:
+                storage.delete(name)
+
+        # The old files hold the quote: gone once the new ones are the record (a rollback keeps
+        # them, and the new files are then unreferenced copies without the quote).
+        transaction.on_commit(delete_old)
+    # A queryset update: ``MonthlyReport.save`` refuses any change to an archived report.
+    MonthlyReport.objects.filter(pk=report.pk).update(**values)
+    after = {k: values.get(k, before[k]) for k in before}
+    audit.record("reports.redacted", report, actor=actor,
+                 changes={"reason": reason, "quotes": n, "state": report.state,
+                          **{k: [before[k], after[k]] for k in before if before[k] != after[k]}})
+
+
 # -- narrative and sign-off ----------------------------------------------------------------------
 
 NARRATIVE_FIELDS = ("highlights", "problems", "recommendations", "public_summary")

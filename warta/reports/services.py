@@ -246,12 +246,14 @@ def redact_sender(masked_from: str, *, reason: str = "erasure", actor: User | No
     instead of failing on it. This is the one change an archived report accepts.
 
     The quotes keep no link to their message (the figures are a snapshot), so they are matched by
-    the masked sender: another citizen whose number masks the same way (same first four and last
-    four digits) loses a quote too — privacy errs that way; counts are untouched."""
+    the masked sender: another citizen whose number masks the same way loses a quote too —
+    privacy errs that way; counts are untouched."""
     if not masked_from:
         return 0
     total = 0
-    for report in MonthlyReport.objects.order_by("pk"):
+    # Retention calls this once per stale contact (thousands a day): the database says which
+    # reports hold the string at all, usually none, before any figures are parsed.
+    for report in MonthlyReport.objects.filter(figures__icontains=masked_from).order_by("pk"):
         fig = report.figures or {}
         n = 0
         for issue in (fig.get("inbound") or {}).get("top_issues") or []:

@@ -703,3 +703,33 @@ def test_deliver_sm_after_our_unbind_is_refused_for_redelivery_in_one_log_line(c
     refused = [r for r in caplog.records if "after our unbind" in r.getMessage()]
     assert len(refused) == 1 and refused[0].levelname == "INFO"
     assert not [r for r in caplog.records if r.levelname == "WARNING" and "protocol error" in r.getMessage()]
+
+
+def test_submit_nowait_writes_at_once_within_the_window_and_calls_back_with_the_result() -> None:
+    """The engine's path without a task per message: sent at once when a window slot and a bound
+    link are free, refused (nothing sent) when not, and every accepted submit is called back
+    exactly once — with the answer, or with a "maybe sent" error when the answer never comes."""
+
+    async def scenario() -> None:
+        cfg = SimulatorConfig(faults=frozenset({Fault.BLACKHOLE}))
+        async with Simulator() as sim, Simulator(cfg) as hole:
+            async with SmppClient(config_for(sim, window=2)) as client:
+                (pdu,) = client.build_submits(SENDER, CITIZEN, "Uji")
+                got: list[Any] = []
+                assert client.submit_nowait(pdu, got.append) and client.submit_nowait(pdu, got.append)
+                assert not client.submit_nowait(pdu, got.append)  # the window (2) is full
+                await eventually(lambda: len(got) == 2)
+                assert all(r.ok and r.message_id for r in got)
+                assert sim.counters["submit_sm"] == 2 and client.stats["accepted"] == 2
+                assert client.submit_nowait(pdu, got.append)  # the slots came back
+                await eventually(lambda: len(got) == 3)
+            async with SmppClient(config_for(hole, window=2, response_timeout=0.3)) as client:
+                (pdu,) = client.build_submits(SENDER, CITIZEN, "Uji")
+                lost: list[Any] = []
+                assert client.submit_nowait(pdu, lost.append)
+                await eventually(lambda: len(lost) == 1)
+                assert not lost[0].ok and lost[0].maybe_sent and not lost[0].permanent
+            bound_not = SmppClient(config_for(sim))  # never started: no bound link
+            assert not bound_not.submit_nowait(pdu, lost.append)
+
+    run(scenario())

@@ -12,7 +12,8 @@ Theory of operation
 The outbox table is the queue (DESIGN.md). An engine is one asyncio process with two database
 threads on PostgreSQL, each with its own connection — the **send lane** (``flush_send``: the
 submit results that freed window slots, the ``sending`` marks for those slots and the claims,
-then the PDUs leave) and the **results lane** (``flush_results``: receipts, late answers, MOs, in
+then the PDUs leave — written at once with a callback on each answer where the transport can,
+``SubmitsWithoutTask``, else one task per message) and the **results lane** (``flush_results``: receipts, late answers, MOs, in
 the background) — so a window slot freed by a response is refilled after one short transaction,
 not after the receipts' writes; SQLite (one writer) runs both lanes on one thread. Every database step is a plain method
 (``claim_batch``, ``mark_sending``, ``apply_responses``, ``apply_receipts``,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -126,6 +127,7 @@ class Engine(LeaseSteps, QueueSteps):
         self._send_executor: ThreadPoolExecutor | None = None  # the send lane's (PostgreSQL)
         self._results_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_air = 0  # submits sent without a task (``submit_nowait``), not yet answered
         self._next_housekeeping = 0.0
         self._next_claim = 0.0
         self._next_pending_match = 0.0
@@ -409,6 +411,26 @@ class Engine(LeaseSteps, QueueSteps):
                 wants.append((need, self.router.senders({conn_id}), ops, nots))
         return wants
 
+    def _start_send(self, item: Item, bs: BindSlot, loop: asyncio.AbstractEventLoop) -> None:
+        """Put a marked message on the wire: at once through the bind when it can
+        (``SubmitsWithoutTask``: a text it has sent before, a free window slot), else in a task
+        (``_send``, which also turns a validity that ran out into ``expired``)."""
+        nowait = getattr(bs.bind, "submit_nowait", None)  # SubmitsWithoutTask (transports.base)
+        if nowait is not None and (item.valid_until is None or self.now() < item.valid_until):
+            if nowait(item.sender, item.to, item.text, functools.partial(self._sent, item, bs),
+                      valid_until=item.valid_until):
+                self._in_air += 1
+                self.stats["sent_without_task"] += 1
+                return
+        task = loop.create_task(self._send(item, bs))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _sent(self, item: Item, bs: BindSlot, results: Sequence[Any]) -> None:
+        self._in_air -= 1
+        bs.inflight -= item.parts
+        self._settle(item, bs, results)
+
     async def _send(self, item: Item, bs: BindSlot) -> None:
         try:
             if item.valid_until is not None and self.now() >= item.valid_until:
@@ -419,6 +441,10 @@ class Engine(LeaseSteps, QueueSteps):
             results = [_ErrorResult(str(exc), exc.permanent, exc.status)]
         finally:
             bs.inflight -= item.parts
+        self._settle(item, bs, results)
+
+    def _settle(self, item: Item, bs: BindSlot, results: Sequence[Any]) -> None:
+        """A sent message's results: the bind's pace learns from them, the send lane writes them."""
         mono = time.monotonic()
         for r in results:
             if r.ok:
@@ -450,9 +476,7 @@ class Engine(LeaseSteps, QueueSteps):
                 no_slot.append(item)
                 continue
             best.inflight += item.parts
-            task = loop.create_task(self._send(item, best))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start_send(item, best, loop)
         return unroutable, no_slot
 
     async def step(self) -> bool:
@@ -629,9 +653,7 @@ class Engine(LeaseSteps, QueueSteps):
         loop = asyncio.get_running_loop()
         for item, bs in assigned:
             if item.id in res.marked:
-                task = loop.create_task(self._send(item, bs))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._start_send(item, bs, loop)
             else:
                 bs.inflight -= item.parts
         if direct is not None:
@@ -697,7 +719,7 @@ class Engine(LeaseSteps, QueueSteps):
         if self._send_flushes:
             await asyncio.wait(list(self._send_flushes))  # they start sends: wait for them first
         deadline = time.monotonic() + self.drain_timeout
-        while self._tasks and time.monotonic() < deadline:
+        while (self._tasks or self._in_air) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         if self._results_task is not None:
             await asyncio.wait([self._results_task])

@@ -3,7 +3,8 @@
 Theory of operation: every transport module (``smpp``, ``kannel``, ``gammu``, ``memory``) has
 ``parse(url) -> ConnectionSpec`` and ``open_bind(spec, *, on_receipt, on_mo) -> Bind``. The engine
 only ever calls what ``Bind`` declares; a transport that can tell a late answer from a lost one
-(``smpp``, ``memory``) also has ``on_late_response`` (``LateAnswering``). Results are
+(``smpp``, ``memory``) also has ``on_late_response`` (``LateAnswering``), and one that can send
+without a task per message (``smpp``) has ``submit_nowait`` (``SubmitsWithoutTask``). Results are
 ``PartResult``-shaped: ``warta.gateway.smppclient.SubmitResult`` is the one implementation every
 transport returns, so the engine has one outcome type to reason about.
 
@@ -77,6 +78,23 @@ class LateAnswering(Protocol):
     on_late_response: OnLate | None
 
 
+@runtime_checkable
+class SubmitsWithoutTask(Protocol):
+    """A bind that can write a submit at once and call back with its results (``submit`` without
+    an asyncio task per message; the SMPP bind, for the common single-part message). False:
+    nothing was sent, use ``submit``."""
+
+    def submit_nowait(
+        self,
+        sender: str,
+        to: str,
+        text: str,
+        done: Callable[[Sequence[PartResult]], None],
+        *,
+        valid_until: datetime | None = None,
+    ) -> bool: ...
+
+
 class TransportModule(Protocol):
     """A transport: a module registered in ``REGISTRY``."""
 
@@ -91,4 +109,5 @@ def _conforming() -> None:
 
     binds: list[type[Bind]] = [smpp.SmppBind, kannel.KannelBind, gammu.GammuBind, memory.MemoryBind]
     late: list[type[LateAnswering]] = [smpp.SmppBind, memory.MemoryBind]
-    del binds, late
+    nowait: list[type[SubmitsWithoutTask]] = [smpp.SmppBind]
+    del binds, late, nowait

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -149,9 +149,7 @@ class SmppBind:
         return max(1, segments)
 
     async def submit(self, sender: str, to: str, text: str, *, valid_until: datetime | None = None) -> list[SubmitResult]:
-        # The SMSC gets the validity too (absolute UTC time, SMPP 3.4 §7.1.1), so it does not
-        # deliver late either.
-        validity = valid_until.astimezone(UTC).strftime("%y%m%d%H%M%S") + "000+" if valid_until else ""
+        validity = _validity(valid_until)
         try:
             key = (sender, text, validity)
             template = self._templates.get(key)
@@ -182,6 +180,25 @@ class SmppBind:
         except InvalidPduError as exc:
             return [SubmitResult.from_error(1, 1, SmppClientError(str(exc), permanent=True))]
 
+    def submit_nowait(self, sender: str, to: str, text: str, done: Callable[[Sequence[SubmitResult]], None],
+                      *, valid_until: datetime | None = None) -> bool:
+        """``submit`` for a message whose text (and validity) this bind has sent before as one
+        part, written at once with ``done`` called on the answer (``SmppClient.submit_nowait``);
+        False otherwise (the first message of a text, a long one, a full window: ``submit``
+        handles those)."""
+        template = self._templates.get((sender, text, _validity(valid_until)))
+        if template is None:
+            return False
+        try:
+            ton, npi, dest = destination_address(to)
+        except SmppClientError:
+            return False  # ``submit`` turns it into the message's error
+        if len(dest) >= 21:
+            return False
+        v = SubmitSm._values(template)
+        pdu = SubmitSm._fast_new(*v[:_DEST], ton, npi, dest, *v[_DEST + 3:])
+        return self.client.submit_nowait(pdu, lambda result: done([result]))
+
     def _on_deliver(self, item: Any) -> Awaitable[None]:
         # Returns the engine's future (resolved after its commit); the client answers the
         # deliver_sm when it completes.
@@ -192,6 +209,12 @@ class SmppBind:
             return self._on_receipt(item.message_id, stat, "" if stat == "DELIVRD" else (item.error or ""),
                                     item.source_addr, item.destination_addr)
         return self._on_mo(item)
+
+
+def _validity(valid_until: datetime | None) -> str:
+    """The SMSC gets the validity too (absolute UTC time, SMPP 3.4 §7.1.1), so it does not
+    deliver late either."""
+    return valid_until.astimezone(UTC).strftime("%y%m%d%H%M%S") + "000+" if valid_until else ""
 
 
 def open_bind(spec: ConnectionSpec, *, on_receipt: OnReceipt, on_mo: OnMo) -> SmppBind:

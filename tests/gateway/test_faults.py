@@ -9,6 +9,7 @@ delivered only when the SMSC took it, and the blast marked ``selesai``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -120,6 +121,43 @@ def test_slow_answers_with_resends_are_counted_and_settled(transactional_db):
     result = assert_exact(blast.pk, accepted)
     assert result["counts"]["delivered"] == 80
     assert sum(accepted.values()) - len(accepted) <= sum(m.unknown_count for m in result["rows"].values())
+
+
+def test_a_message_sent_again_before_its_late_answer_is_charged_for_both_submits(transactional_db):
+    """Answers come 2.5 s late, the time-out is 0.3 s and the blast resends unknowns: messages go
+    out again before their first answer arrives, and the SMSC accepts (and the operator bills)
+    both. When every late answer is in, each message costs as many submits as the SMSC accepted
+    — once for one, twice for two — and the blast's total is the rows' sum (``assert_exact``)."""
+    recipients = numbers(30)
+
+    async def scenario():
+        async with Rig(tcp=True, faults=frozenset({"slow"}), slow_ms=2500,
+                       query="window=16&timeout=0.3&reconnect_min=0.05&reconnect_max=0.2",
+                       engine_kw={"sweep_seconds": 0.3}) as rig:
+            blast = await db(create_blast, recipients, resend_unknown=True)
+            await wait_until(lambda: all_final(blast.pk) and sum(states(blast.pk).values()) == 30, timeout=90)
+            # The last late answers come up to 2.5 s after the last submit.
+            with contextlib.suppress(AssertionError):  # wait_until's time-out; asserted below
+                await wait_until(lambda: costs(blast) == billed(blast, accepted_by_smsc(rig)), timeout=20)
+            return blast, accepted_by_smsc(rig)
+
+    def costs(blast):
+        from warta.blasts.models import OutboundMessage
+
+        return dict(OutboundMessage.objects.filter(blast=blast).values_list("to", "cost"))
+
+    def billed(blast, accepted):
+        from warta.blasts.models import OutboundMessage
+        from warta.blasts.outbox import message_cost, tariff_table
+
+        table = tariff_table()
+        return {to: message_cost(table, blast.sender.name, op, 1) * accepted[to]
+                for to, op in OutboundMessage.objects.filter(blast=blast).values_list("to", "operator")}
+
+    blast, accepted = asyncio.run(scenario())
+    assert_exact(blast.pk, accepted)
+    assert max(accepted.values()) >= 2  # the scenario did send messages twice
+    assert costs(blast) == billed(blast, accepted)
 
 
 @pytest.mark.parametrize("resend", [False, True])

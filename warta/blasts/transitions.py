@@ -82,8 +82,9 @@ TABLE: dict[str, Transition] = {
     "mark": Transition((S.QUEUED,), frozenset({S.SENDING}), "sent_at=%s, connection_id=%s, attempts=attempts+1"),
     "unmark": Transition((S.SENDING,), frozenset({S.QUEUED}),
                          "engine_id=NULL, next_attempt_at=%s, attempts=attempts-1"),
+    # cost adds: a row sent again may already carry its first submit's cost (``add_cost``).
     "submitted": Transition((S.SENDING,), frozenset({S.SUBMITTED}),
-                            "submitted_at=%s, engine_id=NULL, connection_id=%s, cost=%s"),
+                            "submitted_at=%s, engine_id=NULL, connection_id=%s, cost=COALESCE(cost, 0) + %s"),
     "throttled": Transition((S.SENDING,), frozenset({S.QUEUED}),
                             "engine_id=NULL, next_attempt_at=%s, status=%s, error=%s, attempts=attempts-1"),
     "retry": Transition((S.SENDING,), frozenset({S.QUEUED}),
@@ -96,7 +97,8 @@ TABLE: dict[str, Transition] = {
     "fail": Transition((S.SENDING,), frozenset({S.FAILED, S.EXPIRED}),
                        "engine_id=NULL, done_at=%s, status=%s, error=%s"),
     "late_accept": Transition((S.UNKNOWN, S.QUEUED), frozenset({S.SUBMITTED}),
-                              "submitted_at=%s, connection_id=%s, cost=%s, engine_id=NULL, error='', status=NULL"),
+                              "submitted_at=%s, connection_id=%s, cost=COALESCE(cost, 0) + %s, engine_id=NULL, "
+                              "error='', status=NULL"),
     "receipt": Transition((S.SUBMITTED,), RECEIPT_FINAL, "done_at=%s, error=%s"),
     "no_report": Transition((S.SUBMITTED, S.UNKNOWN), frozenset({S.EXPIRED}), "done_at=%s, engine_id=NULL, error=%s"),
     "expire_queued": Transition((S.QUEUED,), frozenset({S.EXPIRED}), "done_at=%s, engine_id=NULL, error=%s"),
@@ -253,7 +255,8 @@ class Outbox:
         tr, target = self._check("submitted", None)
         rows: list[tuple[Any, ...]] = []
         if self.is_postgres:
-            update = (f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=t.c "
+            update = (f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, "
+                      f"cost=COALESCE(m.cost, 0) + t.c "
                       f"FROM unnest(%b::bigint[], %b::numeric[]) AS t(id, c) WHERE m.id=t.id "
                       f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id")
             params = [target, now, conn_id, [c[0] for c in costs], [c[1] for c in costs], tr.frm[0], engine_id]
@@ -274,7 +277,8 @@ class Outbox:
                 by_cost[cost].append(id_)
             for cost, ids in by_cost.items():
                 rows.extend(self._update_ids(
-                    f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, cost=%s "
+                    f"UPDATE {M} SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, "
+                    f"cost=COALESCE(cost, 0) + %s "
                     f"WHERE id IN ({{ids}}) AND state=%s AND engine_id=%s RETURNING id, blast_id",
                     [target, now, conn_id, str(cost)], ids, [tr.frm[0], engine_id]))
         self.record("submitted", tr.frm[0], (r[1] for r in rows))
@@ -304,6 +308,23 @@ class Outbox:
         for blast_id in blast_ids:
             self.counts[(blast_id, frm)] -= 1
             self.counts[(blast_id, target)] += 1
+
+    def add_cost(self, costs: Sequence[tuple[int, Any]]) -> list[tuple[Any, ...]]:
+        """One more accepted submit's cost on each row, whatever its state, and on its blast's
+        total: a message sent again whose first submit turned out accepted (a late answer) was
+        billed twice by the operator. Not a transition (the state stays); returns
+        ``(id, blast_id)`` of the rows charged."""
+        by_cost: dict[Any, list[int]] = defaultdict(list)
+        for id_, cost in costs:
+            by_cost[cost].append(id_)
+        rows: list[tuple[Any, ...]] = []
+        for cost, ids in by_cost.items():
+            moved = self._update_ids(f"UPDATE {M} SET cost=COALESCE(cost, 0) + %s WHERE id IN ({{ids}}) "
+                                     f"RETURNING id, blast_id", [cost], ids, [])
+            for _id, blast_id in moved:
+                self.note(blast_id, OutboxCount.COST, cost)
+            rows.extend(moved)
+        return rows
 
     def note(self, blast_id: int, key: str, n: Any = 1) -> None:
         """A sub-count that is not a state (``no_report``; the blast's cost, a Decimal)."""

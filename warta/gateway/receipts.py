@@ -32,11 +32,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from warta.blasts.models import MessagePart, OutboundMessage, OutboxCount, Receipt
 from warta.blasts.outbox import RECEIPT_STATES, message_cost, tariff_table
-from warta.blasts.transitions import Outbox, execute, update_ids
+from warta.blasts.transitions import RECEIPT_FINAL, Outbox, execute, update_ids
 from warta.lib.fastsql import bound_cursor
 
 S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no types)
@@ -273,22 +274,33 @@ class ReceiptService:
         self.stats["receipts_matched_late"] += len(rows)
         return len(rows)
 
-    def settle_late(self, conn_id: int, message_ids: Sequence[int], now: datetime) -> int:
+    def settle_late(self, conn_id: int, message_ids: Sequence[int], now: datetime, *,
+                    charge_resent: bool = False) -> set[int]:
         """Messages in doubt that an answer (late response, or receipt by number) showed the
         SMSC took: ``submitted`` (a resend not yet made is then not made), with the cost a
         submit records (segments × tariff) — the operator bills an accepted submit however
-        late its answer came, and the month's cost figures add these rows."""
+        late its answer came, and the month's cost figures add these rows. Returns the ids
+        settled.
+
+        ``charge_resent`` (the evidence carries an SMSC message id no part had: a late
+        submit_sm_resp, or a receipt matched by number): a message no longer in doubt was sent
+        again before this submit's answer came — both submits were accepted and billed, so the
+        row and its blast get one more submit's cost (``Outbox.add_cost``)."""
+        costs = self._costs(message_ids)
         by_cost: dict[Any, list[int]] = defaultdict(list)
-        for mid, cost in self._costs(message_ids).items():
+        for mid, cost in costs.items():
             by_cost[cost].append(mid)
-        moved = 0
+        moved: set[int] = set()
         for cost, ids in by_cost.items():
             rows = self.outbox.move("late_accept", ids, set_params=[now, conn_id, cost],
                                     where="(engine_id IS NULL OR engine_id=%s)", where_params=[self.engine_id])
-            for _id, blast_id in rows:
+            for id_, blast_id in rows:
                 self.outbox.note(blast_id, OutboxCount.COST, cost)
-            moved += len(rows)
-        self.stats["settled_late"] += moved
+                moved.add(id_)
+        self.stats["settled_late"] += len(moved)
+        if charge_resent:
+            extra = [(mid, cost) for mid, cost in costs.items() if mid not in moved]
+            self.stats["charged_resent"] += len(self.outbox.add_cost(extra))
         return moved
 
     def _costs(self, message_ids: Sequence[int]) -> dict[int, Any]:
@@ -303,8 +315,9 @@ class ReceiptService:
     def match_orphans(self, limit: int = 1000) -> int:
         """Receipts whose id matches no part because the submit_sm_resp never came (lost, or
         the link died): matched by (connection, handset, sender) to the message in doubt —
-        ``unknown_count > 0``, still not final — which then gets the part (and is settled by
-        ``match_pending``). Receipts nobody claims within ``ORPHAN_RECEIPT_AFTER`` are given up
+        ``unknown_count > 0``, still not final, else one that another submit of it settled (sent
+        again before this one's answer came; the receipt is then a second accepted submit and
+        is charged) — which then gets the part (and is settled by ``match_pending``). Receipts nobody claims within ``ORPHAN_RECEIPT_AFTER`` are given up
         (``matched_at`` set) and counted as ``receipts_orphaned`` per connection."""
         now = self.now()
         settle_after = now - timedelta(seconds=2)  # the normal path had its chance
@@ -320,10 +333,16 @@ class ReceiptService:
             for _rid, conn_id, smsc_id, source, destination in rows:
                 if (conn_id, smsc_id) in known:
                     continue  # its part exists: match_pending applies it
-                # used by: outbox_in_doubt (partial index on "to" where unknown_count > 0)
-                cands = (OutboundMessage.objects.filter(to=_e164(source), unknown_count__gt=0, connection_id=conn_id,
-                                                        state__in=[S.UNKNOWN, S.QUEUED, S.SENDING, S.SUBMITTED])
-                         .order_by("-sent_at").values_list("id", "blast__sender__name", "text", "blast__text"))
+                # used by: outbox_in_doubt (partial index on "to" where unknown_count > 0).
+                # In doubt first; then one already settled by another submit (sent again before
+                # this one's answer came): this receipt is a second accepted submit, to be billed.
+                cands = (OutboundMessage.objects
+                         .filter(Q(state__in=[S.UNKNOWN, S.QUEUED, S.SENDING, S.SUBMITTED])
+                                 | Q(state__in=RECEIPT_FINAL, sent_at__gte=now - ORPHAN_RECEIPT_AFTER),
+                                 to=_e164(source), unknown_count__gt=0, connection_id=conn_id)
+                         .annotate(settled=Case(When(state__in=RECEIPT_FINAL, then=Value(1)), default=Value(0),
+                                                output_field=IntegerField()))
+                         .order_by("settled", "-sent_at").values_list("id", "blast__sender__name", "text", "blast__text"))
                 for mid, sender, text, blast_text in cands:
                     if mid in taken or _addr(sender) != _addr(destination):
                         continue
@@ -336,7 +355,8 @@ class ReceiptService:
             if parts:
                 insert_parts(parts)
                 for conn_id, mids in settle.items():
-                    self.settle_late(conn_id, mids, now)
+                    # Each receipt here has a message id no part had: a submit of its own, billed.
+                    self.settle_late(conn_id, mids, now, charge_resent=True)
                 self.gauges[(None, "receipts_matched_by_number", "")] += len(parts)
                 self.stats["receipts_matched_by_number"] += len(parts)
                 self.match_pending()

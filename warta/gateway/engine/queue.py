@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from warta.blasts import outbox
-from warta.blasts.models import Blast, OutboxCount, SenderID
+from warta.blasts.models import Blast, MessagePart, OutboxCount, SenderID
 from warta.blasts.transitions import NO_REPORT
 from warta.lib.fastsql import bound_cursor
 
@@ -387,12 +387,12 @@ class QueueSteps(EngineBase):
         """Answers that came after their submit timed out. An accepted one gives the message its
         part (so its receipt matches) and settles it as ``submitted`` when it is still in doubt
         (``unknown``, or queued for a resend that has not left yet): the resend is then never
-        made. A message already sent again keeps both parts; either receipt settles it."""
+        made. A message already sent again keeps both parts; either receipt settles it, and it
+        is charged for both submits (the operator bills both)."""
         if not late:
             return
         now = self.now()
         parts: list[PartRow] = []
-        by_conn: dict[int, list[int]] = defaultdict(list)
         for la in late:
             hit = self._late_refs.pop((la.conn_id, la.ref), None)
             self._gdeltas[(la.conn_id, "late_responses", "")] += 1
@@ -400,14 +400,25 @@ class QueueSteps(EngineBase):
                 continue
             mid, part, nparts = hit
             parts.append((mid, la.conn_id, la.result.message_id, part, nparts, now))
-            if nparts == 1:
-                by_conn[la.conn_id].append(mid)
         if not parts:
             return
+        # A message id already stored is the same submit, settled another way (its receipt
+        # matched by number): it must not be charged again.
+        known = set(MessagePart.objects.filter(
+            connection_id__in={p[1] for p in parts}, smsc_message_id__in=[p[2] for p in parts]
+        ).values_list("connection_id", "smsc_message_id"))
         insert_parts(parts)
-        for conn_id, mids in by_conn.items():
+        by_conn: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        for mid, conn_id, smsc_id, _part, nparts, _at in parts:
+            if nparts == 1:
+                seen, new = by_conn[conn_id]
+                (seen if (conn_id, smsc_id) in known else new).append(mid)
+        for conn_id, (seen, new) in by_conn.items():
             # A queued row we hold in the buffer is dropped by mark_sending (its state changed).
-            self.receipts.settle_late(conn_id, mids, now)
+            if seen:
+                self.receipts.settle_late(conn_id, seen, now)
+            if new:
+                self.receipts.settle_late(conn_id, new, now, charge_resent=True)
         self._pending_hint = True
         self.match_pending_receipts()
 

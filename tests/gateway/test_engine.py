@@ -516,3 +516,25 @@ def test_concurrent_send_transactions_send_each_message_once_within_the_window(t
     from django.db import connection
 
     assert engine.send_lanes == (3 if connection.vendor == "postgresql" else 1)
+
+
+def test_the_receipt_latency_gauge_measures_submit_to_receipt(transactional_db):
+    """/metrics' receipt latency: one observation per final receipt, the time from the submit
+    to its receipt — here the simulator's receipt delay (0.3 s), not zero and not hours (a time
+    zone slip would show as 25,200 s)."""
+    async def scenario():
+        async with Rig(receipt_delay=0.3):
+            blast = await db(create_blast, numbers(40))
+            await wait_until(lambda: states(blast.pk) == {"delivered": 40})
+
+    asyncio.run(scenario())
+    from django.db.models import Sum
+
+    from warta.gateway.models import GatewayCount
+
+    def total(metric):
+        return GatewayCount.objects.filter(metric=metric).aggregate(v=Sum("value"))["v"]
+
+    assert total("receipt_latency_count") == 40
+    mean = total("receipt_latency_seconds_sum") / 40
+    assert 0.25 <= mean < 3.0, mean

@@ -200,8 +200,9 @@ class ReceiptService:
             self.stats["receipts_pending"] += len(unmatched)
         return unmatched
 
-    def _latency(self, conn_id: int, at: datetime, submitted_at: datetime) -> None:
-        lag = max(0.0, (at - submitted_at).total_seconds())
+    def _latency(self, conn_id: int, at: datetime, submitted_at: datetime | float) -> None:
+        sent = submitted_at if isinstance(submitted_at, float) else submitted_at.timestamp()
+        lag = max(0.0, at.timestamp() - sent)
         self.gauges[(conn_id, "receipt_latency_seconds_sum", "")] += lag
         self.gauges[(conn_id, "receipt_latency_count", "")] += 1
 

@@ -160,3 +160,23 @@ def test_pages_render_even_when_static_files_were_never_collected(tmp_path: Path
 
     storage = StaticStorage(location=str(tmp_path / "static"), base_url="/static/")
     assert storage.url("warta.css") == "/static/warta.css"
+
+
+def test_a_name_that_is_no_static_file_is_refused_without_a_false_alarm(tmp_path: Path, caplog: Any,
+                                                                       settings: Any) -> None:
+    """WhiteNoise asks for names that are no static file at every start (``htmx-2.0.11.js``,
+    from ``htmx-2.0.11.min.js``) and expects ValueError; a "not collected" error there was a
+    false alarm in every ``make run`` and used up the warning a real missing file should get."""
+    import pytest
+
+    from warta.core.storage import StaticStorage
+
+    root = tmp_path / "static"
+    settings.STATIC_ROOT = str(root)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    storage = StaticStorage(location=str(root), base_url="/static/")
+    StaticStorage._warned = False
+    with pytest.raises(ValueError):
+        storage.url("vendor/htmx-2.0.11.js")
+    assert not [r for r in caplog.records if "not collected" in r.getMessage()]
+    assert storage.url("vendor/htmx-2.0.11.min.js").startswith("/static/vendor/htmx-2.0.11.min.")  # hashed

@@ -25,6 +25,15 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
         try:
             return super().url(name, force)
         except ValueError:
+            from django.contrib.staticfiles import finders
+
+            if not finders.find(name):
+                # Not a static file of ours: the ValueError is the answer. WhiteNoise asks for
+                # such names at every worker's start (``immutable_file_test``: it strips what it
+                # takes for a hash from ``htmx-2.0.11.min.js`` and asks for ``htmx-2.0.11.js``)
+                # and expects it; logging there was a false "not collected" at every start, and
+                # it used up the one warning a real uncollected file should get.
+                raise
             if not StaticStorage._warned:
                 StaticStorage._warned = True
                 log.error("static files are not collected (no manifest entry for %s): run "

@@ -154,18 +154,7 @@ class SmppBind:
             key = (sender, text, validity)
             template = self._templates.get(key)
             if template is not None:
-                # A blast sends one text to many numbers: segmenting and encoding it once and
-                # changing only the destination saves most of the per-message CPU.
-                ton, npi, dest = destination_address(to)
-                if len(dest) < 21:
-                    # The template was validated when built; the new destination is ASCII digits
-                    # that fit (checked here), so copy without re-validating every field — the
-                    # dataclasses.replace() of before was the costliest step of a send.
-                    v = SubmitSm._values(template)
-                    pdu = SubmitSm._fast_new(*v[:_DEST], ton, npi, dest, *v[_DEST + 3:])
-                else:
-                    pdu = replace(template, dest_addr_ton=ton, dest_addr_npi=npi, destination_addr=dest)
-                return [await self.client.submit_pdu(pdu)]
+                return [await self.client.submit_pdu(_addressed(template, to))]
             pdus = self.client.build_submits(sender, to, text, validity_period=validity)
             if len(pdus) == 1:
                 if len(self._templates) > 64:
@@ -190,13 +179,9 @@ class SmppBind:
         if template is None:
             return False
         try:
-            ton, npi, dest = destination_address(to)
-        except SmppClientError:
+            pdu = _addressed(template, to)
+        except (SmppClientError, InvalidPduError):
             return False  # ``submit`` turns it into the message's error
-        if len(dest) >= 21:
-            return False
-        v = SubmitSm._values(template)
-        pdu = SubmitSm._fast_new(*v[:_DEST], ton, npi, dest, *v[_DEST + 3:])
         return self.client.submit_nowait(pdu, lambda result: done([result]))
 
     def _on_deliver(self, item: Any) -> Awaitable[None]:
@@ -209,6 +194,20 @@ class SmppBind:
             return self._on_receipt(item.message_id, stat, "" if stat == "DELIVRD" else (item.error or ""),
                                     item.source_addr, item.destination_addr)
         return self._on_mo(item)
+
+
+def _addressed(template: SubmitSm, to: str) -> SubmitSm:
+    """A blast sends one text to many numbers: segmenting and encoding it once (the template)
+    and changing only the destination saves most of the per-message CPU."""
+    ton, npi, dest = destination_address(to)
+    if len(dest) < 21:
+        # The template was validated when built; the new destination is ASCII digits that fit
+        # (checked here), so copy without re-validating every field — the dataclasses.replace()
+        # of before was the costliest step of a send.
+        v = SubmitSm._values(template)
+        pdu: SubmitSm = SubmitSm._fast_new(*v[:_DEST], ton, npi, dest, *v[_DEST + 3:])
+        return pdu
+    return replace(template, dest_addr_ton=ton, dest_addr_npi=npi, destination_addr=dest)
 
 
 def _validity(valid_until: datetime | None) -> str:

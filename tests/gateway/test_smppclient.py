@@ -733,3 +733,59 @@ def test_submit_nowait_writes_at_once_within_the_window_and_calls_back_with_the_
             assert not bound_not.submit_nowait(pdu, lost.append)
 
     run(scenario())
+
+
+def test_answers_held_by_the_smscs_nagle_are_released_by_an_immediate_ack() -> None:
+    """An SMSC that writes each submit_sm_resp as it goes with Nagle's algorithm on (Net::SMPP
+    does) holds the second and later answers until we acknowledge the first. Our kernel delays
+    that ACK (~40 ms) hoping to ride on our next packet, and the engine sends nothing between two
+    send transactions: a window of answers came 40 ms late. The client asks for an immediate ACK
+    after every read (TCP_QUICKACK), so a burst of ten is answered in a few milliseconds."""
+    import socket
+    import statistics
+    import threading
+    import time
+
+    from warta.smpp.codec import Decoder
+    from warta.smpp.pdu import BindTransceiver, SubmitSm
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def smsc() -> None:  # a plain blocking socket: Nagle on, one send() per answer
+        conn, _ = listener.accept()
+        decoder = Decoder()
+        with conn:
+            while data := conn.recv(65536):
+                for pdu in decoder.feed(data):
+                    if isinstance(pdu, SubmitSm):
+                        conn.sendall(pdu.response(message_id="m").encode())
+                        time.sleep(0.0002)  # answering as it goes, not in one write
+                    elif isinstance(pdu, BindTransceiver):
+                        conn.sendall(pdu.response(system_id="raw").encode())
+                    elif hasattr(pdu, "response"):
+                        conn.sendall(pdu.response().encode())
+
+    threading.Thread(target=smsc, daemon=True).start()
+
+    async def scenario() -> list[float]:
+        cfg = ClientConfig(port=listener.getsockname()[1], system_id="warta", password="secret", window=16)
+        async with SmppClient(cfg) as client:
+            (pdu,) = client.build_submits(SENDER, CITIZEN, "Uji")
+            took = []
+            for _ in range(7):
+                got: list[Any] = []
+                t0 = time.monotonic()
+                for _ in range(10):
+                    assert client.submit_nowait(pdu, got.append)
+                await eventually(lambda got=got: len(got) == 10)
+                took.append(time.monotonic() - t0)
+                assert all(r.ok for r in got)
+                await asyncio.sleep(0.02)  # quiet, as between two send transactions
+            return took
+
+    took = run(scenario())
+    listener.close()
+    # Without the immediate ACK every burst takes 42-48 ms (the delayed-ACK timer), with it ~3 ms.
+    assert statistics.median(took) < 0.025, [round(t * 1000, 1) for t in took]

@@ -538,3 +538,45 @@ def test_the_receipt_latency_gauge_measures_submit_to_receipt(transactional_db):
     assert total("receipt_latency_count") == 40
     mean = total("receipt_latency_seconds_sum") / 40
     assert 0.25 <= mean < 3.0, mean
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
+                    reason="PostgreSQL's planner; SQLite looks parts up through the same unique index")
+def test_a_batch_of_receipts_reads_only_its_own_parts_on_a_young_table(transactional_db):
+    """The receipt UPDATE finds parts by (SMSC id, connection) through the unique index, one
+    probe per receipt. On a table without statistics yet (a new installation's first big
+    blast) PostgreSQL used to look them up by the connection alone and read every part ever sent
+    on it, per batch of receipts: 3,000 here, millions in a year."""
+    from datetime import UTC, datetime
+
+    from django.db import connection, transaction
+
+    from warta.blasts.models import MessagePart, OutboundMessage
+    from warta.blasts.transitions import Outbox
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(2775)
+    blast = create_blast(numbers(3000))
+    now = datetime.now(UTC)
+    OutboundMessage.objects.filter(blast=blast).update(state="submitted", sent_at=now, submitted_at=now,
+                                                       connection=conn)
+    MessagePart.objects.bulk_create(
+        MessagePart(message_id=mid, connection=conn, smsc_message_id=f"smsc-{mid}", submitted_at=now)
+        for mid in OutboundMessage.objects.filter(blast=blast).values_list("id", flat=True))
+    some = [f"smsc-{mid}" for mid in
+            OutboundMessage.objects.filter(blast=blast).order_by("id").values_list("id", flat=True)[1000:1005]]
+
+    def parts_read() -> int:
+        with connection.cursor() as cur:
+            cur.execute("SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) "
+                        "FROM pg_stat_xact_user_tables WHERE relname = %s", [MessagePart._meta.db_table])
+            return int(cur.fetchone()[0])
+
+    with transaction.atomic():
+        before = parts_read()
+        moved = Outbox().receipt_by_part(conn.pk, some, "delivered", "", now)
+        read = parts_read() - before
+        transaction.set_rollback(True)
+    assert sorted(r[0] for r in moved) == sorted(some)
+    assert read <= 20, f"{read} parts read for 5 receipts"

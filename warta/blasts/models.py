@@ -270,7 +270,14 @@ class MessagePart(models.Model):
     """
 
     message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="parts")
-    connection = models.ForeignKey("gateway.Connection", on_delete=models.CASCADE, related_name="+")
+    # No index of its own. Receipts find their parts by (SMSC id, connection): the unique index
+    # leads with the SMSC id so that a batch's ``smsc_message_id = ANY(…)`` is the index's own
+    # condition, one probe per receipt, whatever the statistics say. With the id second (and an
+    # index on the connection), PostgreSQL on a young table (statistics: "a connection has a few
+    # parts") looked them up by connection alone and filtered every part ever sent on it, per
+    # batch. Deleting a connection (rare, an administrator's) now scans the parts instead.
+    connection = models.ForeignKey("gateway.Connection", on_delete=models.CASCADE, related_name="+",
+                                   db_index=False)
     smsc_message_id = models.CharField(max_length=65)
     part = models.SmallIntegerField(default=1)
     parts = models.SmallIntegerField(default=1)
@@ -281,7 +288,7 @@ class MessagePart(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["connection", "smsc_message_id"], name="part_unique_smsc_id"),
+            models.UniqueConstraint(fields=["smsc_message_id", "connection"], name="part_unique_smsc_id"),
         ]
 
 

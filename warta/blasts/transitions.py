@@ -292,12 +292,17 @@ class Outbox:
         ``submitted_at`` as seconds since the epoch (a float: decoding a timestamp with its time
         zone in Python per receipt was a sixth of the results lane's thread, for a gauge)."""
         tr, target = self._check("receipt", state)
+        # The parts first, by (connection, id) — the unique index, one probe per receipt — then
+        # their messages by primary key. Left to join freely, the planner drove the UPDATE from
+        # the outbox's "awaiting receipt" index (every message still waiting, 100,000s during a
+        # blast) or from the connection's parts, whatever the statistics of the day said.
         with bound_cursor() as cur:
             execute(cur,
-                    f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM {P} p WHERE p.connection_id=%s "
-                    f"AND p.smsc_message_id = ANY(%b::text[]) AND p.parts=1 AND m.id=p.message_id AND m.state=%s "
+                    f"WITH p AS MATERIALIZED (SELECT message_id, smsc_message_id, submitted_at FROM {P} "
+                    f"WHERE connection_id=%s AND smsc_message_id = ANY(%b::text[]) AND parts=1) "
+                    f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM p WHERE m.id=p.message_id AND m.state=%s "
                     f"RETURNING p.smsc_message_id, m.blast_id, date_part('epoch', p.submitted_at)",
-                    [target, now, detail, conn_id, list(smsc_ids), tr.frm[0]])
+                    [conn_id, list(smsc_ids), target, now, detail, tr.frm[0]])
             rows = list(cur.fetchall())
         self.record("receipt", tr.frm[0], (r[1] for r in rows), to=target)
         return rows

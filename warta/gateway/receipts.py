@@ -327,7 +327,9 @@ class ReceiptService:
                     .values_list("id", "connection_id", "smsc_message_id", "source", "destination")[:limit])
         parts: list[PartRow] = []
         if rows:
-            known = set(MessagePart.objects.filter(smsc_message_id__in=[r[2] for r in rows])
+            # With the connections too: the parts' only index on the id is (connection, id).
+            known = set(MessagePart.objects.filter(connection_id__in={r[1] for r in rows},
+                                                   smsc_message_id__in=[r[2] for r in rows])
                         .values_list("connection_id", "smsc_message_id"))
             settle: dict[int, list[int]] = defaultdict(list)
             taken: set[int] = set()

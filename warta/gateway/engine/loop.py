@@ -16,11 +16,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from warta.blasts.models import Blast, OutboxCount
 from warta.blasts.outbox import suppressed_numbers
@@ -56,6 +55,13 @@ SWITCH_INTERVAL = float(os.environ.get("WARTA_ENGINE_SWITCH_INTERVAL", "0.0005")
 RESULTS_INTERVAL = float(os.environ.get("WARTA_ENGINE_RESULTS_INTERVAL", "0.02"))
 
 
+def _utc_now() -> datetime:
+    """The engine's clock. Not django.utils.timezone.now, which reads settings.USE_TZ (always
+    True here) through a LazyObject on every call: one call per receipt, 6 % of the event loop
+    at window 512 (py-spy)."""
+    return datetime.now(UTC)
+
+
 class Engine(LeaseSteps, QueueSteps):
     """One delivery engine. ``await engine.run()`` until ``engine.stop()`` (or SIGTERM)."""
 
@@ -70,7 +76,7 @@ class Engine(LeaseSteps, QueueSteps):
         drain_timeout: float = 10.0,
         sweep_seconds: float = SWEEP_SECONDS,
         suppression: Callable[[Iterable[str]], set[str]] = suppressed_numbers,
-        clock: Callable[[], datetime] = timezone.now,
+        clock: Callable[[], datetime] = _utc_now,
         send_lanes: int | None = None,
     ) -> None:
         host = socket.gethostname()

@@ -300,7 +300,7 @@ class Outbox:
         ``submitted_at`` as seconds since the epoch (a float: decoding a timestamp with its time
         zone in Python per receipt was a sixth of the results lane's thread, for a gauge)."""
         tr, target = self._check("receipt", state)
-        # The parts first, by (connection, id) — the unique index, one probe per receipt — then
+        # The parts first, by (SMSC id, connection) — the unique index, one probe per receipt — then
         # their messages by primary key. Left to join freely, the planner drove the UPDATE from
         # the outbox's "awaiting receipt" index (every message still waiting, 100,000s during a
         # blast) or from the connection's parts, whatever the statistics of the day said.

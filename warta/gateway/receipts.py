@@ -327,7 +327,7 @@ class ReceiptService:
                     .values_list("id", "connection_id", "smsc_message_id", "source", "destination")[:limit])
         parts: list[PartRow] = []
         if rows:
-            # With the connections too: the parts' only index on the id is (connection, id).
+            # By (id, connection), the parts' unique index: only these receipts' own parts.
             known = set(MessagePart.objects.filter(connection_id__in={r[1] for r in rows},
                                                    smsc_message_id__in=[r[2] for r in rows])
                         .values_list("connection_id", "smsc_message_id"))

@@ -220,9 +220,14 @@ class OutboundMessage(models.Model):
                          condition=models.Q(state="queued", valid_until__isnull=False)),
             # used by the engine's orphan-receipt matcher: messages whose fate was ever in doubt
             models.Index(fields=["to"], name="outbox_in_doubt", condition=models.Q(unknown_count__gt=0)),
-            # used by the engine's no-receipt sweep: messages waiting for a receipt (or in doubt)
+            # used by the engine's no-receipt sweep: messages waiting for a receipt (or in doubt).
+            # "sent_at IS NOT NULL" (always true there) is for the planner: the sweep's
+            # "sent_at < …" implies it, the receipt UPDATE's "state = 'submitted'" alone does not.
+            # Without it, statistics from before a big blast ("nothing is submitted") made every
+            # batch of receipts read every message still waiting through this index (20,000 rows
+            # for 72 receipts: 17.7 ms instead of 1.0) instead of its own 72 by primary key.
             models.Index(fields=["sent_at"], name="outbox_awaiting_receipt",
-                         condition=models.Q(state__in=["submitted", "unknown"])),
+                         condition=models.Q(state__in=["submitted", "unknown"], sent_at__isnull=False)),
             # used by the console's "why it did not arrive" list: a blast's messages that ended in a
             # failure. Partial, so only the (few) rows entering a failure state pay for it.
             models.Index(fields=["blast", "id"], name="outbox_console_failures",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -540,6 +541,49 @@ def test_the_receipt_latency_gauge_measures_submit_to_receipt(transactional_db):
     assert 0.25 <= mean < 3.0, mean
 
 
+def _sent_with_parts(n: int, state: str) -> tuple[Any, list[int], Any]:
+    """A blast of ``n`` messages already sent on a connection, each with its part (SMSC id
+    ``smsc-<message id>``), in ``state``. Returns (connection, message ids, the time)."""
+    from datetime import UTC, datetime
+
+    from warta.blasts.models import MessagePart, OutboundMessage
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(2775)
+    blast = create_blast(numbers(n))
+    now = datetime.now(UTC)
+    mine = OutboundMessage.objects.filter(blast=blast)
+    mine.update(state=state, sent_at=now, submitted_at=now, done_at=None if state == "submitted" else now,
+                connection=conn)
+    ids = list(mine.order_by("id").values_list("id", flat=True))
+    MessagePart.objects.bulk_create(
+        MessagePart(message_id=mid, connection=conn, smsc_message_id=f"smsc-{mid}", submitted_at=now) for mid in ids)
+    return conn, ids, now
+
+
+def _receipts_reading(model: Any, conn: Any, smsc_ids: list[str], now: Any) -> tuple[list[Any], int]:
+    """Apply ``smsc_ids``' DELIVRD receipts in a transaction rolled back after; returns the rows
+    moved and how many rows of ``model``'s table the statement read (PostgreSQL's counters of
+    the current transaction)."""
+    from django.db import connection, transaction
+
+    from warta.blasts.transitions import Outbox
+
+    def read() -> int:
+        with connection.cursor() as cur:
+            cur.execute("SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) "
+                        "FROM pg_stat_xact_user_tables WHERE relname = %s", [model._meta.db_table])
+            return int(cur.fetchone()[0])
+
+    with transaction.atomic():
+        before = read()
+        moved = Outbox().receipt_by_part(conn.pk, smsc_ids, "delivered", "", now)
+        n = read() - before
+        transaction.set_rollback(True)
+    return moved, n
+
+
 @pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
                     reason="PostgreSQL's planner; SQLite looks parts up through the same unique index")
 def test_a_batch_of_receipts_reads_only_its_own_parts_on_a_young_table(transactional_db):
@@ -547,37 +591,11 @@ def test_a_batch_of_receipts_reads_only_its_own_parts_on_a_young_table(transacti
     probe per receipt. On a table without statistics yet (a new installation's first big
     blast) PostgreSQL used to look them up by the connection alone and read every part ever sent
     on it, per batch of receipts: 3,000 here, millions in a year."""
-    from datetime import UTC, datetime
+    from warta.blasts.models import MessagePart
 
-    from django.db import connection, transaction
-
-    from warta.blasts.models import MessagePart, OutboundMessage
-    from warta.blasts.transitions import Outbox
-
-    from .engine_harness import create_connection
-
-    conn = create_connection(2775)
-    blast = create_blast(numbers(3000))
-    now = datetime.now(UTC)
-    OutboundMessage.objects.filter(blast=blast).update(state="submitted", sent_at=now, submitted_at=now,
-                                                       connection=conn)
-    MessagePart.objects.bulk_create(
-        MessagePart(message_id=mid, connection=conn, smsc_message_id=f"smsc-{mid}", submitted_at=now)
-        for mid in OutboundMessage.objects.filter(blast=blast).values_list("id", flat=True))
-    some = [f"smsc-{mid}" for mid in
-            OutboundMessage.objects.filter(blast=blast).order_by("id").values_list("id", flat=True)[1000:1005]]
-
-    def parts_read() -> int:
-        with connection.cursor() as cur:
-            cur.execute("SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) "
-                        "FROM pg_stat_xact_user_tables WHERE relname = %s", [MessagePart._meta.db_table])
-            return int(cur.fetchone()[0])
-
-    with transaction.atomic():
-        before = parts_read()
-        moved = Outbox().receipt_by_part(conn.pk, some, "delivered", "", now)
-        read = parts_read() - before
-        transaction.set_rollback(True)
+    conn, ids, now = _sent_with_parts(3000, "submitted")
+    some = [f"smsc-{mid}" for mid in ids[1000:1005]]
+    moved, read = _receipts_reading(MessagePart, conn, some, now)
     assert sorted(r[0] for r in moved) == sorted(some)
     assert read <= 20, f"{read} parts read for 5 receipts"
 
@@ -590,40 +608,17 @@ def test_a_batch_of_receipts_reads_only_its_own_messages_when_the_statistics_are
     must still take its own messages by primary key, not read every waiting message through the
     no-receipt sweep's partial index: 2,000 here, hundreds of thousands in a big blast — per
     batch of receipts."""
-    from datetime import UTC, datetime
-
-    from django.db import connection, transaction
+    from django.db import connection
 
     from warta.blasts.models import MessagePart, OutboundMessage
-    from warta.blasts.transitions import Outbox
 
-    from .engine_harness import create_connection
-
-    conn = create_connection(2775)
-    blast = create_blast(numbers(4000))
-    now = datetime.now(UTC)
-    mine = OutboundMessage.objects.filter(blast=blast)
-    mine.update(state="delivered", sent_at=now, submitted_at=now, done_at=now, connection=conn)
-    MessagePart.objects.bulk_create(
-        MessagePart(message_id=mid, connection=conn, smsc_message_id=f"smsc-{mid}", submitted_at=now)
-        for mid in mine.values_list("id", flat=True))
+    conn, ids, now = _sent_with_parts(4000, "delivered")
     with connection.cursor() as cur:
         cur.execute(f"ANALYZE {OutboundMessage._meta.db_table}")
         cur.execute(f"ANALYZE {MessagePart._meta.db_table}")
-    waiting = list(mine.order_by("id").values_list("id", flat=True)[:2000])
-    mine.filter(id__in=waiting).update(state="submitted", done_at=None)  # after the statistics
+    waiting = ids[:2000]
+    OutboundMessage.objects.filter(id__in=waiting).update(state="submitted", done_at=None)  # after the statistics
     some = [f"smsc-{mid}" for mid in waiting[1000:1005]]
-
-    def outbox_read() -> int:
-        with connection.cursor() as cur:
-            cur.execute("SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) "
-                        "FROM pg_stat_xact_user_tables WHERE relname = %s", [OutboundMessage._meta.db_table])
-            return int(cur.fetchone()[0])
-
-    with transaction.atomic():
-        before = outbox_read()
-        moved = Outbox().receipt_by_part(conn.pk, some, "delivered", "", now)
-        read = outbox_read() - before
-        transaction.set_rollback(True)
+    moved, read = _receipts_reading(OutboundMessage, conn, some, now)
     assert sorted(r[0] for r in moved) == sorted(some)
     assert read <= 20, f"{read} messages read for 5 receipts"

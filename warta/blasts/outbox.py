@@ -32,7 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -63,6 +63,12 @@ RECEIPT_STATES: dict[str, str] = {
 }
 
 INSERT_CHUNK = 5000
+# A blast this large gets fresh planner statistics once its rows are committed (PostgreSQL). Taken
+# before it, they do not know the blast: the engine's claim then read the whole blast through the
+# plain blast index and sorted it for every batch of 128 (42 ms per claim for 100,000 rows, growing
+# with the blast) instead of walking the claim index. On an outbox holding a year of blasts
+# autovacuum does not analyse again for one blast (10 % of the table must change first).
+ANALYZE_AFTER = 10_000
 
 
 class OutboxError(Exception):
@@ -181,11 +187,20 @@ def create_blast(
                 for to, operator, own in chunk])
             queued += len(chunk)
         OutboxCount.add({(blast.pk, State.QUEUED): queued})
+        if queued >= ANALYZE_AFTER and connection.vendor == "postgresql":
+            transaction.on_commit(_analyze_outbox)
         summary = {"queued": queued, "invalid": invalid, "duplicates": duplicates}
         audit.record(audit_action, blast, actor=actor,
                      changes={"sender": sender.name, "queued": queued, "invalid": len(invalid),
                               "priority": int(priority)})
     return blast, summary
+
+
+def _analyze_outbox() -> None:
+    """Fresh statistics for the outbox (see ``ANALYZE_AFTER``): a sample of ~30,000 rows,
+    a fraction of a second to a few seconds on a large table, once per large blast."""
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {OutboundMessage._meta.db_table}")
 
 
 def _control(blast: Blast, new_state: str, allowed_from: set[str], action: str, actor: Any) -> Blast:

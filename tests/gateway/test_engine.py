@@ -562,13 +562,10 @@ def _sent_with_parts(n: int, state: str) -> tuple[Any, list[int], Any]:
     return conn, ids, now
 
 
-def _receipts_reading(model: Any, conn: Any, smsc_ids: list[str], now: Any) -> tuple[list[Any], int]:
-    """Apply ``smsc_ids``' DELIVRD receipts in a transaction rolled back after; returns the rows
-    moved and how many rows of ``model``'s table the statement read (PostgreSQL's counters of
-    the current transaction)."""
+def _reading(model: Any, fn: Any) -> tuple[Any, int]:
+    """``fn()`` in a transaction rolled back after; returns its result and how many rows of
+    ``model``'s table it read (PostgreSQL's counters of the current transaction)."""
     from django.db import connection, transaction
-
-    from warta.blasts.transitions import Outbox
 
     def read() -> int:
         with connection.cursor() as cur:
@@ -578,10 +575,18 @@ def _receipts_reading(model: Any, conn: Any, smsc_ids: list[str], now: Any) -> t
 
     with transaction.atomic():
         before = read()
-        moved = Outbox().receipt_by_part(conn.pk, smsc_ids, "delivered", "", now)
+        out = fn()
         n = read() - before
         transaction.set_rollback(True)
-    return moved, n
+    return out, n
+
+
+def _receipts_reading(model: Any, conn: Any, smsc_ids: list[str], now: Any) -> tuple[list[Any], int]:
+    """Apply ``smsc_ids``' DELIVRD receipts (rolled back); the rows moved and the rows of
+    ``model``'s table read."""
+    from warta.blasts.transitions import Outbox
+
+    return _reading(model, lambda: Outbox().receipt_by_part(conn.pk, smsc_ids, "delivered", "", now))
 
 
 @pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
@@ -634,7 +639,7 @@ def test_a_large_blast_is_claimed_through_the_claim_index_whatever_the_statistic
     the statistics once it is committed, so a claim reads about what it takes."""
     from datetime import UTC, datetime
 
-    from django.db import connection, transaction
+    from django.db import connection
 
     from warta.blasts import outbox
     from warta.blasts.models import OutboundMessage
@@ -647,17 +652,7 @@ def test_a_large_blast_is_claimed_through_the_claim_index_whatever_the_statistic
     with connection.cursor() as cur:
         cur.execute(f"ANALYZE {OutboundMessage._meta.db_table}")
     blast = create_blast(numbers(2000, start=10_000))
-
-    def read() -> int:
-        with connection.cursor() as cur:
-            cur.execute("SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) "
-                        "FROM pg_stat_xact_user_tables WHERE relname = %s", [OutboundMessage._meta.db_table])
-            return int(cur.fetchone()[0])
-
-    with transaction.atomic():
-        before = read()
-        claimed = Outbox().claim(blast.pk, 64, datetime.now(UTC), engine_id="uji")
-        n = read() - before
-        transaction.set_rollback(True)
+    claimed, n = _reading(OutboundMessage,
+                          lambda: Outbox().claim(blast.pk, 64, datetime.now(UTC), engine_id="uji"))
     assert len(claimed) == 64
     assert n <= 300, f"{n} outbox rows read to claim 64"

@@ -8,9 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 
 from warta.blasts import outbox
-from warta.blasts.models import Blast, OutboundMessage, OutboxCount, SenderID
+from warta.blasts.models import Blast, MessagePart, OutboundMessage, OutboxCount, SenderID
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +165,52 @@ def test_outbox_status_prints_counts_per_state_as_json(humas):
     text = StringIO()
     call_command("outbox", "status", stdout=text)
     assert "antre" in text.getvalue()
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
+                    reason="statements read after the COMMIT: PostgreSQL's pipeline mode")
+def test_statements_read_after_the_commit_book_exactly_the_rows_they_moved(humas):
+    """The engine's send lane queues its claim and its ``submitted`` UPDATE in psycopg's pipeline
+    and reads their rows after the COMMIT; each statement books its own counts and costs. A row
+    that did not move (here one another engine's reaper made ``unknown`` meanwhile) is neither
+    counted nor charged, and the callbacks get exactly the rows moved, in one round trip."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from warta.blasts.transitions import Later, Outbox
+    from warta.gateway import services
+
+    conn = services.add_connection("uji", "smpp://warta:rahasia@127.0.0.1:2775")
+    blast, _ = outbox.create_blast(sender="HumasDKI", text="Info banjir",
+                                   recipients=[f"+62812555000{i:02d}" for i in range(6)])
+    now = datetime.now(UTC)
+    claimed: list[tuple] = []
+    submitted: list[tuple] = []
+    ob = Outbox()
+    later = Later()
+    with transaction.atomic():
+        with connection.connection.pipeline():
+            ob.claim(blast.pk, 4, now, engine_id="e1", mark_conn=conn.pk, later=(later, claimed.extend))
+            ob.write_counts()
+        assert not claimed  # read only after the COMMIT
+    later.run()
+    assert len(claimed) == 4 and all(row[4] == 0 for row in claimed)  # attempts before this send
+    assert outbox.status_counts(blast.pk)["sending"] == 4 and outbox.status_counts(blast.pk)["queued"] == 2
+
+    ids = [row[0] for row in claimed]
+    with transaction.atomic():
+        ob.move("reap_unknown", ids[:1], set_params=["engine mati"], where="engine_id=%s", where_params=["e1"])
+        ob.write_counts()
+    with transaction.atomic():
+        with connection.connection.pipeline():
+            ob.submit([(i, Decimal("350")) for i in ids], conn.pk, now, engine_id="e1",
+                      parts=[(i, conn.pk, f"smsc-{i}", 1, 1, now) for i in ids], later=(later, submitted.extend))
+    later.run()
+    assert sorted(r[0] for r in submitted) == sorted(ids[1:])
+    counts = {s: n for s, n in outbox.status_counts(blast.pk).items() if n}
+    rows = dict(OutboundMessage.objects.filter(blast=blast).values_list("state").annotate(n=Count("id")))
+    assert counts == rows == {"submitted": 3, "unknown": 1, "queued": 2}
+    assert OutboxCount.cost_total(blast.pk) == Decimal("1050")
+    assert sorted(MessagePart.objects.filter(message__blast=blast).values_list("message_id", flat=True)) == sorted(ids[1:])

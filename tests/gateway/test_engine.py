@@ -131,6 +131,7 @@ def test_cancel_stops_the_blast_and_accounts_every_message(transactional_db):
 def test_numbers_that_opt_out_after_the_blast_was_queued_are_suppressed_at_send_time(transactional_db):
     """Opted out, or a contact whose processing was restricted (UU 27/2022), after the blast was
     queued: never sent. On PostgreSQL the claim statement itself says so, elsewhere a lookup."""
+    from warta.blasts import outbox
     from warta.contacts.models import Contact
     from warta.contacts.services import opt_out, restrict
 
@@ -152,6 +153,9 @@ def test_numbers_that_opt_out_after_the_blast_was_queued_are_suppressed_at_send_
             await wait_until(lambda: set(states(blast.pk)) <= FINAL and sum(states(blast.pk).values()) == 40)
             assert await db(states, blast.pk) == {"delivered": 25, "suppressed": 15}
             assert not set(_submitted_to(rig)) & (set(opted) | set(restricted))
+            # Suppressed after the claim's COMMIT on PostgreSQL (``suppress_claimed``): still counted exactly.
+            counts = await db(outbox.status_counts, blast.pk)
+            assert {s: n for s, n in counts.items() if n} == {"delivered": 25, "suppressed": 15}
 
     asyncio.run(scenario())
 

@@ -39,12 +39,19 @@ receipt settles it, and ``no_report`` ends it after the validity.
 Counts: ``Outbox.counts`` holds ``(blast, state) → delta`` (and ``(blast, "no_report")``, a
 sub-count of ``expired``, not a state); ``write_counts`` inserts them as ``OutboxCount`` rows in
 the caller's transaction, so a count is exactly as durable as the change it counts.
+
+Counted by the statement itself (PostgreSQL, ``later``): the engine's send lane queues its
+``submitted`` and ``mark`` statements in psycopg's pipeline and reads their rows only after the
+COMMIT, so its whole transaction is one round trip. Python cannot count rows it has not seen yet,
+so each such statement inserts its own ``OutboxCount`` deltas from its ``RETURNING`` rows, in a
+data-modifying CTE (``_booked``): as exact, and as durable, as the rows it moved.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +66,7 @@ S: Any = OutboundMessage.State  # TextChoices: Any to mypy (Django ships no type
 M = OutboundMessage._meta.db_table
 B = Blast._meta.db_table
 P = MessagePart._meta.db_table
+OC = OutboxCount._meta.db_table
 
 #: Final states: defined once, on the model.
 _final: Any = OutboundMessage.FINAL
@@ -115,6 +123,54 @@ class TransitionError(Exception):
     """A transition the table does not allow (a bug in the caller, never the data)."""
 
     permanent = True
+
+
+class Later:
+    """Statements queued in psycopg's pipeline whose rows are read after the transaction's
+    COMMIT, which syncs the pipeline once: a statement read at once costs a round trip of its
+    own (a sync, the server's answer, and the GIL back for this thread), ~2 ms each in the
+    engine's send lane at window 64 — more than the statements' own work. Each statement gets
+    its own cursor (a closed cursor cannot take its results); ``run`` hands each one's rows to
+    its callback, in order, once committed; ``close`` drops them when the transaction failed.
+    Outside pipeline mode the statements simply run at once and ``run`` reads their rows the
+    same way. PostgreSQL only."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[Any, Callable[[list[tuple[Any, ...]]], None]]] = []
+
+    def cursor(self, then: Callable[[list[tuple[Any, ...]]], None]) -> Any:
+        import psycopg
+
+        connection.ensure_connection()
+        cur = psycopg.Cursor(connection.connection)
+        self._waiting.append((cur, then))
+        return cur
+
+    def run(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        try:
+            for cur, then in waiting:
+                then(list(cur.fetchall()))
+        finally:
+            for cur, _then in waiting:
+                cur.close()
+
+    def close(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for cur, _then in waiting:
+            with contextlib.suppress(Exception):
+                cur.close()
+
+
+def _booked(moved: str, frm: str, to: str, cost: str = "0", cost_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+    """A CTE ``k`` that inserts the ``OutboxCount`` deltas of the rows of CTE ``moved`` (which
+    returns ``blast_id``): ``frm −n``, ``to +n`` per blast, the Rupiah of ``cost`` (an SQL
+    expression per row) on the ``to`` row, as ``OutboxCount.add`` writes them. Returns (SQL,
+    its parameters)."""
+    return (f"k AS (INSERT INTO {OC} (blast_id, state, count, cost) "
+            f"SELECT x.blast_id, v.state, v.sign * x.n, CASE WHEN v.sign > 0 THEN x.c ELSE 0 END "
+            f"FROM (SELECT blast_id, count(*) AS n, COALESCE(SUM({cost}), 0) AS c FROM {moved} GROUP BY blast_id) x "
+            f"CROSS JOIN (VALUES (%s::text, -1), (%s::text, 1)) AS v(state, sign))", [*cost_params, frm, to])
 
 
 class Outbox:
@@ -189,7 +245,8 @@ class Outbox:
 
     def claim(self, blast_id: int, limit: int, now: datetime, *, engine_id: str,
               mark_conn: int | None = None, operators: Iterable[str] | None = None,
-              not_operators: Iterable[str] = (), flag: str = "") -> list[tuple[Any, ...]]:
+              not_operators: Iterable[str] = (), flag: str = "",
+              later: tuple[Later, Callable[[list[tuple[Any, ...]]], None]] | None = None) -> list[tuple[Any, ...]]:
         """Claim up to ``limit`` due, unclaimed messages of a blast for ``engine_id``, oldest
         first; with ``mark_conn`` the claim is also the ``mark`` transition (straight into
         ``sending`` on that connection). Returns ``(id, to, operator, text, attempts before this
@@ -200,7 +257,9 @@ class Outbox:
         routed by operator is filled with rows it can carry, not a share of everyone's); with
         ``not_operators`` none to those (a catch-all connection leaves them to better routes).
         ``flag`` (PostgreSQL): an SQL condition on the row (``m``), returned as a sixth column —
-        the engine's suppression check, answered by the claim itself."""
+        the engine's suppression check, answered by the claim itself. ``later`` (PostgreSQL,
+        with ``mark_conn``): as ``submit``'s — queued, rows to the callback after the COMMIT, the
+        ``mark`` counted by the statement itself."""
         head: list[Any]
         if mark_conn is None:
             sets, head, ret = "engine_id=%s", [engine_id], "attempts"
@@ -225,6 +284,18 @@ class Outbox:
                 # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE subquery
                 # of an UPDATE more than once and claim more rows than asked.
                 extra = f", {flag}" if flag else ""
+                if later is not None:
+                    if mark_conn is None:
+                        raise TransitionError("claim: only a claim that marks can be read later")
+                    book, book_params = _booked("u", S.QUEUED, target)
+                    execute(later[0].cursor(later[1]),
+                            f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED), '
+                            f'u AS (UPDATE {M} m SET {sets} FROM c WHERE m.id=c.id{tail} '
+                            f'RETURNING m.id, m."to", m.operator, m.text, m.{ret} AS attempts, m.blast_id'
+                            f'{extra + " AS flag" if flag else ""}), {book} '
+                            f'SELECT id, "to", operator, text, attempts{", flag" if flag else ""} FROM u',
+                            [*params, *head, Blast.State.ACTIVE, *book_params])
+                    return []
                 execute(cur, f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) '
                              f'UPDATE {M} m SET {sets} FROM c WHERE m.id=c.id{tail} '
                              f'RETURNING m.id, m."to", m.operator, m.text, m.{ret}{extra}',
@@ -239,7 +310,8 @@ class Outbox:
         return rows
 
     def submit(self, costs: Sequence[tuple[int, Any]], conn_id: int, now: datetime, *,
-               engine_id: str, parts: Sequence[tuple[Any, ...]] = ()) -> list[tuple[Any, ...]]:
+               engine_id: str, parts: Sequence[tuple[Any, ...]] = (),
+               later: tuple[Later, Callable[[list[tuple[Any, ...]]], None]] | None = None) -> list[tuple[Any, ...]]:
         """The ``submitted`` transition with each message's cost written on it (DESIGN: the cost
         of a message is written when it is submitted, here), one statement per distinct cost
         (a handful). Returns ``(id, blast_id)`` of the rows moved; the blasts' cost totals are
@@ -249,7 +321,11 @@ class Outbox:
         submitted_at)``) are inserted in the same statement, as a data-modifying CTE joined to
         the rows moved (the parts INSERT was a round trip of its own every loop turn); only the
         parts of rows that did move are written, as the caller did before. Elsewhere the caller
-        inserts them (``parts`` must then be empty)."""
+        inserts them (``parts`` must then be empty).
+
+        ``later`` (PostgreSQL): ``(Later, callback)`` — the statements are queued, their rows go
+        to the callback after the COMMIT, and each statement books its own counts and costs
+        (``_booked``); returns nothing now."""
         if not costs:
             return []
         tr, target = self._check("submitted", None)
@@ -263,25 +339,37 @@ class Outbox:
             # pairs instead, the planner — counting the engine's held rows as one — chose a
             # nested loop that compared every held row with every pair: 52 ms at window 512.
             part_cols = list(zip(*parts, strict=True)) if parts else []
-            with bound_cursor() as cur:
-                for cost, ids in by_cost.items():
-                    update = (f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, "
-                              f"cost=COALESCE(m.cost, 0) + %s WHERE m.id = ANY(%b::bigint[]) "
-                              f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id")
-                    params = [target, now, conn_id, cost, ids, tr.frm[0], engine_id]
-                    if parts:
-                        mine = set(ids) if len(by_cost) > 1 else None
-                        cols = part_cols if mine is None else list(zip(*(p for p in parts if p[0] in mine), strict=True))
-                        if cols:
-                            update = (f"WITH s AS ({update}), p AS (INSERT INTO {P} (message_id, connection_id, "
-                                      f"smsc_message_id, part, parts, state, submitted_at) "
-                                      f"SELECT t.m, t.c, t.s, t.p, t.n, %s, t.a "
-                                      f"FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::smallint[], "
-                                      f"%b::smallint[], %b::timestamptz[]) AS t(m, c, s, p, n, a) "
-                                      f"JOIN s ON s.id=t.m ON CONFLICT DO NOTHING) SELECT id, blast_id FROM s")
-                            params += [target, *(list(c) for c in cols)]
+            for cost, ids in by_cost.items():
+                update = (f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, "
+                          f"cost=COALESCE(m.cost, 0) + %s WHERE m.id = ANY(%b::bigint[]) "
+                          f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id")
+                params: list[Any] = [target, now, conn_id, cost, ids, tr.frm[0], engine_id]
+                ctes: list[str] = []
+                if parts:
+                    mine = set(ids) if len(by_cost) > 1 else None
+                    cols = part_cols if mine is None else list(zip(*(p for p in parts if p[0] in mine), strict=True))
+                    if cols:
+                        ctes.append(f"p AS (INSERT INTO {P} (message_id, connection_id, "
+                                    f"smsc_message_id, part, parts, state, submitted_at) "
+                                    f"SELECT t.m, t.c, t.s, t.p, t.n, %s, t.a "
+                                    f"FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::smallint[], "
+                                    f"%b::smallint[], %b::timestamptz[]) AS t(m, c, s, p, n, a) "
+                                    f"JOIN s ON s.id=t.m ON CONFLICT DO NOTHING)")
+                        params += [target, *(list(c) for c in cols)]
+                if later is not None:
+                    sql, book = _booked("s", tr.frm[0], target, "%s::numeric", [cost])
+                    ctes.append(sql)
+                    params += book
+                if ctes:
+                    update = f"WITH s AS ({update}), {', '.join(ctes)} SELECT id, blast_id FROM s"
+                if later is not None:
+                    execute(later[0].cursor(later[1]), update, params)
+                    continue
+                with bound_cursor() as cur:
                     execute(cur, update, params)
                     rows.extend(cur.fetchall())
+            if later is not None:
+                return []
         else:
             for cost, ids in by_cost.items():
                 rows.extend(self._update_ids(

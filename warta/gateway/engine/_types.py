@@ -186,6 +186,8 @@ class FlushResult:
     claimed: list[Item] = field(default_factory=list)
     dropped: set[int] = field(default_factory=set)
     direct: list[Item] = field(default_factory=list)  # claimed straight into ``sending``
+    # Numbers of ``direct`` the claim said are suppressed; None: ask the suppression function.
+    flagged: set[str] | None = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

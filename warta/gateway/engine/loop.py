@@ -23,7 +23,7 @@ from django.db import connection, transaction
 
 from warta.blasts.models import Blast, OutboxCount
 from warta.blasts.outbox import suppressed_numbers
-from warta.blasts.transitions import Outbox
+from warta.blasts.transitions import Later, Outbox
 
 from ..models import Connection, GatewayCount
 from ..receipts import InReceipt, ReceiptService
@@ -177,10 +177,24 @@ class Engine(LeaseSteps, QueueSteps):
         ``sending`` marks of the plan, then the next claim. A slot is refilled in the same
         transaction that writes the result of the message it held, so at every commit no more
         rows are ``sending`` than the window holds — the bound on messages in doubt after a crash."""
+        # PostgreSQL: the submit results and the claim that refills the slots are read after
+        # the COMMIT (``Later``), so the whole transaction is one round trip: each statement
+        # read at once cost a round trip of its own, ~2 ms apiece at window 64.
+        later = Later() if self.is_postgres else None
+
         def sends() -> FlushResult:
-            self.apply_responses(outcomes)
-            return self._sends(plan, claim, senders, direct, wants)
-        return self._in_transaction(sends, prepare=self._before_pipeline)
+            self.apply_responses(outcomes, later)
+            return self._sends(plan, claim, senders, direct, wants, later)
+        try:
+            result = self._in_transaction(sends, prepare=self._before_pipeline)
+        except BaseException:
+            if later is not None:
+                later.close()
+            raise
+        if later is not None:
+            later.run()
+            self.suppress_claimed(result)
+        return result
 
     def _before_pipeline(self) -> None:
         """The ORM reads the send lane may need, done before its pipeline starts (the active
@@ -198,13 +212,16 @@ class Engine(LeaseSteps, QueueSteps):
 
     def _sends(self, plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
                direct: tuple[int, int] | None,
-               wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]]) -> FlushResult:
+               wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]],
+               later: Later | None = None) -> FlushResult:
         result = FlushResult()
         if plan:
             result.marked, result.dropped = self.mark_sending(plan)
         if claim:
             result.claimed = self.claim_batch(claim, senders)
-        if direct:
+        if direct and later is not None:
+            self.claim_marked_later(direct[1], senders, direct[0], later, result)
+        elif direct:
             result.direct = self.claim_batch(direct[1], senders, mark_conn=direct[0])
         if wants:
             result.claimed = self.claim_per_conn(wants)

@@ -6,6 +6,7 @@ alone from a test."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -17,7 +18,7 @@ from django.db import transaction
 
 from warta.blasts import outbox
 from warta.blasts.models import Blast, MessagePart, OutboxCount, SenderID
-from warta.blasts.transitions import NO_REPORT
+from warta.blasts.transitions import NO_REPORT, Later
 from warta.lib.fastsql import bound_cursor
 
 from .. import hooks
@@ -29,6 +30,7 @@ from ._types import (
     THROTTLE_REQUEUE,
     THROTTLE_STATUSES,
     B,
+    FlushResult,
     InMo,
     Item,
     LateAnswer,
@@ -122,15 +124,9 @@ class QueueSteps(EngineBase):
                                      operators=operators, not_operators=not_operators,
                                      flag=outbox.suppressed_sql('m."to"') if in_sql else "")
             got_any = got_any or bool(rows)
-            mono = time.monotonic()
-            for id_, to, operator, text, attempts, *flag in rows:
-                item = Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
-                            blast.resend_unknown, self._parts_needed(text) if text else blast_parts,
-                            claimed_at=mono, valid_until=blast.valid_until)
-                items.append(item)
-                if flag and flag[0]:
-                    flagged.add(to)
-                taken += 1 if mark_conn is None else item.parts
+            got = self._items(blast, blast_parts, rows, flagged)
+            items.extend(got)
+            taken += len(got) if mark_conn is None else sum(i.parts for i in got)
         if not got_any:
             self._active_until = 0.0  # nothing due in the blasts listed: list them again next time
         if items:
@@ -138,6 +134,62 @@ class QueueSteps(EngineBase):
                                    blocked=flagged if in_sql else None)
         items.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
         return items
+
+    def _items(self, blast: Blast, blast_parts: int, rows: Sequence[tuple[Any, ...]], flagged: set[str]) -> list[Item]:
+        """Claimed rows ``(id, to, operator, text, attempts[, suppressed])`` → items; the
+        numbers the claim said are suppressed go to ``flagged``."""
+        mono = time.monotonic()
+        items: list[Item] = []
+        for id_, to, operator, text, attempts, *flag in rows:
+            items.append(Item(id_, blast.pk, to, operator, text or blast.text, blast.sender.name, attempts,
+                              blast.resend_unknown, self._parts_needed(text) if text else blast_parts,
+                              claimed_at=mono, valid_until=blast.valid_until))
+            if flag and flag[0]:
+                flagged.add(to)
+        return items
+
+    def claim_marked_later(self, limit: int, senders: set[str] | None, conn_id: int, later: Later,
+                           result: FlushResult) -> None:
+        """``claim_batch(limit, senders, mark_conn=conn_id)`` for the send lane's pipeline: the
+        claim is queued and its rows read after the COMMIT (``Later``), which fills
+        ``result.direct`` and ``result.flagged``. One blast per turn — the first the sender allows
+        with room for its text — since how many rows it gave is known only after the COMMIT; the
+        next turn claims from the next blast when this one ran dry. Opted-out numbers are
+        suppressed after the COMMIT (``suppress_claimed``), not in this transaction."""
+        now = self.now()
+        in_sql = self.suppression is outbox.suppressed_numbers
+        for blast in self.active_blasts():
+            if senders is not None and blast.sender.name not in senders:
+                continue
+            blast_parts = self._parts_needed(blast.text)
+            want = limit // blast_parts
+            if want <= 0:
+                continue
+
+            def then(rows: list[tuple[Any, ...]], blast: Blast = blast, blast_parts: int = blast_parts) -> None:
+                if not rows:
+                    self._active_until = 0.0  # this blast ran dry: list the blasts again next time
+                flagged: set[str] = set()
+                result.direct.extend(self._items(blast, blast_parts, rows, flagged))
+                result.flagged = flagged if in_sql else None  # None: ask the suppression function
+
+            self.outbox.claim(blast.pk, want, now, engine_id=self.engine_id, mark_conn=conn_id,
+                              flag=outbox.suppressed_sql('m."to"') if in_sql else "", later=(later, then))
+            return
+        self._active_until = 0.0
+
+    def suppress_claimed(self, result: FlushResult) -> None:
+        """After a ``claim_marked_later`` commit: its opted-out numbers' messages (marked
+        ``sending``, not sent) become ``suppressed``, in a transaction of their own, and leave
+        ``result.direct``. A crash before it leaves them ``sending``, within the window bound
+        like any marked message, and they become ``unknown`` without having been sent."""
+        if not result.direct or result.flagged == set():
+            result.direct.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
+            return
+        with transaction.atomic():
+            result.direct = self._suppress(result.direct, S.SENDING, blocked=result.flagged)
+            self._write_deltas()
+        result.direct.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
 
     def claim_per_conn(self, wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]]) -> list[Item]:
         """Claim for each connection up to its own demand, only rows it can carry: ``wants`` is
@@ -244,7 +296,7 @@ class QueueSteps(EngineBase):
             "expire_queued", "valid_until IS NOT NULL AND valid_until <= %s AND (engine_id IS NULL OR engine_id=%s)",
             [now, self.engine_id], set_params=[now, "masa berlaku habis sebelum terkirim"]))
 
-    def apply_responses(self, outcomes: Sequence[Outcome]) -> None:
+    def apply_responses(self, outcomes: Sequence[Outcome], later: Later | None = None) -> None:
         """Submit results → submitted (+ parts), failed, queued again, or unknown.
 
         * accepted (every part) → ``submitted``;
@@ -256,7 +308,10 @@ class QueueSteps(EngineBase):
           (``apply_late``), and unknowns never count towards ``MAX_ATTEMPTS``;
         * permanent, or a part accepted and another refused → ``failed``;
         * other transient errors → queued with back-off, ``failed`` after ``MAX_ATTEMPTS``.
-        """
+
+        ``later`` (the send lane, PostgreSQL): the ``submitted`` statements are read after the
+        COMMIT (``Later``); a blast this engine has not seen accepted yet is read at once, as its
+        ``started_at`` is written from the rows."""
         if not outcomes:
             return
         now = self.now()
@@ -303,8 +358,14 @@ class QueueSteps(EngineBase):
             by_id = {oc.item.id: oc for oc in ocs}
             if self.is_postgres:
                 # Written by the submitted UPDATE itself (one statement, see Outbox.submit).
-                rows = self._mark_submitted(conn_id, ocs, now, parts=[
-                    (oc.item.id, conn_id, r.message_id, r.part, r.parts, now) for oc in ocs for r in oc.results])
+                conn_parts = [(oc.item.id, conn_id, r.message_id, r.part, r.parts, now) for oc in ocs for r in oc.results]
+                if later is not None and not {oc.item.blast_id for oc in ocs} - self._started:
+                    self.outbox.submit([(oc.item.id, self._cost_of(oc)) for oc in ocs], conn_id, now,
+                                       engine_id=self.engine_id, parts=conn_parts,
+                                       later=(later, functools.partial(self._submitted_later, conn_id)))
+                    parts_written = True
+                    continue
+                rows = self._mark_submitted(conn_id, ocs, now, parts=conn_parts)
                 parts_written = parts_written or bool(rows)
             else:
                 rows = self._mark_submitted(conn_id, ocs, now)
@@ -346,6 +407,11 @@ class QueueSteps(EngineBase):
             # In the send lane this waits for the results lane's periodic match instead: it is
             # the path between a freed window slot and the next submit.
             self.match_pending_receipts()
+
+    def _submitted_later(self, conn_id: int, rows: list[tuple[Any, ...]]) -> None:
+        """The rows a ``later`` submit moved (its counts and costs booked by the statement)."""
+        self._gdeltas[(conn_id, "submits", "")] += len(rows)
+        self.stats["submitted"] += len(rows)
 
     def _remember_late(self, conn_id: int, ref: int, message_id: int, part: int, parts: int) -> None:
         refs = self._late_refs

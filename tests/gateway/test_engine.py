@@ -660,3 +660,42 @@ def test_a_large_blast_is_claimed_through_the_claim_index_whatever_the_statistic
                           lambda: Outbox().claim(blast.pk, 64, datetime.now(UTC), engine_id="uji"))
     assert len(claimed) == 64
     assert n <= 300, f"{n} outbox rows read to claim 64"
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
+                    reason="PostgreSQL's prepared statements and generic plans")
+def test_the_prepared_statements_read_only_their_own_rows_with_a_generic_plan(transactional_db):
+    """The submit and receipt statements are prepared (planned once per connection); after five
+    runs PostgreSQL may switch to a generic plan, made without the parameters' values. Forced
+    generic here, with the engine holding 2,000 rows: the submit of 5 must take its 5 by primary
+    key — with ``engine_id = $n`` the generic plan read every row the engine held through
+    ``outbox_engine_held`` — and 5 receipts their 5 parts and 5 messages."""
+    from django.db import connection
+
+    from warta.blasts.models import MessagePart, OutboundMessage
+    from warta.blasts.transitions import Outbox
+
+    conn, ids, now = _sent_with_parts(2000, "submitted")
+    with connection.cursor() as cur:  # statistics from before the engine held anything
+        cur.execute(f"ANALYZE {OutboundMessage._meta.db_table}")
+    held = OutboundMessage.objects.filter(id__in=ids)
+    held.update(state="sending", engine_id="uji", submitted_at=None)
+    with connection.cursor() as cur:
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        some = ids[1000:1005]
+        moved, read = _reading(OutboundMessage, lambda: Outbox().submit([(i, 0) for i in some], conn.pk, now,
+                                                                        engine_id="uji"))
+        assert sorted(r[0] for r in moved) == some
+        assert read <= 20, f"{read} messages read to submit 5"
+
+        held.update(state="submitted", engine_id=None, submitted_at=now)
+        smsc_ids = [f"smsc-{mid}" for mid in some]
+        moved, read = _receipts_reading(OutboundMessage, conn, smsc_ids, now)
+        assert sorted(r[0] for r in moved) == sorted(smsc_ids)
+        assert read <= 20, f"{read} messages read for 5 receipts"
+        _moved, read = _receipts_reading(MessagePart, conn, smsc_ids, now)
+        assert read <= 20, f"{read} parts read for 5 receipts"
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("RESET plan_cache_mode")

@@ -366,11 +366,11 @@ class OutboxCount(models.Model):
         if connection.vendor == "postgresql":
             # One INSERT … unnest without RETURNING (bulk_create returns the ids): inside the
             # engine's pipelined flush it needs no round trip of its own, it goes with the COMMIT.
-            from warta.lib.fastsql import bound_cursor
+            from warta.lib.fastsql import bound_cursor, prepared
 
             with bound_cursor() as cur:
-                cur.execute(
-                    f"INSERT INTO {cls._meta.db_table} (blast_id, state, count, cost) "  # noqa: S608
+                prepared(  # an INSERT of an unnest: one plan whatever the values
+                    cur, f"INSERT INTO {cls._meta.db_table} (blast_id, state, count, cost) "  # noqa: S608
                     "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::bigint[], %b::numeric[])",
                     [[r.blast_id for r in rows], [r.state for r in rows], [int(r.count) for r in rows],
                      [Decimal(r.cost) for r in rows]])

@@ -58,7 +58,7 @@ from typing import Any
 
 from django.db import connection
 
-from warta.lib.fastsql import bound_cursor
+from warta.lib.fastsql import bound_cursor, prepared
 
 from .models import Blast, MessagePart, OutboundMessage, OutboxCount
 
@@ -338,11 +338,16 @@ class Outbox:
             # segments), each row picked by ``id = ANY(…)``. Joined to an unnest of (id, cost)
             # pairs instead, the planner — counting the engine's held rows as one — chose a
             # nested loop that compared every held row with every pair: 52 ms at window 512.
+            # Prepared (its planning cost more than its work), so its plan may be generic: the
+            # engine is checked with IS NOT DISTINCT FROM, which no index serves — with
+            # ``engine_id = $n`` the generic plan read every row the engine holds through
+            # ``outbox_engine_held`` and filtered them by id (auto_explain), instead of the ids
+            # by primary key. ``state = $n`` cannot use the partial indexes either.
             part_cols = list(zip(*parts, strict=True)) if parts else []
             for cost, ids in by_cost.items():
                 update = (f"UPDATE {M} m SET state=%s, submitted_at=%s, engine_id=NULL, connection_id=%s, "
                           f"cost=COALESCE(m.cost, 0) + %s WHERE m.id = ANY(%b::bigint[]) "
-                          f"AND m.state=%s AND m.engine_id=%s RETURNING m.id, m.blast_id")
+                          f"AND m.state=%s AND m.engine_id IS NOT DISTINCT FROM %s RETURNING m.id, m.blast_id")
                 params: list[Any] = [target, now, conn_id, cost, ids, tr.frm[0], engine_id]
                 ctes: list[str] = []
                 if parts:
@@ -363,10 +368,10 @@ class Outbox:
                 if ctes:
                     update = f"WITH s AS ({update}), {', '.join(ctes)} SELECT id, blast_id FROM s"
                 if later is not None:
-                    execute(later[0].cursor(later[1]), update, params)
+                    execute(later[0].cursor(later[1]), update, params, prepare=True)
                     continue
                 with bound_cursor() as cur:
-                    execute(cur, update, params)
+                    execute(cur, update, params, prepare=True)
                     rows.extend(cur.fetchall())
             if later is not None:
                 return []
@@ -392,13 +397,15 @@ class Outbox:
         # their messages by primary key. Left to join freely, the planner drove the UPDATE from
         # the outbox's "awaiting receipt" index (every message still waiting, 100,000s during a
         # blast) or from the connection's parts, whatever the statistics of the day said.
+        # Prepared: its generic plan is the same (the parts by their unique index, then their
+        # messages by primary key; ``state = $n`` serves no partial index).
         with bound_cursor() as cur:
             execute(cur,
                     f"WITH p AS MATERIALIZED (SELECT message_id, smsc_message_id, submitted_at FROM {P} "
                     f"WHERE connection_id=%s AND smsc_message_id = ANY(%b::text[]) AND parts=1) "
                     f"UPDATE {M} m SET state=%s, done_at=%s, error=%s FROM p WHERE m.id=p.message_id AND m.state=%s "
                     f"RETURNING p.smsc_message_id, m.blast_id, date_part('epoch', p.submitted_at)",
-                    [conn_id, list(smsc_ids), target, now, detail, tr.frm[0]])
+                    [conn_id, list(smsc_ids), target, now, detail, tr.frm[0]], prepare=True)
             rows = list(cur.fetchall())
         self.record("receipt", tr.frm[0], (r[1] for r in rows), to=target)
         return rows
@@ -478,8 +485,13 @@ def update_ids(sql: str, head: list[Any], ids: Sequence[int], tail: list[Any], *
     return out
 
 
-def execute(cur: Any, sql: str, params: Sequence[Any] = ()) -> None:
+def execute(cur: Any, sql: str, params: Sequence[Any] = (), *, prepare: bool = False) -> None:
     """``cur.execute`` with datetimes adapted as the ORM would (SQLite stores naive UTC text; a
-    raw aware datetime would compare wrongly as a string)."""
+    raw aware datetime would compare wrongly as a string). ``prepare``: a prepared statement on
+    PostgreSQL (``fastsql.prepared``: its generic plan must be good whatever the statistics)."""
     ops = connection.ops
-    cur.execute(sql, [ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in params])
+    values = [ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v for v in params]
+    if prepare and connection.vendor == "postgresql":
+        prepared(cur, sql, values)
+    else:
+        cur.execute(sql, values)

@@ -166,11 +166,11 @@ class GatewayCount(models.Model):
             # No RETURNING (bulk_create's): in the engine's pipelined flush this INSERT rides
             # with the COMMIT instead of costing a round trip.
             cols = list(zip(*rows, strict=True))
-            from warta.lib.fastsql import bound_cursor
+            from warta.lib.fastsql import bound_cursor, prepared
 
             with bound_cursor() as cur:
-                cur.execute(
-                    f"INSERT INTO {cls._meta.db_table} (connection_id, metric, label, value) "  # noqa: S608
+                prepared(  # an INSERT of an unnest: one plan whatever the values
+                    cur, f"INSERT INTO {cls._meta.db_table} (connection_id, metric, label, value) "  # noqa: S608
                     "SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::float8[])",
                     [list(cols[0]), list(cols[1]), list(cols[2]), [float(v) for v in cols[3]]])
             return

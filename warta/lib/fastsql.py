@@ -36,7 +36,12 @@ from typing import Any
 
 from django.db import connection
 
-__all__ = ["bound_cursor", "in_list", "insert_rows", "update_rows"]
+__all__ = ["bound_cursor", "in_list", "insert_rows", "prepared", "update_rows"]
+
+# psycopg prepares a statement after this many runs on a connection; Django turns that off
+# (None). ``prepared`` raises it to a count never reached, so only the statements it is asked
+# for are prepared — each one's generic plan reviewed (see ``prepared``).
+_ONLY_WHEN_ASKED = 2**31 - 1
 
 
 @contextlib.contextmanager
@@ -58,6 +63,21 @@ def bound_cursor() -> Iterator[Any]:
     with psycopg.Cursor(connection.connection) as cur:
         yield cur
 
+
+
+def prepared(cur: Any, sql: str, params: Sequence[Any]) -> None:
+    """``cur.execute`` as a prepared statement (PostgreSQL, a ``bound_cursor``): parsed and
+    planned once per connection, then run from its cached plan. For the delivery engine's hot
+    statements, where planning cost more than running (its CTEs: ~+4–27 % accepted submits at
+    window 64). After five runs PostgreSQL may switch to a *generic* plan, made without the
+    parameters' values, whenever it does not estimate it dearer than the values' plans — so a
+    statement may come here only if its every generic plan is good whatever the statistics
+    say: an index that serves it must not be a partial index whose condition is a parameter,
+    and no other index may look cheaper on a young table's statistics (see the callers)."""
+    conn = cur.connection
+    if conn.prepare_threshold is None:
+        conn.prepare_threshold = _ONLY_WHEN_ASKED
+    cur.execute(sql, params, prepare=True)
 
 
 def _sqlite_max_params() -> int:

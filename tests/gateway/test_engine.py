@@ -699,3 +699,44 @@ def test_the_prepared_statements_read_only_their_own_rows_with_a_generic_plan(tr
     finally:
         with connection.cursor() as cur:
             cur.execute("RESET plan_cache_mode")
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
+                    reason="a claim read after the COMMIT: PostgreSQL's pipeline")
+def test_opted_out_numbers_of_a_claim_read_after_the_commit_are_never_sent(transactional_db, monkeypatch):
+    """The send lane's claim is read after its COMMIT, so the numbers it says are opted out are
+    made ``suppressed`` in a short transaction of their own — and are not sent even when that
+    transaction fails (the database gone between the two)."""
+    from warta.blasts import outbox
+    from warta.contacts.services import opt_out
+    from warta.gateway.engine import Engine
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    recipients = numbers(6)
+    blast = create_blast(recipients)
+    for n in recipients[:2]:
+        opt_out(n, "sms")
+    engine = Engine()
+    engine.register()
+    engine.load_routes()
+    res = engine.flush_send([], {}, 0, None, direct=(conn.pk, 6))
+    assert sorted(i.to for i in res.direct) == sorted(recipients[2:])
+    assert states(blast.pk) == {"sending": 4, "suppressed": 2}
+    assert {s: n for s, n in outbox.status_counts(blast.pk).items() if n} == {"sending": 4, "suppressed": 2}
+
+    others = numbers(4, start=100)
+    second = create_blast(others)
+    opt_out(others[0], "sms")
+
+    def database_gone(*_args: Any, **_kw: Any) -> Any:
+        raise RuntimeError("server closed the connection unexpectedly")
+
+    heir = Engine()
+    heir.register()
+    heir.load_routes()
+    monkeypatch.setattr(heir, "_suppress", database_gone)
+    res = heir.flush_send([], {}, 0, None, direct=(conn.pk, 10))
+    assert sorted(i.to for i in res.direct) == sorted(others[1:])
+    assert states(second.pk) == {"sending": 4}  # the opted-out one stays unsent, in doubt

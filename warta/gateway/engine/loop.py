@@ -193,7 +193,16 @@ class Engine(LeaseSteps, QueueSteps):
             raise
         if later is not None:
             later.run()
-            self.suppress_claimed(result)
+            try:
+                self.suppress_claimed(result)
+            except Exception:
+                # The database failed between the claim's COMMIT and this short transaction.
+                # Send none of the numbers the claim said are opted out (none at all when it
+                # could not say): they stay ``sending`` and unsent, ``unknown`` when this engine's
+                # lease is reaped — as a message marked but not sent before a crash.
+                log.exception("engine: suppressing opted-out numbers after a claim failed; not sending them")
+                flagged = result.flagged
+                result.direct = [] if flagged is None else [i for i in result.direct if i.to not in flagged]
         return result
 
     def _before_pipeline(self) -> None:

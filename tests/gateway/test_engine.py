@@ -740,3 +740,44 @@ def test_opted_out_numbers_of_a_claim_read_after_the_commit_are_never_sent(trans
     res = heir.flush_send([], {}, 0, None, direct=(conn.pk, 10))
     assert sorted(i.to for i in res.direct) == sorted(others[1:])
     assert states(second.pk) == {"sending": 4}  # the opted-out one stays unsent, in doubt
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
+                    reason="PostgreSQL's prepared statements and generic plans")
+def test_a_prepared_claim_reads_the_queue_in_order_with_a_generic_plan(transactional_db):
+    """The claim is prepared, so after five runs PostgreSQL may plan it without the parameters'
+    values. Forced generic here, on statistics of a history of small blasts and a large new blast
+    they do not know: the claim must still read the blast's queue through the partial claim
+    index in order (about what it takes), not the whole blast through the plain blast index and
+    a sort — which is all a generic plan could do while the state was a parameter."""
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    from warta.blasts.models import OutboundMessage
+    from warta.blasts.transitions import Outbox
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    now = datetime.now(UTC)
+    for i in range(30):  # last month's blasts
+        past = create_blast(numbers(500, start=100_000 + 500 * i))
+        OutboundMessage.objects.filter(blast=past).update(state="delivered", sent_at=now, submitted_at=now, done_at=now)
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {OutboundMessage._meta.db_table}")
+    blast = create_blast(numbers(3000, start=10_000))
+    now = datetime.now(UTC)
+    with connection.cursor() as cur:
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        claimed, n = _reading(OutboundMessage, lambda: Outbox().claim(blast.pk, 64, now, engine_id="uji"))
+        assert len(claimed) == 64
+        assert n <= 300, f"{n} outbox rows read to claim 64"
+        marked, n = _reading(OutboundMessage,
+                             lambda: Outbox().claim(blast.pk, 64, now, engine_id="uji", mark_conn=conn.pk))
+        assert len(marked) == 64
+        assert n <= 300, f"{n} outbox rows read to claim and mark 64"
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("RESET plan_cache_mode")

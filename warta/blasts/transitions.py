@@ -275,10 +275,15 @@ class Outbox:
         if nots:
             only += f" AND operator NOT IN ({','.join(['%s'] * len(nots))})"
             ops = [*ops, *nots]
-        pick = (f"SELECT id FROM {M} WHERE blast_id=%s AND state=%s AND engine_id IS NULL "
+        # The state is written into the statement, not a parameter: the statement is prepared
+        # (PostgreSQL), and only a literal lets a generic plan — made without the parameters'
+        # values — prove the partial claim index's condition (``state = 'queued' AND engine_id
+        # IS NULL``) and read the blast's queue in order; with ``state = $2`` the only plans left
+        # read the whole blast through the plain blast index and sort it.
+        pick = (f"SELECT id FROM {M} WHERE blast_id=%s AND state='{S.QUEUED}' AND engine_id IS NULL "
                 f"AND next_attempt_at <= %s AND (valid_until IS NULL OR valid_until > %s){only} "
                 f"ORDER BY next_attempt_at, id LIMIT %s")
-        params = [blast_id, S.QUEUED, now, now, *ops, limit]
+        params = [blast_id, now, now, *ops, limit]
         with bound_cursor() as cur:
             if self.is_postgres:
                 # A MATERIALIZED CTE: PostgreSQL may otherwise run a LIMIT … FOR UPDATE subquery
@@ -294,12 +299,12 @@ class Outbox:
                             f'RETURNING m.id, m."to", m.operator, m.text, m.{ret} AS attempts, m.blast_id'
                             f'{extra + " AS flag" if flag else ""}), {book} '
                             f'SELECT id, "to", operator, text, attempts{", flag" if flag else ""} FROM u',
-                            [*params, *head, Blast.State.ACTIVE, *book_params])
+                            [*params, *head, Blast.State.ACTIVE, *book_params], prepare=True)
                     return []
                 execute(cur, f'WITH c AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) '
                              f'UPDATE {M} m SET {sets} FROM c WHERE m.id=c.id{tail} '
                              f'RETURNING m.id, m."to", m.operator, m.text, m.{ret}{extra}',
-                        [*params, *head, Blast.State.ACTIVE])
+                        [*params, *head, Blast.State.ACTIVE], prepare=True)
             else:
                 execute(cur, f'UPDATE {M} SET {sets} WHERE id IN ({pick}) AND state=%s '
                              f'AND engine_id IS NULL{tail} RETURNING id, "to", operator, text, {ret}',

@@ -40,8 +40,10 @@ both lanes' steps in one transaction (shutdown, tests).
   finds no slot or route after all is ``unmark``-ed back to the queue before anything is sent.
 * **Batched writes.** Each lane's transaction is a few set-based statements (``UPDATE … WHERE
   id = ANY(…)`` grouped by outcome, parts inside the ``submitted`` UPDATE), never a round trip per
-  message; what arrives while the results lane commits goes into its next transaction, so its
-  batches grow with the load. Receipts and MOs are acknowledged to the SMSC only after their
+  message; on PostgreSQL the send lane's transaction is one round trip: its ``submitted`` UPDATE
+  and its claim are read after the COMMIT (``transitions.Later``) and count their own rows, and
+  the hot statements are prepared (``fastsql.prepared``). What arrives while the results lane
+  commits goes into its next transaction, so its batches grow with the load. Receipts and MOs are acknowledged to the SMSC only after their
   commit. The lanes touch different rows (queued and ``sending`` ones; ``submitted`` and in-doubt ones), and a row's transitions stay
   in order: its PDU leaves only after its mark is committed, its result is written only after it
   left. ``send_lanes`` (``WARTA_ENGINE_SEND_LANES``, default 1) lets several send transactions

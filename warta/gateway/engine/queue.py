@@ -10,7 +10,7 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -183,12 +183,10 @@ class QueueSteps(EngineBase):
         ``sending``, not sent) become ``suppressed``, in a transaction of their own, and leave
         ``result.direct``. A crash before it leaves them ``sending``, within the window bound
         like any marked message, and they become ``unknown`` without having been sent."""
-        if not result.direct or result.flagged == set():
-            result.direct.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
-            return
-        with transaction.atomic():
-            result.direct = self._suppress(result.direct, S.SENDING, blocked=result.flagged)
-            self._write_deltas()
+        if result.direct and result.flagged != set():
+            with transaction.atomic():
+                result.direct = self._suppress(result.direct, S.SENDING, blocked=result.flagged)
+                self._write_deltas()
         result.direct.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
 
     def claim_per_conn(self, wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]]) -> list[Item]:
@@ -360,9 +358,8 @@ class QueueSteps(EngineBase):
                 # Written by the submitted UPDATE itself (one statement, see Outbox.submit).
                 conn_parts = [(oc.item.id, conn_id, r.message_id, r.part, r.parts, now) for oc in ocs for r in oc.results]
                 if later is not None and not {oc.item.blast_id for oc in ocs} - self._started:
-                    self.outbox.submit([(oc.item.id, self._cost_of(oc)) for oc in ocs], conn_id, now,
-                                       engine_id=self.engine_id, parts=conn_parts,
-                                       later=(later, functools.partial(self._submitted_later, conn_id)))
+                    self._mark_submitted(conn_id, ocs, now, parts=conn_parts,
+                                         later=(later, functools.partial(self._submitted_later, conn_id)))
                     parts_written = True
                     continue
                 rows = self._mark_submitted(conn_id, ocs, now, parts=conn_parts)
@@ -432,12 +429,13 @@ class QueueSteps(EngineBase):
             self._tariffs_until = mono + 60.0
         return self._tariffs
 
-    def _mark_submitted(self, conn_id: int, ocs: list[Outcome], now: datetime,
-                        parts: Sequence[PartRow] = ()) -> list[tuple[Any, ...]]:
+    def _mark_submitted(self, conn_id: int, ocs: list[Outcome], now: datetime, parts: Sequence[PartRow] = (),
+                        later: tuple[Later, Callable[[list[tuple[Any, ...]]], None]] | None = None
+                        ) -> list[tuple[Any, ...]]:
         """``sending`` → ``submitted`` with each message's cost (``Outbox.submit``), and on
-        PostgreSQL their parts in the same statement."""
+        PostgreSQL their parts in the same statement (read after the COMMIT with ``later``)."""
         return self.outbox.submit([(oc.item.id, self._cost_of(oc)) for oc in ocs], conn_id, now,
-                                  engine_id=self.engine_id, parts=parts)
+                                  engine_id=self.engine_id, parts=parts, later=later)
 
     def _note_started(self, blast_ids: set[int], now: datetime) -> None:
         """The start of each blast's sending window (its first accepted message): one UPDATE

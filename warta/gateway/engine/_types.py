@@ -188,6 +188,8 @@ class FlushResult:
     direct: list[Item] = field(default_factory=list)  # claimed straight into ``sending``
     # Numbers of ``direct`` the claim said are suppressed; None: ask the suppression function.
     flagged: set[str] | None = field(default_factory=set)
+    # Marked ``sending`` by this transaction but not to be sent after all: back to the queue.
+    unsent: list[Item] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

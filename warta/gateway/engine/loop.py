@@ -127,6 +127,9 @@ class Engine(LeaseSteps, QueueSteps):
         self._parts_cache: dict[str, int] = {}
         self._shares: dict[int, int] = {}  # connection id → binds this engine may hold
         self._overflow: list[tuple[list[Item], float]] = []  # paced items to release (and when)
+        # Marked ``sending``, never sent, whose return to the queue failed (the database gone
+        # after the mark's COMMIT): each send turn tries again, so none stays ``sending`` for good.
+        self._unsent: list[Item] = []
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._executor: ThreadPoolExecutor | None = None  # the results lane's database thread
@@ -198,11 +201,12 @@ class Engine(LeaseSteps, QueueSteps):
             except Exception:
                 # The database failed between the claim's COMMIT and this short transaction.
                 # Send none of the numbers the claim said are opted out (none at all when it
-                # could not say): they stay ``sending`` and unsent, ``unknown`` when this engine's
-                # lease is reaped — as a message marked but not sent before a crash.
+                # could not say): they go back to the queue (``unsent``), and the next claim
+                # that takes them says so again.
                 log.exception("engine: suppressing opted-out numbers after a claim failed; not sending them")
                 flagged = result.flagged
-                result.direct = [] if flagged is None else [i for i in result.direct if i.to not in flagged]
+                result.unsent = [i for i in result.direct if flagged is None or i.to in flagged]
+                result.direct = [i for i in result.direct if flagged is not None and i.to not in flagged]
         return result
 
     def _before_pipeline(self) -> None:
@@ -591,6 +595,10 @@ class Engine(LeaseSteps, QueueSteps):
         ``send_lanes`` at once) write the submit results, mark and claim, commit, send."""
         if self._send_busy >= self.send_lanes:
             return False  # every send connection is busy: the slots wait for the next one
+        if self._unsent:
+            items, self._unsent = self._unsent, []
+            await self._give_back(items, 0.0)
+            return True
         plan, assigned, unroutable = self._plan() if not self._stopping else ({}, [], [])
         free = sum(bs.free for bs in self.binds.values())
         claim = 0
@@ -689,17 +697,19 @@ class Engine(LeaseSteps, QueueSteps):
             else:
                 bs.inflight -= item.parts
         if direct is not None:
+            unroutable: list[Item] = []
+            no_slot: list[Item] = []
             if res.direct:
                 self.stats["claimed"] += len(res.direct)
                 unroutable, no_slot = self._dispatch_direct(direct[0], res.direct)
-                # Marked but not sent (rare: a route by operator or prefix, a multipart text
-                # needing more slots than left): back to the queue at once.
-                if unroutable:
-                    await self.send_db(self.unmark, unroutable, 2.0)
-                if no_slot:
-                    await self.send_db(self.unmark, no_slot, 0.0)
-            else:
+            elif not res.unsent:
                 self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
+            # Marked but not sent (rare: a route by operator or prefix, a multipart text needing
+            # more slots than left, opted-out numbers not suppressed): back to the queue at once.
+            if unroutable:
+                await self._give_back(unroutable, 2.0)
+            if no_slot or res.unsent:
+                await self._give_back(no_slot + res.unsent, 0.0)
         if claim or wants:
             if res.claimed:
                 self.buffer.extend(res.claimed)
@@ -709,6 +719,16 @@ class Engine(LeaseSteps, QueueSteps):
                 self.stats["claimed"] += len(res.claimed)
             else:
                 self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
+
+    async def _give_back(self, items: list[Item], delay: float) -> None:
+        """``unmark`` messages marked ``sending`` that did not leave; when the database fails,
+        keep them for the next send turn (``_unsent``) after a pause."""
+        try:
+            await self.send_db(self.unmark, items, delay)
+        except Exception:
+            log.exception("engine: giving %d unsent messages back to the queue failed; retrying in 1 s", len(items))
+            self._unsent.extend(items)
+            await asyncio.sleep(1.0)
 
     async def run(self, *, install_signals: bool = True) -> None:
         self._wake = asyncio.Event()
@@ -763,6 +783,9 @@ class Engine(LeaseSteps, QueueSteps):
             late, self._late = self._late, []
             await self.db(self.flush, outcomes, receipts, mos, {}, 0, None, None, late)
             _settle_acks(receipts, mos, None)
+            if self._unsent:
+                await self.db(self.unmark, self._unsent, 0.0)
+                self._unsent.clear()
             self.buffer.clear()
             await self.db(self.release_all)
         finally:

@@ -779,6 +779,53 @@ def test_a_message_marked_but_not_sent_goes_back_to_the_queue_when_the_database_
 
 
 @pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
+                    reason="a claim read after the COMMIT: PostgreSQL's pipeline")
+def test_a_claim_whose_rows_cannot_be_read_after_its_commit_goes_back_to_the_queue(transactional_db, monkeypatch):
+    """A send transaction commits its claim (rows marked ``sending``), then reading the rows
+    fails — the connection breaking at that instant, or a bug. None of them was sent, and the
+    engine does not know their ids: it finds them by the claim's name (engine, connection,
+    ``sent_at``) and gives them back to the queue — retrying when that fails too. Every number
+    is then sent exactly once, the blast finishes, nothing stays ``sending``, the counts agree."""
+    from warta.blasts import outbox
+    from warta.blasts.transitions import Later
+
+    recipients = numbers(40)
+    run = Later.run
+    failures = {"run": 1, "unmark_claim": 1}
+
+    def broken_run(later: Later) -> None:
+        if failures["run"] and later._waiting:
+            failures["run"] -= 1
+            later.close()
+            raise RuntimeError("server closed the connection unexpectedly")
+        run(later)
+
+    monkeypatch.setattr(Later, "run", broken_run)
+
+    async def scenario() -> None:
+        async with Rig() as rig:
+            engine = rig.engine
+            unmark_claim = engine.unmark_claim
+
+            def flaky(*args: Any) -> Any:
+                if failures["unmark_claim"]:
+                    failures["unmark_claim"] -= 1
+                    raise RuntimeError("server closed the connection unexpectedly")
+                return unmark_claim(*args)
+
+            engine.unmark_claim = flaky
+            blast = await db(create_blast, recipients)
+            await wait_until(lambda: states(blast.pk) == {"delivered": 40})
+            assert failures == {"run": 0, "unmark_claim": 0}
+            assert engine.stats["unread_given_back"] > 0  # the first claim's rows, once
+            assert sorted(_submitted_to(rig)) == sorted(recipients)  # each exactly once
+            counts = await db(outbox.status_counts, blast.pk)
+            assert {s: n for s, n in counts.items() if n} == {"delivered": 40}
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
                     reason="PostgreSQL's prepared statements and generic plans")
 def test_a_prepared_claim_reads_the_queue_in_order_with_a_generic_plan(transactional_db):
     """The claim is prepared, so after five runs PostgreSQL may plan it without the parameters'

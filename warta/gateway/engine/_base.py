@@ -43,6 +43,8 @@ class EngineBase:
     _main_outbox: Outbox
     _lane: threading.local
     _blasts_lock: threading.Lock
+    _mark_lock: threading.Lock
+    _last_mark: datetime
     _gdeltas: dict[tuple[int | None, str, str], float]
     _blasts: dict[int, Blast]
     _active: list[Blast]

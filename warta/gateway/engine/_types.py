@@ -190,6 +190,10 @@ class FlushResult:
     flagged: set[str] | None = field(default_factory=set)
     # Marked ``sending`` by this transaction but not to be sent after all: back to the queue.
     unsent: list[Item] = field(default_factory=list)
+    # (connection, sent_at) of a claim read after its COMMIT (``claim_marked_later``): the name
+    # of the rows it marked, so they can go back to the queue when reading them failed (``unread``).
+    mark: tuple[int, datetime] | None = None
+    unread: tuple[int, datetime] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,8 @@ class Engine(LeaseSteps, QueueSteps):
         self._claim_busy = False  # a buffer-filling claim is running (one at a time: no over-claim)
         self._send_flushes: set[asyncio.Task[None]] = set()
         self._blasts_lock = threading.Lock()
+        self._mark_lock = threading.Lock()
+        self._last_mark = datetime.min.replace(tzinfo=UTC)  # sent_at of the last mark (_mark_time)
         self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
         self._blasts: dict[int, Blast] = {}
         self._active: list[Blast] = []  # active blasts with queued messages, from the counters
@@ -130,6 +132,8 @@ class Engine(LeaseSteps, QueueSteps):
         # Marked ``sending``, never sent, whose return to the queue failed (the database gone
         # after the mark's COMMIT): each send turn tries again, so none stays ``sending`` for good.
         self._unsent: list[Item] = []
+        # The same for a claim whose rows could not be read after its COMMIT: (connection, sent_at).
+        self._unread: list[tuple[int, datetime]] = []
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._executor: ThreadPoolExecutor | None = None  # the results lane's database thread
@@ -195,7 +199,16 @@ class Engine(LeaseSteps, QueueSteps):
                 later.close()
             raise
         if later is not None:
-            later.run()
+            try:
+                later.run()
+            except Exception:
+                # Committed, but its rows could not be read (the connection broke at that
+                # instant, or a bug): the results are written (their bookkeeping in memory is
+                # lost: statistics only); the claim's rows are ``sending``, ours, and unknown
+                # here — none may be sent, all go back by the claim's name (``unmark_claim``).
+                log.exception("engine: reading a send transaction's rows after its COMMIT failed")
+                result.unread, result.direct, result.flagged = result.mark, [], set()
+                return result
             try:
                 self.suppress_claimed(result)
             except Exception:
@@ -595,9 +608,10 @@ class Engine(LeaseSteps, QueueSteps):
         ``send_lanes`` at once) write the submit results, mark and claim, commit, send."""
         if self._send_busy >= self.send_lanes:
             return False  # every send connection is busy: the slots wait for the next one
-        if self._unsent:
+        if self._unsent or self._unread:
             items, self._unsent = self._unsent, []
-            await self._give_back(items, 0.0)
+            unread, self._unread = self._unread, []
+            await self._give_back(items, 0.0, unread)
             return True
         plan, assigned, unroutable = self._plan() if not self._stopping else ({}, [], [])
         free = sum(bs.free for bs in self.binds.values())
@@ -702,14 +716,14 @@ class Engine(LeaseSteps, QueueSteps):
             if res.direct:
                 self.stats["claimed"] += len(res.direct)
                 unroutable, no_slot = self._dispatch_direct(direct[0], res.direct)
-            elif not res.unsent:
+            elif not (res.unsent or res.unread):
                 self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
             # Marked but not sent (rare: a route by operator or prefix, a multipart text needing
             # more slots than left, opted-out numbers not suppressed): back to the queue at once.
             if unroutable:
                 await self._give_back(unroutable, 2.0)
-            if no_slot or res.unsent:
-                await self._give_back(no_slot + res.unsent, 0.0)
+            if no_slot or res.unsent or res.unread:
+                await self._give_back(no_slot + res.unsent, 0.0, [res.unread] if res.unread else [])
         if claim or wants:
             if res.claimed:
                 self.buffer.extend(res.claimed)
@@ -720,15 +734,26 @@ class Engine(LeaseSteps, QueueSteps):
             else:
                 self._next_claim = mono + self.idle_poll  # queue empty: poll, do not spin
 
-    async def _give_back(self, items: list[Item], delay: float) -> None:
-        """``unmark`` messages marked ``sending`` that did not leave; when the database fails,
-        keep them for the next send turn (``_unsent``) after a pause."""
+    async def _give_back(self, items: list[Item], delay: float, unread: Sequence[tuple[int, datetime]] = ()) -> None:
+        """``unmark`` messages marked ``sending`` that did not leave, and the rows of claims
+        never read (``unread``: ``unmark_claim``); when the database fails, keep them for the
+        next send turn (``_unsent``, ``_unread``) after a pause."""
         try:
             await self.send_db(self.unmark, items, delay)
         except Exception:
             log.exception("engine: giving %d unsent messages back to the queue failed; retrying in 1 s", len(items))
             self._unsent.extend(items)
+            self._unread.extend(unread)
             await asyncio.sleep(1.0)
+            return
+        for n, mark in enumerate(unread):
+            try:
+                self.stats["unread_given_back"] += await self.send_db(self.unmark_claim, mark, delay)
+            except Exception:
+                log.exception("engine: giving a claim's unread rows back to the queue failed; retrying in 1 s")
+                self._unread.extend(unread[n:])
+                await asyncio.sleep(1.0)
+                return
 
     async def run(self, *, install_signals: bool = True) -> None:
         self._wake = asyncio.Event()
@@ -786,6 +811,9 @@ class Engine(LeaseSteps, QueueSteps):
             if self._unsent:
                 await self.db(self.unmark, self._unsent, 0.0)
                 self._unsent.clear()
+            while self._unread:
+                await self.db(self.unmark_claim, self._unread[0], 0.0)
+                self._unread.pop(0)
             self.buffer.clear()
             await self.db(self.release_all)
         finally:

@@ -103,7 +103,7 @@ class QueueSteps(EngineBase):
         """
         if limit <= 0:
             return []
-        now = self.now()
+        now = self.now() if mark_conn is None else self._mark_time()
         items: list[Item] = []
         # PostgreSQL with the contacts app's suppression: the claim itself says which numbers
         # are suppressed (no query of its own on the path to the next submit).
@@ -155,8 +155,10 @@ class QueueSteps(EngineBase):
         ``result.direct`` and ``result.flagged``. One blast per turn — the first the sender allows
         with room for its text — since how many rows it gave is known only after the COMMIT; the
         next turn claims from the next blast when this one ran dry. Opted-out numbers are
-        suppressed after the COMMIT (``suppress_claimed``), not in this transaction."""
-        now = self.now()
+        suppressed after the COMMIT (``suppress_claimed``), not in this transaction. The claim's
+        (connection, ``sent_at``) goes in ``result.mark``: should its rows not be read after the
+        COMMIT, they are found again by it (``unmark_claim``)."""
+        now = self._mark_time()
         in_sql = self.suppression is outbox.suppressed_numbers
         for blast in self.active_blasts():
             if senders is not None and blast.sender.name not in senders:
@@ -175,6 +177,7 @@ class QueueSteps(EngineBase):
 
             self.outbox.claim(blast.pk, want, now, engine_id=self.engine_id, mark_conn=conn_id,
                               flag=outbox.suppressed_sql('m."to"') if in_sql else "", later=(later, then))
+            result.mark = (conn_id, now)
             return
         self._active_until = 0.0
 
@@ -242,7 +245,7 @@ class QueueSteps(EngineBase):
         """Mark planned messages ``sending`` (per connection), if still queued, ours, valid and of
         an active blast. Returns (marked ids, dropped ids); dropped rows were cancelled, paused
         (released) or expired here."""
-        now = self.now()
+        now = self._mark_time()
         marked: set[int] = set()
         planned: dict[int, Item] = {}
         for conn_id, items in plan.items():
@@ -277,6 +280,30 @@ class QueueSteps(EngineBase):
             self.outbox.move("unmark", [i.id for i in items], set_params=[when], where="engine_id=%s",
                              where_params=[self.engine_id])
             self._write_deltas()
+
+    def unmark_claim(self, mark: tuple[int, datetime], delay: float = 0.0) -> int:
+        """``unmark`` the rows of one claim read after its COMMIT whose rows could not be read
+        (``FlushResult.unread``): found by what the claim wrote — this engine, the connection and
+        its ``sent_at``, which no other mark of this engine shares (``_mark_time``). None of them
+        was sent: the engine sends only rows it has read. Returns how many went back."""
+        conn_id, at = mark
+        when = self.now() + timedelta(seconds=delay)
+        with transaction.atomic():
+            rows = self.outbox.move_where("unmark", "engine_id=%s AND connection_id=%s AND sent_at=%s",
+                                          [self.engine_id, conn_id, at], set_params=[when])
+            self._write_deltas()
+        return len(rows)
+
+    def _mark_time(self) -> datetime:
+        """``now`` for a ``sending`` mark, always later than this engine's previous mark (by a
+        microsecond if need be, under a frozen clock or two send lanes): a claim's ``sent_at`` is
+        then the name of the rows it marked (``unmark_claim``)."""
+        now = self.now()
+        with self._mark_lock:
+            if now <= self._last_mark:
+                now = self._last_mark + timedelta(microseconds=1)
+            self._last_mark = now
+        return now
 
     def release(self, items: Sequence[Item], delay: float = 0.0) -> None:
         """Give claimed messages back to the queue (unroutable here, or shutting down)."""

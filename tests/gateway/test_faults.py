@@ -425,3 +425,93 @@ def test_a_citizens_sms_redelivered_after_its_answer_was_lost_is_one_message_and
             return await db(counts)
 
     assert asyncio.run(scenario()) == (3, 3)
+
+
+def test_a_send_transaction_whose_commit_answer_is_lost_sends_nothing_and_leaves_nothing_sending(transactional_db):
+    """The database commits a send transaction (rows marked ``sending``) and the connection
+    breaks before its answer reaches the engine: the engine cannot tell whether it committed. It
+    sends none of those rows and gives back, by the marks' names, whatever they did write — so
+    every number is sent exactly once and the blast finishes, with nothing left ``sending``."""
+    from django.db import OperationalError
+
+    from warta.blasts.models import OutboundMessage
+
+    recipients = numbers(60)
+    lost = {"answers": 2}
+
+    async def scenario() -> None:
+        async with Rig(query="window=8") as rig:
+            engine = rig.engine
+            real = engine._in_transaction
+
+            def answer_lost(fn: Any, prepare: Any = None) -> Any:
+                out = real(fn, prepare)
+                if prepare is not None and lost["answers"] and OutboundMessage.objects.filter(state="sending").exists():
+                    lost["answers"] -= 1
+                    raise OperationalError("server closed the connection unexpectedly")
+                return out
+
+            engine._in_transaction = answer_lost
+            blast = await db(create_blast, recipients)
+            await wait_until(lambda: all_final(blast.pk), timeout=40)
+            assert lost["answers"] == 0
+            assert engine.stats["unread_given_back"] > 0
+            accepted = accepted_by_smsc(rig)
+            assert sorted(accepted) == sorted(recipients)
+            assert set(accepted.values()) == {1}  # nobody twice
+            result = await db(assert_exact, blast.pk, accepted)
+            assert {m.state for m in result["rows"].values()} == {"delivered"}
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",
+                    reason="the server ends the engine's sessions: PostgreSQL's pg_terminate_backend")
+def test_the_database_ending_the_engines_sessions_mid_blast_loses_and_duplicates_nothing(transactional_db):
+    """PostgreSQL ends the engine's database sessions again and again while a blast is sent (a
+    restart, a failover, an administrator's ``pg_terminate_backend``), whatever each was doing:
+    a claim, a ``submitted`` write, receipts. The engine reconnects and goes on: every number
+    is taken by the SMSC exactly once, every message ends delivered, the counts agree, nothing
+    stays ``sending``."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    recipients = numbers(12000)
+    ended: list[bool] = []
+    stop = threading.Event()
+    dsn = connection.get_connection_params()
+    dbname = connection.settings_dict["NAME"]
+
+    def end_sessions() -> None:
+        # The engine's sessions only, in the middle of a transaction, running one of its own
+        # statements (the test's polling sessions run plain SELECTs; an idle session ended is
+        # only reconnected).
+        with psycopg.connect(**{**dsn, "dbname": dbname}, autocommit=True) as admin:
+            while len(ended) < 5 and not stop.wait(0.02):
+                rows = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state <> 'idle' AND (query LIKE 'WITH %%' "
+                    "OR query LIKE 'INSERT INTO blasts_outboxcount%%' OR query LIKE 'INSERT INTO gateway_gatewaycount%%' "
+                    "OR query LIKE 'UPDATE%%')").fetchall()
+                ended.extend(r[0] for r in rows if r[0])
+
+    async def scenario() -> None:
+        async with Rig(query="window=16", receipt_delay=0.05) as rig:
+            blast = await db(create_blast, recipients)
+            killer = threading.Thread(target=end_sessions, daemon=True)
+            killer.start()
+            try:
+                await wait_until(lambda: all_final(blast.pk), timeout=60)
+            finally:
+                stop.set()
+                killer.join()
+            assert len(ended) >= 5, f"only {len(ended)} sessions ended: the fault did not happen"
+            accepted = accepted_by_smsc(rig)
+            assert sorted(accepted) == sorted(recipients)
+            assert set(accepted.values()) == {1}  # nobody twice
+            result = await db(assert_exact, blast.pk, accepted)
+            assert {m.state for m in result["rows"].values()} == {"delivered"}
+
+    asyncio.run(scenario())

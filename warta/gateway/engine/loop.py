@@ -132,7 +132,9 @@ class Engine(LeaseSteps, QueueSteps):
         # Marked ``sending``, never sent, whose return to the queue failed (the database gone
         # after the mark's COMMIT): each send turn tries again, so none stays ``sending`` for good.
         self._unsent: list[Item] = []
-        # The same for a claim whose rows could not be read after its COMMIT: (connection, sent_at).
+        # The same for marks whose rows the engine does not know, by name (connection, sent_at): a
+        # claim whose rows could not be read after its COMMIT, a send transaction whose COMMIT
+        # may have happened unseen.
         self._unread: list[tuple[int, datetime]] = []
         self._stopping = False
         self._wake: asyncio.Event | None = None
@@ -179,11 +181,14 @@ class Engine(LeaseSteps, QueueSteps):
 
     def flush_send(self, outcomes: Sequence[Outcome], plan: dict[int, list[Item]], claim: int,
                    senders: set[str] | None, direct: tuple[int, int] | None = None,
-                   wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]] = ()) -> FlushResult:
+                   wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]] = (),
+                   marks: list[tuple[int, datetime]] | None = None) -> FlushResult:
         """The send lane's transaction: the submit results that freed window slots, the
         ``sending`` marks of the plan, then the next claim. A slot is refilled in the same
         transaction that writes the result of the message it held, so at every commit no more
-        rows are ``sending`` than the window holds — the bound on messages in doubt after a crash."""
+        rows are ``sending`` than the window holds — the bound on messages in doubt after a crash.
+        ``marks`` gets the name of every mark the transaction made (``unmark_claim``): when it
+        raises, the caller cannot tell whether it committed (the answer to COMMIT lost)."""
         # PostgreSQL: the submit results and the claim that refills the slots are read after
         # the COMMIT (``Later``), so the whole transaction is one round trip: each statement
         # read at once cost a round trip of its own, ~2 ms apiece at window 64.
@@ -191,7 +196,7 @@ class Engine(LeaseSteps, QueueSteps):
 
         def sends() -> FlushResult:
             self.apply_responses(outcomes, later)
-            return self._sends(plan, claim, senders, direct, wants, later)
+            return self._sends(plan, claim, senders, direct, wants, later, marks)
         try:
             result = self._in_transaction(sends, prepare=self._before_pipeline)
         except BaseException:
@@ -239,16 +244,16 @@ class Engine(LeaseSteps, QueueSteps):
     def _sends(self, plan: dict[int, list[Item]], claim: int, senders: set[str] | None,
                direct: tuple[int, int] | None,
                wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]],
-               later: Later | None = None) -> FlushResult:
+               later: Later | None = None, marks: list[tuple[int, datetime]] | None = None) -> FlushResult:
         result = FlushResult()
         if plan:
-            result.marked, result.dropped = self.mark_sending(plan)
+            result.marked, result.dropped = self.mark_sending(plan, marks)
         if claim:
             result.claimed = self.claim_batch(claim, senders)
         if direct and later is not None:
-            self.claim_marked_later(direct[1], senders, direct[0], later, result)
+            self.claim_marked_later(direct[1], senders, direct[0], later, result, marks)
         elif direct:
-            result.direct = self.claim_batch(direct[1], senders, mark_conn=direct[0])
+            result.direct = self.claim_batch(direct[1], senders, mark_conn=direct[0], marks=marks)
         if wants:
             result.claimed = self.claim_per_conn(wants)
         return result
@@ -546,22 +551,38 @@ class Engine(LeaseSteps, QueueSteps):
         mono = time.monotonic()
         if mono >= self._next_housekeeping:
             self._next_housekeeping = mono + self.heartbeat_seconds
-            lost, got, changed = await self.db(self.housekeeping)
-            await self._close_binds(lost)
-            for bs in self.binds.values():
-                if bs.conn_id in changed and not bs.retiring:
-                    bs.retiring = True
-                    log.info("connection %s changed, disabled or deleted: bind %d closes after its window",
-                             bs.conn_name, bs.slot)
-            await self._open_binds(got)
-            await self._rebalance()
-            # Other processes store pending receipts too; look again every housekeeping turn.
-            self._pending_hint = True
-            if mono >= self._next_squash:
-                self._next_squash = mono + 30
-                await self.db(_squash)
+            try:
+                await self._housekeeping(mono)
+            except LeaseLost:
+                raise
+            except Exception:
+                # The database went away (a restart, a failover, a session ended by the server):
+                # the engine goes on and tries again in a second. Nothing is sent meanwhile that
+                # a committed mark does not cover; a lease that expired in between is noticed by
+                # the next heartbeat that gets through (LeaseLost: the engine stops).
+                log.exception("engine housekeeping failed; retrying in 1 s")
+                self._next_housekeeping = mono + 1.0
+                with contextlib.suppress(Exception):
+                    await self.db(_close_db)
         did = self._start_results(mono)
         return await self._send_turn(mono) or did
+
+    async def _housekeeping(self, mono: float) -> None:
+        """Heartbeat and leases, binds lost, taken and changed, counter squashing."""
+        lost, got, changed = await self.db(self.housekeeping)
+        await self._close_binds(lost)
+        for bs in self.binds.values():
+            if bs.conn_id in changed and not bs.retiring:
+                bs.retiring = True
+                log.info("connection %s changed, disabled or deleted: bind %d closes after its window",
+                         bs.conn_name, bs.slot)
+        await self._open_binds(got)
+        await self._rebalance()
+        # Other processes store pending receipts too; look again every housekeeping turn.
+        self._pending_hint = True
+        if mono >= self._next_squash:
+            self._next_squash = mono + 30
+            await self.db(_squash)
 
     def _start_results(self, mono: float) -> bool:
         """Hand what the binds answered to the results lane, unless its previous transaction is
@@ -683,16 +704,21 @@ class Engine(LeaseSteps, QueueSteps):
                                        direct: tuple[int, int] | None,
                                        wants: list[tuple[int, set[str] | None, set[str] | None, set[str]]],
                                        reserved: list[tuple[BindSlot, int]], mono: float) -> None:
+        marks: list[tuple[int, datetime]] = []
         try:
             t_flush = time.perf_counter()
-            res = await self.send_db(self.flush_send, outcomes, plan, claim, senders, direct, wants)
+            res = await self.send_db(self.flush_send, outcomes, plan, claim, senders, direct, wants, marks)
             self.stats["send_flushes"] += 1
             self.stats["send_flush_ms"] += int((time.perf_counter() - t_flush) * 1000)
         except Exception:
-            # The transaction rolled back: nothing was marked, so nothing may be sent, and the
-            # results wait for the next try. Give the claimed slots back and keep going after a
+            # The transaction rolled back — or committed and its answer was lost (the connection
+            # broke at the COMMIT): either way nothing may be sent. The results wait for the
+            # next try (writing them again changes nothing); the rows the marks may have written
+            # go back to the queue by their name (``unmark_claim``, nothing when it rolled back),
+            # first thing next send turn. Give the claimed slots back and keep going after a
             # pause (the database may be restarting).
             self._outcomes[:0] = outcomes
+            self._unread.extend(marks)
             for bs, n in reserved:
                 bs.inflight -= n
             for item, bs in assigned:

@@ -88,8 +88,8 @@ class QueueSteps(EngineBase):
         return self._active
 
     def claim_batch(self, limit: int, senders: set[str] | None = None, *, mark_conn: int | None = None,
-                    operators: set[str] | None = None, not_operators: set[str] | frozenset[str] = frozenset()
-                    ) -> list[Item]:
+                    operators: set[str] | None = None, not_operators: set[str] | frozenset[str] = frozenset(),
+                    marks: list[tuple[int, datetime]] | None = None) -> list[Item]:
         """Claim up to ``limit`` due messages, emergency blasts first. Opted-out numbers among
         them are ``suppressed`` at once and not returned.
 
@@ -100,10 +100,11 @@ class QueueSteps(EngineBase):
         is empty, so the rows marked never exceed the free window slots.
 
         With ``operators`` only messages to those operators are claimed (``claim_per_conn``).
+        ``marks`` gets the name of the rows marked (``unmark_claim``).
         """
         if limit <= 0:
             return []
-        now = self.now() if mark_conn is None else self._mark_time()
+        now = self.now() if mark_conn is None else self._mark_time(mark_conn, marks)
         items: list[Item] = []
         # PostgreSQL with the contacts app's suppression: the claim itself says which numbers
         # are suppressed (no query of its own on the path to the next submit).
@@ -149,7 +150,7 @@ class QueueSteps(EngineBase):
         return items
 
     def claim_marked_later(self, limit: int, senders: set[str] | None, conn_id: int, later: Later,
-                           result: FlushResult) -> None:
+                           result: FlushResult, marks: list[tuple[int, datetime]] | None = None) -> None:
         """``claim_batch(limit, senders, mark_conn=conn_id)`` for the send lane's pipeline: the
         claim is queued and its rows read after the COMMIT (``Later``), which fills
         ``result.direct`` and ``result.flagged``. One blast per turn — the first the sender allows
@@ -157,8 +158,8 @@ class QueueSteps(EngineBase):
         next turn claims from the next blast when this one ran dry. Opted-out numbers are
         suppressed after the COMMIT (``suppress_claimed``), not in this transaction. The claim's
         (connection, ``sent_at``) goes in ``result.mark``: should its rows not be read after the
-        COMMIT, they are found again by it (``unmark_claim``)."""
-        now = self._mark_time()
+        COMMIT, they are found again by it (``unmark_claim``); ``marks`` gets it too."""
+        now = self._mark_time(conn_id, marks)
         in_sql = self.suppression is outbox.suppressed_numbers
         for blast in self.active_blasts():
             if senders is not None and blast.sender.name not in senders:
@@ -241,14 +242,18 @@ class QueueSteps(EngineBase):
         hit_ids = {i.id for i in hit}
         return [i for i in items if i.id not in hit_ids]
 
-    def mark_sending(self, plan: dict[int, list[Item]]) -> tuple[set[int], set[int]]:
+    def mark_sending(self, plan: dict[int, list[Item]],
+                     marks: list[tuple[int, datetime]] | None = None) -> tuple[set[int], set[int]]:
         """Mark planned messages ``sending`` (per connection), if still queued, ours, valid and of
         an active blast. Returns (marked ids, dropped ids); dropped rows were cancelled, paused
-        (released) or expired here."""
+        (released) or expired here. ``marks`` gets the name of each connection's rows marked
+        (``unmark_claim``)."""
         now = self._mark_time()
         marked: set[int] = set()
         planned: dict[int, Item] = {}
         for conn_id, items in plan.items():
+            if marks is not None:
+                marks.append((conn_id, now))
             for i in items:
                 planned[i.id] = i
             rows = self.outbox.move(
@@ -282,10 +287,13 @@ class QueueSteps(EngineBase):
             self._write_deltas()
 
     def unmark_claim(self, mark: tuple[int, datetime], delay: float = 0.0) -> int:
-        """``unmark`` the rows of one claim read after its COMMIT whose rows could not be read
-        (``FlushResult.unread``): found by what the claim wrote — this engine, the connection and
-        its ``sent_at``, which no other mark of this engine shares (``_mark_time``). None of them
-        was sent: the engine sends only rows it has read. Returns how many went back."""
+        """``unmark`` the rows one mark or claim marked ``sending`` whose ids the engine does not
+        know — a claim whose rows could not be read after its COMMIT (``FlushResult.unread``), a
+        send transaction whose COMMIT's answer was lost — found by what the mark wrote: this
+        engine, the connection and its ``sent_at``, which no other mark of this engine shares
+        (``_mark_time``). None of them was sent: the engine sends only rows it has read from a
+        transaction it saw commit. Returns how many went back (none when the transaction had in
+        fact rolled back)."""
         conn_id, at = mark
         when = self.now() + timedelta(seconds=delay)
         with transaction.atomic():
@@ -294,15 +302,17 @@ class QueueSteps(EngineBase):
             self._write_deltas()
         return len(rows)
 
-    def _mark_time(self) -> datetime:
+    def _mark_time(self, conn_id: int | None = None, marks: list[tuple[int, datetime]] | None = None) -> datetime:
         """``now`` for a ``sending`` mark, always later than this engine's previous mark (by a
-        microsecond if need be, under a frozen clock or two send lanes): a claim's ``sent_at`` is
-        then the name of the rows it marked (``unmark_claim``)."""
+        microsecond if need be, under a frozen clock or two send lanes): with the connection it
+        is then the name of the rows the mark wrote (``unmark_claim``), added to ``marks``."""
         now = self.now()
         with self._mark_lock:
             if now <= self._last_mark:
                 now = self._last_mark + timedelta(microseconds=1)
             self._last_mark = now
+        if marks is not None and conn_id is not None:
+            marks.append((conn_id, now))
         return now
 
     def release(self, items: Sequence[Item], delay: float = 0.0) -> None:

@@ -5,7 +5,7 @@ with ``smsc(NAME)``) and a bind that talks to it by plain calls — the engine's
 (``warta.gateway.transports.base.Bind``) with no socket and no PDU, as httpx's
 ``MockTransport`` stands in for the network. It keeps the SMPP semantics the engine relies on:
 a window, message ids, receipts after a delay (handed to ``on_receipt`` and acknowledged only
-once the engine has committed them), MOs, and the faults of the simulator that matter to the
+once the engine has committed them; one answered with an error comes again 0.2 s later), MOs, and the faults of the simulator that matter to the
 engine — throttling at a rate (ESME_RTHROTTLED), answers slower than the bind's ``timeout`` (the
 result is "no answer" with a ``ref``, and the answer comes late through ``on_late_response``),
 lost answers, lost receipts, outages (binds down, what is in flight unanswered) and a refused
@@ -34,6 +34,8 @@ from warta.sms.segments import measure
 
 from . import ConnectionSpec, ConnectionURLError, float_option, int_option, split_options
 from .base import OnLate, OnMo, OnReceipt
+
+RECEIPT_RETRY = 0.2  # seconds before a receipt the engine answered with an error comes again
 
 KNOWN = {"window": "pesan tanpa jawaban per bind", "tps": "pesan per detik per bind", "binds": "jumlah bind",
          "timeout": "detik", "password": "sandi yang diharapkan SMSC uji"}
@@ -70,7 +72,7 @@ class MemorySmsc:
     submits: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("binds", "bind_failures", "submit_sm", "accepted", "throttled", "responses_lost", "receipts_lost",
-         "receipts_sent", "outages", "mo_sent"), 0))
+         "receipts_sent", "receipts_redelivered", "outages", "mo_sent"), 0))
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -294,14 +296,23 @@ class MemoryBind:
     def _deliver_receipt(self, message_id: str, stat: str, err: str, to: str, sender: str) -> None:
         ack = asyncio.ensure_future(self._on_receipt(message_id, stat, "" if stat == "DELIVRD" else err,
                                                      to.lstrip("+"), sender))
-        ack.add_done_callback(_consume)
+
+        def answered(fut: asyncio.Future[Any]) -> None:
+            # Answered with an error (the engine could not commit it): an SMSC keeps the receipt
+            # and delivers it again later, as over SMPP a deliver_sm_resp with an error status.
+            if not fut.cancelled() and fut.exception() is not None:
+                self._smsc.counters["receipts_redelivered"] += 1
+                handle = asyncio.get_running_loop().call_later(
+                    RECEIPT_RETRY, self._smsc._send_receipt, self, message_id, stat, err, to, sender)
+                self._smsc._pending_receipts.append(handle)
+        ack.add_done_callback(answered)
 
     def _deliver_mo(self, item: MemoryMO) -> None:
         asyncio.ensure_future(self._on_mo(item)).add_done_callback(_consume)
 
 
 def _consume(fut: asyncio.Future[Any]) -> None:
-    # A receipt the engine could not commit is not retried here (the TCP simulator covers
+    # An MO the engine could not commit is not retried here (the TCP simulator covers its
     # redelivery); reading the exception keeps asyncio from logging it as unhandled.
     if not fut.cancelled():
         fut.exception()

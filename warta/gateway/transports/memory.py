@@ -5,11 +5,11 @@ with ``smsc(NAME)``) and a bind that talks to it by plain calls — the engine's
 (``warta.gateway.transports.base.Bind``) with no socket and no PDU, as httpx's
 ``MockTransport`` stands in for the network. It keeps the SMPP semantics the engine relies on:
 a window, message ids, receipts after a delay (handed to ``on_receipt`` and acknowledged only
-once the engine has committed them; one answered with an error comes again 0.2 s later), MOs, and the faults of the simulator that matter to the
-engine — throttling at a rate (ESME_RTHROTTLED), answers slower than the bind's ``timeout`` (the
-result is "no answer" with a ``ref``, and the answer comes late through ``on_late_response``),
-lost answers, lost receipts, outages (binds down, what is in flight unanswered) and a refused
-password. Engine tests run on it by default; ``tests/gateway`` keeps a few over real TCP.
+once the engine has committed them; one answered with an error comes again 0.2 s later), MOs,
+and the faults of the simulator that matter to the engine — throttling at a rate
+(ESME_RTHROTTLED), answers slower than the bind's ``timeout`` (the result is "no answer" with a
+``ref``, and the answer comes late through ``on_late_response``), lost answers, lost receipts,
+outages (binds down, what is in flight unanswered) and a refused password. Engine tests run on it by default; ``tests/gateway`` keeps a few over real TCP.
 
 Not a transport for production: ``memory://`` URLs are accepted only when the SMSC double was
 created first (by a test, or the benchmark).

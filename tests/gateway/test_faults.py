@@ -427,6 +427,38 @@ def test_a_citizens_sms_redelivered_after_its_answer_was_lost_is_one_message_and
     assert asyncio.run(scenario()) == (3, 3)
 
 
+def test_a_citizens_sms_the_database_could_not_store_is_delivered_again_and_kept_once(transactional_db):
+    """The database fails while the engine stores a citizen's SMS: the engine answers the
+    deliver_sm with a temporary error, the SMSC delivers it again, and the inbox holds it once —
+    one message, one ticket."""
+    from warta.inbox.models import Message, Ticket
+
+    def counts() -> tuple[int, int]:
+        return Message.objects.filter(direction="in").count(), Ticket.objects.count()
+
+    async def scenario() -> tuple[int, int]:
+        async with Rig(tcp=True, redeliver_delay=0.1) as rig:
+            engine = rig.engine
+            store, failures = engine.store_mos, {"left": 1}
+
+            def flaky(mos: Any) -> Any:
+                if mos and failures["left"]:
+                    failures["left"] -= 1
+                    raise RuntimeError("server closed the connection unexpectedly")
+                return store(mos)
+
+            engine.store_mos = flaky
+            await wait_until(lambda: bool(rig.sim.bound_receivers))
+            rig.sim.inject_mo("6281234567890", "02132881818", "Saluran air tersumbat di RT 05 Cempaka Putih")
+            await wait_until(lambda: rig.sim.counters["mo_sent"] == 2
+                             and not any(c.mo_in_flight for c in rig.sim.connections), timeout=20)
+            assert failures["left"] == 0 and rig.sim.counters["redelivered"] == 1
+            await asyncio.sleep(0.3)
+            return await db(counts)
+
+    assert asyncio.run(scenario()) == (1, 1)
+
+
 def test_a_send_transaction_whose_commit_answer_is_lost_sends_nothing_and_leaves_nothing_sending(transactional_db):
     """The database commits a send transaction (rows marked ``sending``) and the connection
     breaks before its answer reaches the engine: the engine cannot tell whether it committed. It

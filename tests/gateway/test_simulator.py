@@ -338,3 +338,36 @@ def test_cli_takes_the_new_fault_flags() -> None:
          "--outage-at", "5", "--outage-for", "2"])
     assert parse_faults(a.fault) == {Fault.SILENT, Fault.LOSE_RESPONSES}
     assert (a.lose_share, a.wrong_password_for, a.outage_at, a.outage_for) == (0.3, 10.0, 5.0, 2.0)
+
+
+def test_a_receipt_or_mo_answered_with_an_error_is_delivered_again() -> None:
+    """An ESME that cannot take a deliver_sm (its database down) answers it with an error; an
+    SMSC keeps it and delivers it again later, as store and forward does — a receipt and an MO
+    alike. One answered OK is not delivered again."""
+
+    async def scenario() -> None:
+        received: list[Any] = []
+        refused: set[str] = set()
+
+        def on_deliver(item: Any) -> None:
+            received.append(item)
+            kind = "receipt" if type(item) is DeliveryReceipt else "mo"
+            if kind not in refused:  # the first of each kind: the client answers ESME_RX_T_APPN
+                refused.add(kind)
+                raise RuntimeError("database write failed")
+
+        async with Simulator(SimulatorConfig(receipt_delay=0.0, redeliver_delay=0.1)) as sim:
+            async with SmppClient(client_for(sim), on_deliver=on_deliver) as client:
+                await client.submit("GubDKI", "6281234567890", "x")
+                await eventually(lambda: len(received) == 2)
+                sim.inject_mo("081234567890", "02132881818", "INFO BANJIR")
+                await eventually(lambda: len(received) == 4)
+                await asyncio.sleep(0.3)  # nothing more comes: both were taken the second time
+            receipts = [r for r in received if type(r) is DeliveryReceipt]
+            mos = [r for r in received if type(r) is not DeliveryReceipt]
+            assert len(receipts) == 2 and len({r.message_id for r in receipts}) == 1
+            assert [m.text for m in mos] == ["INFO BANJIR", "INFO BANJIR"]
+            assert sim.counters["redelivered"] == 2
+            assert sim.counters["receipts_sent"] == 2 and sim.counters["mo_sent"] == 2
+
+    run(scenario())

@@ -23,7 +23,9 @@ Theory of operation
   texts) and queued like receipts, to one bound receiver (round-robin). An MO part stays in
   flight until its deliver_sm_resp comes; when the connection is lost first it is delivered
   again, first in line, on the next receiver to bind — with a new sequence number, as an SMSC's
-  store and forward does. (Receipts unanswered at a loss are not redelivered.)
+  store and forward does. (Receipts unanswered at a loss are not redelivered.) A receipt or MO
+  part answered with an error status (the ESME could not take it) goes again after
+  ``redeliver_delay`` (counted as ``redelivered``).
 * **Log**: every received PDU becomes a dict in ``PduLog`` (memory and/or JSON lines file).
 
 Nothing here imports Django; ``warta smsc-sim`` and the tests use it the same way.
@@ -114,6 +116,7 @@ class SimulatorConfig:
     nack_status: int = CommandStatus.ESME_RSYSERR  # command_status of the generic-nack fault
     window: int = 1000  # unanswered deliver_sm per connection
     response_timeout: float = 30.0  # for our deliver_sm
+    redeliver_delay: float = 1.0  # seconds before a deliver_sm answered with an error goes again
     log_path: str | Path | None = None
     log_keep: int = 100_000  # records kept in memory (0: none)
     pump_interval: float = 0.01
@@ -173,6 +176,7 @@ class _SmscConnection(asyncio.Protocol):
         self._flush_scheduled = False
         self._unbinding = False
         self.mo_in_flight: dict[int, _Outgoing] = {}  # MO deliver_sm sequence → item, until answered
+        self.receipts_in_flight: dict[int, _Outgoing] = {}  # the same for receipts (not kept at a loss)
 
     @property
     def label(self) -> str:
@@ -202,6 +206,7 @@ class _SmscConnection(asyncio.Protocol):
         if self.mo_in_flight:
             self.mo_in_flight.clear()
             self.sim._wake_pump()
+        self.receipts_in_flight.clear()
 
     def data_received(self, data: bytes) -> None:
         if Fault.SILENT in self.sim.config.faults:
@@ -407,12 +412,17 @@ class _SmscConnection(asyncio.Protocol):
             self._record(event.response, wall)
         if type(event.request) is DeliverSm:
             seq = event.request.sequence_number
+            item = self.receipts_in_flight.pop(seq, None)
             if seq in self.mo_in_flight:
                 if Fault.LOSE_MO_ANSWERS in self.sim.config.faults and self.sim._lose():
                     self.sim.counters["mo_answers_lost"] += 1  # as if lost on the way: still in flight
                     return
-                del self.mo_in_flight[seq]
+                item = self.mo_in_flight.pop(seq)
             self.sim.counters["deliver_sm_resp"] += 1
+            if item is not None and event.response.command_status != CommandStatus.ESME_ROK:
+                # The ESME could not take it (its database down, say): an SMSC keeps it and
+                # delivers it again later, as its store and forward retry schedule does.
+                self.sim._redeliver(item)
             self.sim._wake_pump()
 
     def _on_other(self, event: Event, wall: float, logging_on: bool) -> None:
@@ -456,6 +466,7 @@ class _SmscConnection(asyncio.Protocol):
         for event in self.session.tick(now):
             if type(event) is ResponseTimeout:
                 self.sim.counters["deliver_timeouts"] += 1
+                self.receipts_in_flight.pop(event.request.sequence_number, None)
             elif type(event) is ConnectionMustClose:
                 self._flush_now_and_close(abort=True)
                 return
@@ -522,6 +533,7 @@ class Simulator:
                 "outages",
                 "mo_redelivered",
                 "mo_answers_lost",
+                "redelivered",
             ),  # fmt: skip
             0,
         )
@@ -801,8 +813,19 @@ class Simulator:
             return False
         if item.kind == "mo":
             conn.mo_in_flight[seq] = item
+        else:
+            conn.receipts_in_flight[seq] = item
         self.counters["receipts_sent" if item.kind == "receipt" else "mo_sent"] += 1
         return True
+
+    def _redeliver(self, item: _Outgoing) -> None:
+        self.counters["redelivered"] += 1
+
+        def again() -> None:
+            self._waiting.append(item)
+            self._wake_pump()
+
+        asyncio.get_running_loop().call_later(self.config.redeliver_delay, again)
 
     def _pump_once(self, now: float) -> None:
         # First what already waited (MO and receipts with no receiver), in order, then what

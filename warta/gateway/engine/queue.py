@@ -305,7 +305,9 @@ class QueueSteps(EngineBase):
     def _mark_time(self, conn_id: int | None = None, marks: list[tuple[int, datetime]] | None = None) -> datetime:
         """``now`` for a ``sending`` mark, always later than this engine's previous mark (by a
         microsecond if need be, under a frozen clock or two send lanes): with the connection it
-        is then the name of the rows the mark wrote (``unmark_claim``), added to ``marks``."""
+        is then the name of the rows the mark wrote (``unmark_claim``), added to ``marks``. A
+        clock stepped back keeps the marks a microsecond apart at the last time until it has
+        caught up (``sent_at`` a little late: the no-receipt sweep waits that much longer)."""
         now = self.now()
         with self._mark_lock:
             if now <= self._last_mark:

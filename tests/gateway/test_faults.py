@@ -65,6 +65,15 @@ def assert_exact(blast_id: int, accepted: Counter[str], *, final: bool = True) -
     return {"rows": rows, "counts": counts}
 
 
+async def each_taken_once_and_delivered(rig: Rig, blast_id: int, recipients: list[str]) -> None:
+    """Every number taken by the SMSC exactly once, every message delivered, the counts exact."""
+    accepted = accepted_by_smsc(rig)
+    assert sorted(accepted) == sorted(recipients)
+    assert set(accepted.values()) == {1}  # nobody twice
+    result = await db(assert_exact, blast_id, accepted)
+    assert {m.state for m in result["rows"].values()} == {"delivered"}
+
+
 @pytest.mark.parametrize("query", ["window=64", "window=64&tps=3000"])
 def test_a_throttling_smsc_slows_the_bind_down_without_failing_a_message(transactional_db, query):
     """The SMSC allows 150 submits/s and answers the rest ESME_RTHROTTLED; the connection says
@@ -488,11 +497,7 @@ def test_a_send_transaction_whose_commit_answer_is_lost_sends_nothing_and_leaves
             await wait_until(lambda: all_final(blast.pk), timeout=40)
             assert lost["answers"] == 0
             assert engine.stats["unread_given_back"] > 0
-            accepted = accepted_by_smsc(rig)
-            assert sorted(accepted) == sorted(recipients)
-            assert set(accepted.values()) == {1}  # nobody twice
-            result = await db(assert_exact, blast.pk, accepted)
-            assert {m.state for m in result["rows"].values()} == {"delivered"}
+            await each_taken_once_and_delivered(rig, blast.pk, recipients)
 
     asyncio.run(scenario())
 
@@ -540,10 +545,6 @@ def test_the_database_ending_the_engines_sessions_mid_blast_loses_and_duplicates
                 stop.set()
                 killer.join()
             assert len(ended) >= 5, f"only {len(ended)} sessions ended: the fault did not happen"
-            accepted = accepted_by_smsc(rig)
-            assert sorted(accepted) == sorted(recipients)
-            assert set(accepted.values()) == {1}  # nobody twice
-            result = await db(assert_exact, blast.pk, accepted)
-            assert {m.state for m in result["rows"].values()} == {"delivered"}
+            await each_taken_once_and_delivered(rig, blast.pk, recipients)
 
     asyncio.run(scenario())

@@ -62,6 +62,12 @@ both lanes' steps in one transaction (shutdown, tests).
   their validity become ``expired`` ("tidak ada laporan", ``expire_unreported``).
 * **Counts** are written as deltas (``OutboxCount``, ``GatewayCount``) in the same transaction as
   the change they count, by the transitions themselves.
+* **Database faults.** A lane's transaction that fails is tried again a second later (results
+  wait, receipts and MOs are answered with a temporary error for the SMSC to deliver again); so is
+  a failed housekeeping turn. A send transaction that may have committed unseen (the answer to
+  its COMMIT lost, or its rows unreadable after it) sends nothing: each mark carries a name —
+  connection and a ``sent_at`` unique to this engine (``_mark_time``) — by which its rows go back
+  to the queue (``unmark_claim``), retried every send turn until the database takes it.
 
 Signals: SIGTERM/SIGINT stop claiming, let the window drain (``drain_timeout``), release claimed
 rows and leases, unbind.

@@ -864,3 +864,30 @@ def test_a_prepared_claim_reads_the_queue_in_order_with_a_generic_plan(transacti
     finally:
         with connection.cursor() as cur:
             cur.execute("RESET plan_cache_mode")
+
+
+def test_the_gateway_counters_count_every_submit_receipt_and_error_once(transactional_db):
+    """/metrics' per-connection counters (``GatewayCount``) against what happened: the send lane
+    counts submit results in its thread, the results lane receipts in its own and writes both.
+    Every accepted submit, receipt and throttled answer is counted exactly once — a dict both
+    threads added to while one wrote and cleared it lost some and doubled others (``submits``
+    1.9 % short in a 60,000-message run on PostgreSQL)."""
+    from warta.gateway.models import GatewayCount
+
+    recipients = numbers(8000)
+
+    async def scenario() -> tuple[dict[Any, float], int, int]:
+        async with Rig(query="window=64&tps=2500") as rig:
+            blast = await db(create_blast, recipients)
+            await wait_until(lambda: states(blast.pk) == {"delivered": 8000}, timeout=60)
+            await asyncio.sleep(0.3)  # the last results transaction
+            conn_id = rig.connection.pk
+            throttled = rig.sim.counters["throttled"]
+        totals = await db(GatewayCount.totals)
+        return {k[1:]: v for k, v in totals.items() if k[0] == conn_id}, throttled, len(_submitted_to(rig))
+
+    counts, throttled, accepted = asyncio.run(scenario())
+    assert accepted == 8000
+    assert counts[("submits", "")] == 8000
+    assert counts[("receipts", "DELIVRD")] == 8000
+    assert counts.get(("throttled", ""), 0) == throttled

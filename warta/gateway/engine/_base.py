@@ -45,7 +45,9 @@ class EngineBase:
     _blasts_lock: threading.Lock
     _mark_lock: threading.Lock
     _last_mark: datetime
-    _gdeltas: dict[tuple[int | None, str, str], float]
+    _results_gdeltas: dict[tuple[int | None, str, str], float]
+    _sent_gauges: dict[tuple[int | None, str, str], float]
+    _gauge_lock: threading.Lock
     _blasts: dict[int, Blast]
     _active: list[Blast]
     _active_until: float
@@ -79,6 +81,40 @@ class EngineBase:
     def _in_send_lane(self) -> bool:
         return bool(getattr(self._lane, "send", False))
 
+    @property
+    def _gdeltas(self) -> dict[tuple[int | None, str, str], float]:
+        """The gateway's count deltas of the calling thread's transaction: the send lane's own
+        (handed to the results lane after its COMMIT, ``_hand_over_gauges``), else the results
+        lane's. One dict per thread: a dict both threads add to while one writes and clears it
+        lost and doubled counts (the ``submits`` counter was 1.9 % short in a 60,000 run)."""
+        lane: dict[tuple[int | None, str, str], float] | None = getattr(self._lane, "gdeltas", None)
+        return lane if lane is not None else self._results_gdeltas
+
+    def _hand_over_gauges(self) -> None:
+        """Send lane, after its COMMIT: its gateway counts go to the results lane, which writes
+        them in its next transaction (``_take_sent_gauges``)."""
+        lane: dict[tuple[int | None, str, str], float] | None = getattr(self._lane, "gdeltas", None)
+        if lane:
+            with self._gauge_lock:
+                for key, value in lane.items():
+                    self._sent_gauges[key] += value
+            lane.clear()
+
+    def _take_sent_gauges(self) -> dict[tuple[int | None, str, str], float]:
+        """Results lane: the send lane's committed counts, added to this transaction's; give
+        them back (``_return_sent_gauges``) if it rolls back."""
+        with self._gauge_lock:
+            sent = dict(self._sent_gauges)
+            self._sent_gauges.clear()
+        for key, value in sent.items():
+            self._results_gdeltas[key] += value
+        return sent
+
+    def _return_sent_gauges(self, sent: dict[tuple[int | None, str, str], float]) -> None:
+        with self._gauge_lock:
+            for key, value in sent.items():
+                self._sent_gauges[key] += value
+
     def _write_deltas(self) -> None:
         """Counters of the transitions made so far, into this transaction."""
         self.outbox.write_counts()
@@ -90,5 +126,4 @@ class EngineBase:
     def _discard_deltas(self) -> None:
         """The transaction rolled back: the counted deltas did not happen either."""
         self.outbox.discard()
-        if not self._in_send_lane:
-            self._gdeltas.clear()
+        self._gdeltas.clear()

@@ -118,7 +118,9 @@ class Engine(LeaseSteps, QueueSteps):
         self._blasts_lock = threading.Lock()
         self._mark_lock = threading.Lock()
         self._last_mark = datetime.min.replace(tzinfo=UTC)  # sent_at of the last mark (_mark_time)
-        self._gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
+        self._results_gdeltas: dict[tuple[int | None, str, str], float] = defaultdict(float)
+        self._sent_gauges: dict[tuple[int | None, str, str], float] = defaultdict(float)
+        self._gauge_lock = threading.Lock()
         self._blasts: dict[int, Blast] = {}
         self._active: list[Blast] = []  # active blasts with queued messages, from the counters
         self._active_until = 0.0  # monotonic time the list above is good until
@@ -151,7 +153,7 @@ class Engine(LeaseSteps, QueueSteps):
         # True at start: receipts stored by an earlier run, or by another process (Kannel's dlr-url
         # callbacks), are waiting for their parts; housekeeping sets it again periodically.
         self.stats: dict[str, int] = defaultdict(int)
-        self.receipts = ReceiptService(self._main_outbox, self._gdeltas, stats=self.stats, clock=self.now,
+        self.receipts = ReceiptService(self._main_outbox, self._results_gdeltas, stats=self.stats, clock=self.now,
                                        engine_id=self.engine_id, parts_needed=self._parts_needed)
 
     def __repr__(self) -> str:
@@ -203,29 +205,37 @@ class Engine(LeaseSteps, QueueSteps):
             if later is not None:
                 later.close()
             raise
-        if later is not None:
-            try:
-                later.run()
-            except Exception:
-                # Committed, but its rows could not be read (the connection broke at that
-                # instant, or a bug): the results are written (their bookkeeping in memory is
-                # lost: statistics only); the claim's rows are ``sending``, ours, and unknown
-                # here — none may be sent, all go back by the claim's name (``unmark_claim``).
-                log.exception("engine: reading a send transaction's rows after its COMMIT failed")
-                result.unread, result.direct, result.flagged = result.mark, [], set()
-                return result
-            try:
-                self.suppress_claimed(result)
-            except Exception:
-                # The database failed between the claim's COMMIT and this short transaction.
-                # Send none of the numbers the claim said are opted out (none at all when it
-                # could not say): they go back to the queue (``unsent``), and the next claim
-                # that takes them says so again.
-                log.exception("engine: suppressing opted-out numbers after a claim failed; not sending them")
-                flagged = result.flagged
-                result.unsent = [i for i in result.direct if flagged is None or i.to in flagged]
-                result.direct = [i for i in result.direct if flagged is not None and i.to not in flagged]
+        try:
+            if later is not None:
+                self._read_later(later, result)
+        finally:
+            self._hand_over_gauges()  # committed: its gateway counts are the results lane's to write
         return result
+
+    def _read_later(self, later: Later, result: FlushResult) -> None:
+        """After a send transaction's COMMIT: its statements' rows (``Later``), then the claim's
+        opted-out numbers suppressed."""
+        try:
+            later.run()
+        except Exception:
+            # Committed, but its rows could not be read (the connection broke at that
+            # instant, or a bug): the results are written (their bookkeeping in memory is
+            # lost: statistics only); the claim's rows are ``sending``, ours, and unknown
+            # here — none may be sent, all go back by the claim's name (``unmark_claim``).
+            log.exception("engine: reading a send transaction's rows after its COMMIT failed")
+            result.unread, result.direct, result.flagged = result.mark, [], set()
+            return
+        try:
+            self.suppress_claimed(result)
+        except Exception:
+            # The database failed between the claim's COMMIT and this short transaction.
+            # Send none of the numbers the claim said are opted out (none at all when it
+            # could not say): they go back to the queue (``unsent``), and the next claim
+            # that takes them says so again.
+            log.exception("engine: suppressing opted-out numbers after a claim failed; not sending them")
+            flagged = result.flagged
+            result.unsent = [i for i in result.direct if flagged is None or i.to in flagged]
+            result.direct = [i for i in result.direct if flagged is not None and i.to not in flagged]
 
     def _before_pipeline(self) -> None:
         """The ORM reads the send lane may need, done before its pipeline starts (the active
@@ -263,7 +273,9 @@ class Engine(LeaseSteps, QueueSteps):
         connection; the COMMIT travels with the counter rows (``_pipelined``). With ``prepare``
         (the send lane) the whole of ``fn`` runs in the pipeline after it: BEGIN then travels
         with the first statement, and statements whose rows are not read (the counters) with
-        the next one — a round trip less each on the path from a freed slot to the next submit."""
+        the next one — a round trip less each on the path from a freed slot to the next submit.
+        Outside the send lane the send lane's committed gateway counts are written too."""
+        sent: dict[tuple[int | None, str, str], float] = {}
         try:
             with contextlib.ExitStack() as tail, transaction.atomic():
                 if prepare is not None and self.is_postgres:
@@ -272,9 +284,12 @@ class Engine(LeaseSteps, QueueSteps):
                 out = fn()
                 if prepare is None or not self.is_postgres:
                     tail.enter_context(_pipelined())  # exits after the COMMIT: see _pipelined
+                if not self._in_send_lane:
+                    sent = self._take_sent_gauges()
                 self._write_deltas()
         except BaseException:
             self._discard_deltas()
+            self._return_sent_gauges(sent)
             raise
         return out
 
@@ -312,6 +327,7 @@ class Engine(LeaseSteps, QueueSteps):
 
     def _enter_send_lane(self) -> None:
         self._lane.outbox = Outbox()  # each send thread books its own transaction's counts
+        self._lane.gdeltas = defaultdict(float)  # and its gateway counts (_hand_over_gauges)
         self._lane.send = True
 
     def stop(self) -> None:

@@ -891,3 +891,39 @@ def test_the_gateway_counters_count_every_submit_receipt_and_error_once(transact
     assert counts[("submits", "")] == 8000
     assert counts[("receipts", "DELIVRD")] == 8000
     assert counts.get(("throttled", ""), 0) == throttled
+
+
+def test_counts_booked_by_a_transaction_that_rolled_back_are_never_written(transactional_db, monkeypatch):
+    """A transaction of the engine's moves rows and books their counts, then fails before its
+    COMMIT (here: writing the counter rows). The rows did not move — and their counts are not
+    written later by the next transaction either, so the counters keep matching the rows."""
+    from warta.blasts import outbox
+    from warta.blasts.models import OutboxCount
+    from warta.gateway.engine import Engine
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    blast = create_blast(numbers(6))
+    engine = Engine()
+    engine.register()
+    engine.load_routes()
+    res = engine.flush_send([], {}, 0, None, direct=(conn.pk, 6))
+    assert len(res.direct) == 6 and states(blast.pk) == {"sending": 6}
+
+    add = OutboxCount.add
+    failures = {"left": 1}
+
+    def flaky(deltas: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("server closed the connection unexpectedly")
+        add(deltas)
+
+    monkeypatch.setattr(OutboxCount, "add", flaky)
+    with pytest.raises(RuntimeError):
+        engine.unmark(res.direct[:3])
+    assert states(blast.pk) == {"sending": 6}  # rolled back
+    engine.unmark(res.direct[:3])
+    assert states(blast.pk) == {"sending": 3, "queued": 3}
+    assert {s: n for s, n in outbox.status_counts(blast.pk).items() if n} == {"sending": 3, "queued": 3}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
+
+from django.db import transaction
 
 from warta.blasts.models import Blast
 from warta.blasts.transitions import Outbox
@@ -122,6 +125,19 @@ class EngineBase:
             # The gateway's counts come from submit results, receipts and MOs: the results lane's.
             GatewayCount.add(dict(self._gdeltas))
             self._gdeltas.clear()
+
+    @contextlib.contextmanager
+    def _counted(self) -> Iterator[None]:
+        """A transaction whose transitions' counts are written in it (``_write_deltas`` at the
+        end) and forgotten when it rolls back: left booked, they would be written by the next
+        transaction for rows that never moved."""
+        try:
+            with transaction.atomic():
+                yield
+                self._write_deltas()
+        except BaseException:
+            self._discard_deltas()
+            raise
 
     def _discard_deltas(self) -> None:
         """The transaction rolled back: the counted deltas did not happen either."""

@@ -80,7 +80,7 @@ class LeaseSteps(EngineBase):
         the blast resends unknowns), counted in ``unknown_count`` either way."""
         now = self.now()
         totals = {"engines": 0, "released": 0, "unknown": 0, "requeued_unknown": 0}
-        with transaction.atomic():
+        with self._counted():
             if only is not None:
                 dead = EngineLease.objects.filter(engine_id__in=list(only))
             else:
@@ -104,7 +104,6 @@ class LeaseSteps(EngineBase):
                 dead_id = lease.engine_id  # delete() sets the primary key to None
                 lease.delete()
                 log.warning("reaped dead engine %s: %s", dead_id, totals)
-            self._write_deltas()
         return totals
 
     def load_connections(self) -> list[Connection]:

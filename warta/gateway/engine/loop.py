@@ -300,16 +300,14 @@ class Engine(LeaseSteps, QueueSteps):
         lost = self.heartbeat()
         self.reap_expired_leases()
         self.reap_own_dead()
-        with transaction.atomic():
+        with self._counted():
             self.expire_overdue()
-            self._write_deltas()
         mono = time.monotonic()
         if mono >= self._next_receipt_sweep:
             self._next_receipt_sweep = mono + self.sweep_seconds
-            with transaction.atomic():
+            with self._counted():
                 self.match_orphan_receipts()
                 self.expire_unreported()
-                self._write_deltas()
         changed = self.changed_connections()
         got = self.acquire_binds(skip=changed)
         self.load_routes()

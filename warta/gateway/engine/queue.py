@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-
 from warta.blasts import outbox
 from warta.blasts.models import Blast, MessagePart, OutboxCount, SenderID
 from warta.blasts.transitions import NO_REPORT, Later
@@ -188,9 +186,8 @@ class QueueSteps(EngineBase):
         ``result.direct``. A crash before it leaves them ``sending``, within the window bound
         like any marked message, and they become ``unknown`` without having been sent."""
         if result.direct and result.flagged != set():
-            with transaction.atomic():
+            with self._counted():
                 result.direct = self._suppress(result.direct, S.SENDING, blocked=result.flagged)
-                self._write_deltas()
         result.direct.sort(key=lambda i: (-self._blasts[i.blast_id].priority, i.id))
 
     def claim_per_conn(self, wants: Sequence[tuple[int, set[str] | None, set[str] | None, set[str]]]) -> list[Item]:
@@ -281,10 +278,9 @@ class QueueSteps(EngineBase):
         if not items:
             return
         when = self.now() + timedelta(seconds=delay)
-        with transaction.atomic():
+        with self._counted():
             self.outbox.move("unmark", [i.id for i in items], set_params=[when], where="engine_id=%s",
                              where_params=[self.engine_id])
-            self._write_deltas()
 
     def unmark_claim(self, mark: tuple[int, datetime], delay: float = 0.0) -> int:
         """``unmark`` the rows one mark or claim marked ``sending`` whose ids the engine does not
@@ -296,10 +292,9 @@ class QueueSteps(EngineBase):
         fact rolled back)."""
         conn_id, at = mark
         when = self.now() + timedelta(seconds=delay)
-        with transaction.atomic():
+        with self._counted():
             rows = self.outbox.move_where("unmark", "engine_id=%s AND connection_id=%s AND sent_at=%s",
                                           [self.engine_id, conn_id, at], set_params=[when])
-            self._write_deltas()
         return len(rows)
 
     def _mark_time(self, conn_id: int | None = None, marks: list[tuple[int, datetime]] | None = None) -> datetime:

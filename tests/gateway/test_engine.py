@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from django.db import transaction
 
 from .engine_harness import Rig, create_blast, db, numbers, states, wait_until

@@ -371,3 +371,55 @@ def test_a_receipt_or_mo_answered_with_an_error_is_delivered_again() -> None:
             assert sim.counters["receipts_sent"] == 2 and sim.counters["mo_sent"] == 2
 
     run(scenario())
+
+
+def test_a_receipt_unanswered_when_its_connection_is_lost_is_delivered_again_on_the_next_bind() -> None:
+    """A receipt still waiting for its deliver_sm_resp when the link goes (the ESME had not
+    stored it yet) is delivered again, the same receipt, on the next bind — as an MO part is, as
+    an SMSC's store and forward does. Before, the simulator dropped it, so no test could see the
+    engine meet a receipt twice across a reconnect."""
+
+    async def scenario() -> None:
+        first: list[Any] = []
+        second: list[Any] = []
+
+        def hold(item: Any) -> asyncio.Future[None]:
+            first.append(item)
+            return asyncio.get_running_loop().create_future()  # never stored: never answered
+
+        async with Simulator(SimulatorConfig(receipt_delay=0.0)) as sim:
+            async with SmppClient(client_for(sim), on_deliver=hold) as client:
+                await client.submit("GubDKI", "6281234567890", "x")
+                await eventually(lambda: len(first) == 1)
+            async with SmppClient(client_for(sim), on_deliver=second.append):
+                await eventually(lambda: len(second) == 1)
+                await asyncio.sleep(0.2)  # answered this time: nothing more comes
+            assert type(second[0]) is DeliveryReceipt and len(second) == 1
+            assert (second[0].message_id, second[0].stat) == (first[0].message_id, first[0].stat)
+            assert sim.counters["receipts_redelivered"] == 1 and sim.counters["receipts_sent"] == 2
+
+    run(scenario())
+
+
+def test_an_outage_that_loses_receipts_forgets_those_in_flight_too() -> None:
+    """A restarted SMSC without storage has no record of a receipt it had sent and not seen
+    answered: ``go_down(lose_receipts=True)`` forgets it (counted lost), nothing comes again."""
+
+    async def scenario() -> None:
+        got: list[Any] = []
+
+        def hold(item: Any) -> asyncio.Future[None]:
+            got.append(item)
+            return asyncio.get_running_loop().create_future()
+
+        async with Simulator(SimulatorConfig(receipt_delay=0.0)) as sim:
+            async with SmppClient(client_for(sim), on_deliver=hold) as client:
+                await client.submit("GubDKI", "6281234567890", "x")
+                await eventually(lambda: len(got) == 1)
+                await sim.go_down(lose_receipts=True)
+                await sim.come_back()
+                await asyncio.sleep(0.5)
+            assert sim.counters["receipts_lost"] == 1 and sim.counters["receipts_redelivered"] == 0
+            assert sim.pending_deliveries == 0 and len(got) == 1
+
+    run(scenario())

@@ -23,7 +23,8 @@ Theory of operation
   texts) and queued like receipts, to one bound receiver (round-robin). An MO part stays in
   flight until its deliver_sm_resp comes; when the connection is lost first it is delivered
   again, first in line, on the next receiver to bind — with a new sequence number, as an SMSC's
-  store and forward does. (Receipts unanswered at a loss are not redelivered.) A receipt or MO
+  store and forward does; so does a receipt (the same text, the same message id). Only an outage
+  with ``lose_receipts`` forgets receipts, those in flight included. A receipt or MO
   part answered with an error status (the ESME could not take it) goes again after
   ``redeliver_delay`` (counted as ``redelivered``).
 * **Log**: every received PDU becomes a dict in ``PduLog`` (memory and/or JSON lines file).
@@ -176,7 +177,7 @@ class _SmscConnection(asyncio.Protocol):
         self._flush_scheduled = False
         self._unbinding = False
         self.mo_in_flight: dict[int, _Outgoing] = {}  # MO deliver_sm sequence → item, until answered
-        self.receipts_in_flight: dict[int, _Outgoing] = {}  # the same for receipts (not kept at a loss)
+        self.receipts_in_flight: dict[int, _Outgoing] = {}  # the same for receipts
 
     @property
     def label(self) -> str:
@@ -198,15 +199,17 @@ class _SmscConnection(asyncio.Protocol):
         self.closed = True
         self.session.close()
         self.sim._connection_lost(self)
-        # Store and forward: MO parts whose answer never came go again, first, on another bind.
-        for _seq, item in sorted(self.mo_in_flight.items(), reverse=True):
+        # Store and forward: MO parts and receipts whose answer never came go again, first (in
+        # the order they were sent), on another bind.
+        unanswered = sorted([*self.mo_in_flight.items(), *self.receipts_in_flight.items()], reverse=True)
+        for _seq, item in unanswered:
             item.conn = None
             self.sim._waiting.appendleft(item)
-            self.sim.counters["mo_redelivered"] += 1
-        if self.mo_in_flight:
-            self.mo_in_flight.clear()
-            self.sim._wake_pump()
+            self.sim.counters["mo_redelivered" if item.kind == "mo" else "receipts_redelivered"] += 1
+        self.mo_in_flight.clear()
         self.receipts_in_flight.clear()
+        if unanswered:
+            self.sim._wake_pump()
 
     def data_received(self, data: bytes) -> None:
         if Fault.SILENT in self.sim.config.faults:
@@ -532,6 +535,7 @@ class Simulator:
                 "receipts_lost",
                 "outages",
                 "mo_redelivered",
+                "receipts_redelivered",
                 "mo_answers_lost",
                 "redelivered",
             ),  # fmt: skip
@@ -666,6 +670,9 @@ class Simulator:
             self._server = None
         for conn in list(self._conns):
             conn.closed = True
+            if lose_receipts:  # those in flight too: the restarted SMSC has no record of them
+                self.counters["receipts_lost"] += len(conn.receipts_in_flight)
+                conn.receipts_in_flight.clear()
             if conn.transport is not None:
                 conn.transport.abort()
         if lose_receipts:

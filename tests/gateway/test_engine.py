@@ -665,6 +665,11 @@ def test_a_large_blast_is_claimed_through_the_claim_index_whatever_the_statistic
                           lambda: Outbox().claim(blast.pk, 64, datetime.now(UTC), engine_id="uji"))
     assert len(claimed) == 64
     assert n <= 300, f"{n} outbox rows read to claim 64"
+    operator = claimed[0][2]  # a connection routed by operator claims only its own
+    claimed, n = _reading(OutboundMessage, lambda: Outbox().claim(
+        blast.pk, 64, datetime.now(UTC), engine_id="uji", operators=[operator], not_operators=["tidak-ada"]))
+    assert len(claimed) == 64 and {r[2] for r in claimed} == {operator}
+    assert n <= 300, f"{n} outbox rows read to claim 64 of {operator}"
 
 
 @pytest.mark.skipif("os.environ.get('DATABASE_URL', '').startswith('postgres') is False",

@@ -6,7 +6,6 @@ alone from a test."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections import defaultdict
@@ -388,12 +387,18 @@ class QueueSteps(EngineBase):
         parts_written = False
         for conn_id, ocs in ok.items():
             by_id = {oc.item.id: oc for oc in ocs}
+            # The SMSC accepted these: counted per answer, not per row moved, like the errors
+            # and throttled answers. A transaction whose COMMIT answer was lost is applied
+            # again and then moves no row (it did commit); counted by rows, its submits were
+            # lost with it. Its counts are dropped with the failed transaction either way, so
+            # each accepted answer is written once.
+            self._gdeltas[(conn_id, "submits", "")] += len(ocs)
             if self.is_postgres:
                 # Written by the submitted UPDATE itself (one statement, see Outbox.submit).
                 conn_parts = [(oc.item.id, conn_id, r.message_id, r.part, r.parts, now) for oc in ocs for r in oc.results]
                 if later is not None and not {oc.item.blast_id for oc in ocs} - self._started:
                     self._mark_submitted(conn_id, ocs, now, parts=conn_parts,
-                                         later=(later, functools.partial(self._submitted_later, conn_id)))
+                                         later=(later, self._submitted_later))
                     parts_written = True
                     continue
                 rows = self._mark_submitted(conn_id, ocs, now, parts=conn_parts)
@@ -405,7 +410,6 @@ class QueueSteps(EngineBase):
                 if not self.is_postgres:
                     for r in by_id[id_].results:
                         parts.append((id_, conn_id, r.message_id, r.part, r.parts, now))
-            self._gdeltas[(conn_id, "submits", "")] += len(rows)
             self.stats["submitted"] += len(rows)
             self._note_started({blast_id for _id, blast_id in rows}, now)
         mine, ours = "engine_id=%s", [self.engine_id]
@@ -439,9 +443,8 @@ class QueueSteps(EngineBase):
             # the path between a freed window slot and the next submit.
             self.match_pending_receipts()
 
-    def _submitted_later(self, conn_id: int, rows: list[tuple[Any, ...]]) -> None:
+    def _submitted_later(self, rows: list[tuple[Any, ...]]) -> None:
         """The rows a ``later`` submit moved (its counts and costs booked by the statement)."""
-        self._gdeltas[(conn_id, "submits", "")] += len(rows)
         self.stats["submitted"] += len(rows)
 
     def _remember_late(self, conn_id: int, ref: int, message_id: int, part: int, parts: int) -> None:

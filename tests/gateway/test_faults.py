@@ -188,6 +188,11 @@ def test_lost_responses_are_unknown_then_settled_by_their_receipts(transactional
     result = assert_exact(blast.pk, accepted)
     assert lost > 0
     assert sum(1 for m in result["rows"].values() if m.unknown_count) >= min(lost, 100) // 2
+    # The receipts stored to be matched by handset keep what their text: quoted.
+    from warta.blasts.models import Receipt
+
+    quotes = set(Receipt.objects.values_list("text", flat=True))
+    assert quotes == {"Uji Warta"}
     if not resend:
         assert set(accepted.values()) == {1}
 
@@ -562,3 +567,47 @@ def test_the_database_ending_the_engines_sessions_mid_blast_loses_and_duplicates
             await each_taken_once_and_delivered(rig, blast.pk, recipients)
 
     asyncio.run(scenario())
+
+
+def test_a_receipt_matched_by_handset_goes_to_the_message_whose_text_it_quotes(transactional_db):
+    """Two messages to one handset from one sender are both in doubt (their submit_sm_resps were
+    lost), the older sent first. A receipt with an id no part has is matched by handset and
+    sender — to the message whose first characters its ``text:`` quotes, not simply the most
+    recent one (as before); a receipt quoting neither still goes to the most recent."""
+    from django.utils import timezone
+
+    from warta.blasts.models import MessagePart, OutboundMessage, Receipt
+    from warta.gateway.engine import Engine
+
+    from .engine_harness import create_connection
+
+    conn = create_connection(1)
+    number = numbers(1)[0]
+    now = timezone.now()
+    texts = ["Banjir di Kampung Melayu: warga diminta mengungsi ke GOR Jatinegara",
+             "Jadwal vaksinasi Puskesmas Tebet besok pukul 08.00"]
+    sent = []
+    for age, text in zip((60, 30), texts, strict=True):
+        blast = create_blast([number], text=text)
+        OutboundMessage.objects.filter(blast=blast).update(
+            state="unknown", unknown_count=1, attempts=1, connection=conn, sent_at=now - timedelta(seconds=age))
+        sent.append(OutboundMessage.objects.get(blast=blast).pk)
+    older, newer = sent
+
+    def receipt(smsc_id: str, quote: str) -> None:
+        Receipt.objects.create(connection=conn, smsc_message_id=smsc_id, stat="DELIVRD", text=quote,
+                               received_at=now - timedelta(seconds=5), source=number.lstrip("+"),
+                               destination="HumasDKI")
+
+    receipt("r-older", "banjir di  Kampung Melayu")  # the SMSC's quote: cut, case and spacing its own
+    engine = Engine()
+    engine.match_orphan_receipts()
+    part = MessagePart.objects.get(smsc_message_id="r-older")
+    assert part.message_id == older
+    assert OutboundMessage.objects.get(pk=older).state == "delivered"
+    assert OutboundMessage.objects.get(pk=newer).state == "unknown"
+
+    OutboundMessage.objects.filter(pk=older).update(state="unknown", done_at=None)  # both in doubt again
+    receipt("r-none", "")
+    engine.match_orphan_receipts()
+    assert MessagePart.objects.get(smsc_message_id="r-none").message_id == newer

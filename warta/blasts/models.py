@@ -312,6 +312,9 @@ class Receipt(models.Model):
     # matches no part (its submit_sm_resp was lost) is matched by them to the message in doubt.
     source = models.CharField(max_length=21, blank=True, default="")
     destination = models.CharField(max_length=21, blank=True, default="")
+    # The receipt's ``text:`` field (the message's first characters, 20 in SMPP 3.4 appendix B):
+    # of two messages to one handset from one sender both in doubt, it tells which one it is.
+    text = models.CharField(max_length=40, blank=True, default="")
     received_at = models.DateTimeField()
     matched_at = models.DateTimeField(null=True, blank=True)
 

@@ -63,6 +63,9 @@ class InReceipt:
     ack: Any = None  # asyncio.Future[None]: resolved once committed (the transport answers then)
     source: str = ""  # the handset (receipt's source_addr), for matching when the id is unknown
     sender: str = ""  # our sender (receipt's destination_addr)
+    # The receipt's ``text:`` (the message's first characters, appendix B), read only when the
+    # receipt matches no part and is stored: parsing it costs more than the rest of a receipt.
+    text: Callable[[], str] | None = None
 
 
 def receipt_detail(state: str, rc: InReceipt) -> str:
@@ -194,7 +197,8 @@ class ReceiptService:
         if unmatched and store_unmatched:
             Receipt.objects.bulk_create([Receipt(connection_id=rc.conn_id, smsc_message_id=rc.smsc_id[:65],
                                                  stat=rc.stat[:12], error=(rc.error or "")[:16], received_at=rc.at,
-                                                 source=rc.source[:21], destination=rc.sender[:21])
+                                                 source=rc.source[:21], destination=rc.sender[:21],
+                                                 text=_snippet(rc))
                                          for rc in unmatched])
             self.pending_hint = True
             self.stats["receipts_pending"] += len(unmatched)
@@ -324,7 +328,7 @@ class ReceiptService:
         settle_after = now - timedelta(seconds=2)  # the normal path had its chance
         rows = list(Receipt.objects.filter(matched_at__isnull=True, received_at__lt=settle_after)
                     .exclude(source="").order_by("id")
-                    .values_list("id", "connection_id", "smsc_message_id", "source", "destination")[:limit])
+                    .values_list("id", "connection_id", "smsc_message_id", "source", "destination", "text")[:limit])
         parts: list[PartRow] = []
         if rows:
             # By (id, connection), the parts' unique index: only these receipts' own parts.
@@ -333,7 +337,7 @@ class ReceiptService:
                         .values_list("connection_id", "smsc_message_id"))
             settle: dict[int, list[int]] = defaultdict(list)
             taken: set[int] = set()
-            for _rid, conn_id, smsc_id, source, destination in rows:
+            for _rid, conn_id, smsc_id, source, destination, snippet in rows:
                 if (conn_id, smsc_id) in known:
                     continue  # its part exists: match_pending applies it
                 # used by: outbox_in_doubt (partial index on "to" where unknown_count > 0).
@@ -346,6 +350,9 @@ class ReceiptService:
                          .annotate(settled=Case(When(state__in=RECEIPT_FINAL, then=Value(1)), default=Value(0),
                                                 output_field=IntegerField()))
                          .order_by("settled", "-sent_at").values_list("id", "blast__sender__name", "text", "blast__text"))
+                # Of several in doubt, the one whose text the receipt quotes (``text:``, the
+                # first characters) first; without a quote, or quoting none, the most recent.
+                cands = sorted(cands, key=lambda c: not _quotes(snippet, c[2] or c[3]))
                 for mid, sender, text, blast_text in cands:
                     if mid in taken or _addr(sender) != _addr(destination):
                         continue
@@ -371,6 +378,26 @@ class ReceiptService:
             for _rid, conn_id in old:
                 self.gauges[(conn_id, "receipts_orphaned", "")] += 1
         return len(parts)
+
+
+def _snippet(rc: InReceipt) -> str:
+    """The stored quote of a receipt matching no part (``Receipt.text``); never fails the batch."""
+    if rc.text is None:
+        return ""
+    try:
+        return " ".join(rc.text().split())[:40]
+    except Exception:  # a receipt text no parser reads: the quote only helps, it is not needed
+        return ""
+
+
+def _quotes(snippet: str, text: str) -> bool:
+    """Does a receipt's ``text:`` quote the start of ``text``? Spacing and case aside; an SMSC
+    may cut it anywhere up to 20 characters or more, so either may be the longer."""
+    quote = " ".join(snippet.split()).casefold()
+    if not quote:
+        return False
+    start = " ".join(text.split()).casefold()[:len(quote)]
+    return bool(start) and quote.startswith(start) if len(start) < len(quote) else start == quote
 
 
 def _parts_needed(text: str) -> int:

@@ -341,9 +341,10 @@ class Engine(LeaseSteps, QueueSteps):
         return on_late
 
     def _on_receipt_for(self, conn_id: int) -> Callable[..., asyncio.Future[None]]:
-        def on_receipt(smsc_id: str, stat: str, error: str, source: str = "", sender: str = "") -> asyncio.Future[None]:
+        def on_receipt(smsc_id: str, stat: str, error: str, source: str = "", sender: str = "",
+                       text: Callable[[], str] | None = None) -> asyncio.Future[None]:
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut, source, sender))
+            self._receipts.append(InReceipt(conn_id, smsc_id, stat, error, self.now(), fut, source, sender, text))
             if self._wake is not None:
                 self._wake.set()
             return fut

@@ -191,8 +191,11 @@ class SmppBind:
             stat = item.stat
             # ``error`` parses the receipt text (the costliest part of a receipt); a delivered
             # message has no error worth keeping, so only failures pay for it.
+            # The receipt's ``text:`` (the message's first characters) is parsed only if the
+            # engine must match the receipt by handset (``text`` is called then, rarely).
             return self._on_receipt(item.message_id, stat, "" if stat == "DELIVRD" else (item.error or ""),
-                                    item.source_addr, item.destination_addr)
+                                    item.source_addr, item.destination_addr,
+                                    text=lambda: item.receipt.text or "")
         return self._on_mo(item)
 
 

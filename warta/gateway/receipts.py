@@ -397,7 +397,9 @@ def _quotes(snippet: str, text: str) -> bool:
     if not quote:
         return False
     start = " ".join(text.split()).casefold()[:len(quote)]
-    return bool(start) and quote.startswith(start) if len(start) < len(quote) else start == quote
+    if len(start) < len(quote):  # the whole message is shorter than the quote
+        return bool(start) and quote.startswith(start)
+    return start == quote
 
 
 def _parts_needed(text: str) -> int:

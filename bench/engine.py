@@ -136,6 +136,7 @@ def main() -> None:
     engines = [subprocess.Popen([sys.executable, *prof, "-m", "warta", "gateway", "--heartbeat", "1"], env=env)
                for _ in range(args.engines)]
     peaks = [0.0] * len(engines)
+    waited = time.monotonic()
     try:
         while True:
             time.sleep(0.5)
@@ -147,6 +148,10 @@ def main() -> None:
                 break
             if any(e.poll() is not None for e in engines):
                 sys.exit("an engine exited early")
+            if time.monotonic() - waited > args.max_seconds:
+                # E.g. receipts an SMSC never sent (the Net::SMPP SMSC drops what it owed on a
+                # bind closed by a rebalance of several engines): say so instead of waiting.
+                sys.exit(f"gave up after {args.max_seconds:.0f} s: { {k: v for k, v in counts.items() if v} }")
     finally:
         for e in engines:
             e.terminate()

@@ -22,6 +22,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 # Re-pin after editing pyproject.toml's dependencies (needs uv: pip install uv).
 lock:
 	uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 --generate-hashes -q
+	# WeasyPrint asks for fonttools[woff]; pip 23 in --require-hashes mode takes a bare
+	# "fonttools==…" pin as not covering the extra and fetched the newest fonttools for it, then
+	# refused it as unpinned (2026-12-06). The pin names the extra.
+	sed -i 's/^fonttools==/fonttools[woff]==/' requirements.lock
 
 messages: install
 	cd warta && ../$(BIN)/warta makemessages -l en --no-obsolete --ignore 'static/*' && ../$(BIN)/warta compilemessages -l en

@@ -25,6 +25,7 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
         argv = [
             sys.executable, "-m", "gunicorn", "warta.wsgi:application",
+            "--config", "python:warta.core.gunicorn",  # hooks only (post_worker_init)
             "--bind", options["bind"], "--workers", str(options["workers"]),
             "--threads", str(options["threads"]), "--graceful-timeout", "10",
             "--access-logfile", "-", "--logger-class", "warta.core.logging.RedactingAccessLogger",

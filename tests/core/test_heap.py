@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.core.test_commands import free_port
 
-FROZEN = re.compile(r"(\d+) start-up objects left out of the full garbage collections")
+FROZEN = re.compile(r"(\d+) start-up objects left out of the full garbage collections; young collections every 20000")
 
 
 def _wait_for_line(proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> int:
@@ -35,16 +35,17 @@ def _env(tmp: Path) -> dict[str, str]:
 
 def test_freezing_loads_every_view_first(tmp_path: Path) -> None:
     # In a process of its own: freezing the test runner's heap would keep its cyclic garbage.
-    code = ("import django, gc, sys; django.setup(); from warta.lib.heap import freeze_startup_heap; "
-            "assert 'warta.api.views' not in sys.modules; n = freeze_startup_heap(load_urls=True); "
+    code = ("import django, gc, sys; django.setup(); from warta.lib.heap import quiet_collector; "
+            "assert 'warta.api.views' not in sys.modules; n = quiet_collector(load_urls=True); "
             "views = sorted(m for m in sys.modules if m.startswith('warta.') and m.endswith('.views')); "
-            "print(n, gc.get_freeze_count(), len(gc.get_objects(2)), ' '.join(views))")
+            "print(n, gc.get_freeze_count(), len(gc.get_objects(2)), gc.get_threshold()[0], ' '.join(views))")
     out = subprocess.run([sys.executable, "-c", code], env={**_env(tmp_path), "DJANGO_SETTINGS_MODULE": "warta.settings"},
                          capture_output=True, text=True, timeout=120, check=True).stdout.split()
-    n, frozen, left = int(out[0]), int(out[1]), int(out[2])
+    n, frozen, left, young = int(out[0]), int(out[1]), int(out[2]), int(out[3])
     assert n == frozen > 50_000, out
     assert left < 1_000, out  # what a full collection still walks: next to nothing
-    assert {"warta.api.views", "warta.blasts.views", "warta.inbox.views", "warta.reports.views"} <= set(out[3:])
+    assert young == 20_000, out  # CPython's default is 700
+    assert {"warta.api.views", "warta.blasts.views", "warta.inbox.views", "warta.reports.views"} <= set(out[4:])
 
 
 def test_the_web_workers_freeze_their_start_up_heap(tmp_path: Path) -> None:

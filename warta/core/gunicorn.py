@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from warta.lib.heap import freeze_startup_heap
+from warta.lib.heap import quiet_collector
 
 
 def post_worker_init(worker: Any) -> None:
     """Each worker, once it has loaded the app (after its fork): the app and every view module
-    frozen out of the full garbage collections that stalled a request 60–96 ms
-    (``warta.lib.heap``)."""
-    freeze_startup_heap(load_urls=True)
+    frozen out of the full garbage collections that stalled a request 60–96 ms, and young
+    collections made rare (``warta.lib.heap``)."""
+    quiet_collector(load_urls=True)

@@ -401,6 +401,33 @@ def test_a_receipt_unanswered_when_its_connection_is_lost_is_delivered_again_on_
     run(scenario())
 
 
+def test_a_receipt_whose_answer_times_out_is_delivered_again() -> None:
+    """An ESME that never answers a receipt's deliver_sm (stuck, not gone): after the response
+    timeout the SMSC delivers the same receipt again, as store and forward does. Before, the
+    simulator counted the timeout and forgot the receipt."""
+
+    async def scenario() -> None:
+        got: list[Any] = []
+
+        def first_held(item: Any) -> asyncio.Future[None] | None:
+            got.append(item)
+            if len(got) == 1:
+                return asyncio.get_running_loop().create_future()  # never answered
+            return None
+
+        async with Simulator(SimulatorConfig(receipt_delay=0.0, response_timeout=0.3, redeliver_delay=0.1)) as sim:
+            async with SmppClient(client_for(sim), on_deliver=first_held) as client:
+                await client.submit("GubDKI", "6281234567890", "x")
+                await eventually(lambda: len(got) == 2)
+                await asyncio.sleep(0.6)  # the second was answered: nothing more comes
+            assert len(got) == 2 and all(type(r) is DeliveryReceipt for r in got)
+            assert got[0].message_id == got[1].message_id and got[0].stat == got[1].stat
+            assert sim.counters["deliver_timeouts"] == 1 and sim.counters["redelivered"] == 1
+            assert sim.counters["receipts_sent"] == 2 and sim.pending_deliveries == 0
+
+    run(scenario())
+
+
 def test_an_outage_that_loses_receipts_forgets_those_in_flight_too() -> None:
     """A restarted SMSC without storage has no record of a receipt it had sent and not seen
     answered: ``go_down(lose_receipts=True)`` forgets it (counted lost), nothing comes again."""

@@ -469,7 +469,12 @@ class _SmscConnection(asyncio.Protocol):
         for event in self.session.tick(now):
             if type(event) is ResponseTimeout:
                 self.sim.counters["deliver_timeouts"] += 1
-                self.receipts_in_flight.pop(event.request.sequence_number, None)
+                # A receipt the ESME never answered is delivered again later (store and forward),
+                # as one answered with an error is; it was dropped before. An MO part stays in
+                # flight until the link goes (then it goes again on the next bind).
+                item = self.receipts_in_flight.pop(event.request.sequence_number, None)
+                if item is not None:
+                    self.sim._redeliver(item)
             elif type(event) is ConnectionMustClose:
                 self._flush_now_and_close(abort=True)
                 return

@@ -1,5 +1,6 @@
-"""Long-running processes leave their start-up heap out of the full garbage collections
-(``warta.lib.heap``): the web workers and the delivery engine, checked in real processes."""
+"""Long-running processes leave their start-up heap out of the full garbage collections and make
+young ones rare (``warta.lib.heap``): the web workers and the delivery engine, checked in real
+processes."""
 
 from __future__ import annotations
 
